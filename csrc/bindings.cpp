@@ -1,0 +1,203 @@
+// pydl._C: the pybind11 surface over csrc/. Thin on purpose: conversions at the edge,
+// everything else is a direct call into ops.h or Array.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "csrc/array.h"
+#include "csrc/cuda/runtime.h"
+#include "csrc/errors.h"
+#include "csrc/ops.h"
+#include "csrc/rng.h"
+#include "csrc/threads.h"
+#include "kernels/common/philox.h"
+#include "kernels/cpu/isa.h"
+
+namespace py = pybind11;
+using namespace pydl;
+
+namespace {
+
+py::tuple to_tuple(const Shape& s) {
+  py::tuple t(s.size());
+  for (size_t i = 0; i < s.size(); ++i) t[i] = py::int_(s[i]);
+  return t;
+}
+
+DType to_dtype(int code) {
+  if (code < 0 || code >= kNumDTypes) fail<TypeError>("unknown dtype code ", code);
+  return static_cast<DType>(code);
+}
+
+template <class E>
+E to_enum(int code, int count, const char* what) {
+  if (code < 0 || code >= count) fail<ValueError>("unknown ", what, " code ", code);
+  return static_cast<E>(code);
+}
+
+py::dtype numpy_dtype(DType d) {
+  switch (d) {
+    case DType::Bool: return py::dtype::of<bool>();
+    case DType::UInt8: return py::dtype::of<uint8_t>();
+    case DType::Int64: return py::dtype::of<int64_t>();
+    case DType::Float32: return py::dtype::of<float>();
+    default: return py::dtype::of<double>();
+  }
+}
+
+// Shares the numpy array's memory (kept alive by the Storage) when its layout allows.
+Array from_numpy(py::array arr) {
+  const char kind = arr.dtype().kind();
+  const ssize_t size = arr.itemsize();
+  DType dt;
+  if (kind == 'f' && size == 4) dt = DType::Float32;
+  else if (kind == 'f' && size == 8) dt = DType::Float64;
+  else if (kind == 'i' && size == 8) dt = DType::Int64;
+  else if (kind == 'u' && size == 1) dt = DType::UInt8;
+  else if (kind == 'b') dt = DType::Bool;
+  else fail<TypeError>("from_numpy: unsupported numpy dtype ", std::string(py::str(arr.dtype())),
+                       "; supported: float32, float64, int64, uint8, bool");
+  if (arr.dtype().byteorder() == '>') fail<TypeError>("from_numpy: byte-swapped arrays are not supported");
+  Shape shape(arr.ndim()), strides(arr.ndim());
+  for (ssize_t d = 0; d < arr.ndim(); ++d) {
+    shape[d] = arr.shape(d);
+    if (arr.strides(d) < 0 || arr.strides(d) % size)
+      fail<ValueError>("from_numpy: negative or unaligned strides; pass np.ascontiguousarray(x)");
+    strides[d] = arr.strides(d) / size;
+  }
+  auto* keep = new py::object(arr);
+  auto storage = std::make_shared<Storage>(const_cast<void*>(arr.data()), arr.nbytes(), Device{}, [keep](void*) {
+    py::gil_scoped_acquire gil;
+    delete keep;
+  });
+  return Array(std::move(storage), shape, strides, 0, dt);
+}
+
+py::array to_numpy(const Array& a) {
+  if (!a.device().is_cpu())
+    fail<TypeError>("numpy: cannot convert a ", a.device().str(), " tensor to numpy; call .cpu() first");
+  std::vector<ssize_t> shape(a.shape().begin(), a.shape().end()), strides(a.ndim());
+  for (int64_t d = 0; d < a.ndim(); ++d) strides[d] = a.strides()[d] * static_cast<ssize_t>(a.itemsize());
+  auto* owner = new std::shared_ptr<Storage>(a.storage());
+  py::capsule base(owner, [](void* p) { delete static_cast<std::shared_ptr<Storage>*>(p); });
+  return py::array(numpy_dtype(a.dtype()), shape, strides, a.data(), base);
+}
+
+py::object item(const Array& x) {
+  if (x.numel() != 1)
+    fail<ValueError>("item: only a tensor with one element can be converted to a Python scalar, got shape ",
+                     shape_str(x.shape()));
+  Array c = x.to(Device{});
+  switch (c.dtype()) {
+    case DType::Bool: return py::bool_(*reinterpret_cast<bool*>(c.data()));
+    case DType::UInt8: return py::int_(*reinterpret_cast<uint8_t*>(c.data()));
+    case DType::Int64: return py::int_(*reinterpret_cast<int64_t*>(c.data()));
+    case DType::Float32: return py::float_(*reinterpret_cast<float*>(c.data()));
+    default: return py::float_(*reinterpret_cast<double*>(c.data()));
+  }
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_C, m) {
+  m.doc() = "pydl's C++/CUDA runtime and kernels";
+  install_fork_handler();
+
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const pydl::ValueError& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const pydl::TypeError& e) {
+      PyErr_SetString(PyExc_TypeError, e.what());
+    } catch (const pydl::IndexError& e) {
+      PyErr_SetString(PyExc_IndexError, e.what());
+    } catch (const pydl::MemoryError& e) {
+      PyErr_SetString(PyExc_MemoryError, e.what());
+    } catch (const pydl::RuntimeError& e) {
+      PyErr_SetString(PyExc_RuntimeError, e.what());
+    }
+  });
+
+  py::class_<Array>(m, "Array")
+      .def_property_readonly("shape", [](const Array& a) { return to_tuple(a.shape()); })
+      .def_property_readonly("strides", [](const Array& a) { return to_tuple(a.strides()); })
+      .def_property_readonly("offset", &Array::offset)
+      .def_property_readonly("dtype", [](const Array& a) { return static_cast<int>(a.dtype()); })
+      .def_property_readonly("device", [](const Array& a) { return a.device().str(); })
+      .def_property_readonly("is_cuda", [](const Array& a) { return !a.device().is_cpu(); })
+      .def_property_readonly("ndim", &Array::ndim)
+      .def_property_readonly("numel", &Array::numel)
+      .def_property_readonly("itemsize", &Array::itemsize)
+      .def_property_readonly("data_ptr", [](const Array& a) { return reinterpret_cast<uintptr_t>(a.data()); })
+      .def_property_readonly("storage_id", [](const Array& a) { return reinterpret_cast<uintptr_t>(a.storage().get()); })
+      .def("is_contiguous", &Array::is_contiguous)
+      .def("view", [](const Array& a, const Shape& s) { return a.view(s); })
+      .def("reshape", &Array::reshape)
+      .def("permute", &Array::permute)
+      .def("transpose", &Array::transpose)
+      .def("slice", &Array::slice)
+      .def("select", &Array::select)
+      .def("expand", &Array::expand)
+      .def("squeeze", &Array::squeeze)
+      .def("unsqueeze", &Array::unsqueeze)
+      .def("contiguous", &Array::contiguous)
+      .def("clone", &Array::clone)
+      .def("astype", [](const Array& a, int dt) { return a.astype(to_dtype(dt)); })
+      .def("to", [](const Array& a, const std::string& dev) { return a.to(Device::parse(dev)); })
+      .def("copy_", [](Array& a, const Array& src) { a.copy_from(src); })
+      .def("fill_", [](Array& a, double v) { a.fill(v); })
+      .def("numpy", &to_numpy)
+      .def("item", &item);
+
+  m.def("from_numpy", &from_numpy);
+  m.def("empty", [](const Shape& s, int dt, const std::string& dev) { return Array::empty(s, to_dtype(dt), Device::parse(dev)); });
+  m.def("full", [](const Shape& s, double v, int dt, const std::string& dev) { return full(s, v, to_dtype(dt), Device::parse(dev)); });
+  m.def("arange", [](double a, double b, double step, int dt, const std::string& dev) {
+    return arange(a, b, step, to_dtype(dt), Device::parse(dev));
+  });
+  m.def("uniform", [](const Shape& s, double lo, double hi, int dt, const std::string& dev) {
+    return uniform(s, lo, hi, to_dtype(dt), Device::parse(dev));
+  });
+  m.def("normal", [](const Shape& s, double mean, double std, int dt, const std::string& dev) {
+    return normal(s, mean, std, to_dtype(dt), Device::parse(dev));
+  });
+
+  m.def("unary", [](int op, const Array& x) { return unary(to_enum<UnaryOp>(op, 10, "unary op"), x); });
+  m.def("binary", [](int op, const Array& a, const Array& b) { return binary(to_enum<BinaryOp>(op, 13, "binary op"), a, b); });
+  m.def("binary_scalar", [](int op, const Array& a, double s, bool is_float, bool reverse) {
+    return binary_scalar(to_enum<BinaryOp>(op, 13, "binary op"), a, s, is_float, reverse);
+  });
+  m.def("binary_", [](int op, Array& a, const Array& b) { binary_inplace(to_enum<BinaryOp>(op, 13, "binary op"), a, b); });
+  m.def("binary_scalar_", [](int op, Array& a, double s) { binary_scalar_inplace(to_enum<BinaryOp>(op, 13, "binary op"), a, s); });
+  m.def("where", &where);
+  m.def("broadcast_shapes", [](const Shape& a, const Shape& b) { return to_tuple(broadcast_shapes(a, b, "broadcast_shapes")); });
+
+  m.def("reduce", [](int op, const Array& x, const std::vector<int64_t>& dims, bool keepdim, double correction) {
+    return reduce(to_enum<cpu::ReduceOp>(op, 5, "reduction"), x, dims, keepdim, correction);
+  });
+  m.def("max_min_dim", &max_min_dim);
+  m.def("arg_max_min", &arg_max_min);
+  m.def("matmul", &matmul);
+  m.def("gather", &gather);
+  m.def("scatter_add", &scatter_add);
+  m.def("index_select", &index_select);
+  m.def("index_add", &index_add);
+  m.def("cat", &cat);
+
+  m.def("manual_seed", &rng::manual_seed);
+  m.def("rng_state", [] { return py::make_tuple(rng::seed(), rng::offset()); });
+  m.def("philox", [](uint64_t counter_lo, uint64_t counter_hi, uint64_t key) {
+    auto r = kernels::philox4x32_10(counter_lo, counter_hi, key);
+    return py::make_tuple(r.v[0], r.v[1], r.v[2], r.v[3]);
+  });
+  m.def("set_num_threads", &set_num_threads);
+  m.def("get_num_threads", &get_num_threads);
+  m.def("cpu_isa", [] { return cpu::isa_name(cpu::active_isa()); });
+
+  m.def("cuda_compiled", &cuda::compiled);
+  m.def("cuda_device_count", &cuda::device_count);
+  m.def("cuda_unavailable_reason", &cuda::unavailable_reason);
+  m.def("cuda_device_name", &cuda::device_name);
+  m.def("cuda_synchronize", &cuda::synchronize);
+}

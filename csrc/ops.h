@@ -1,0 +1,47 @@
+// The ops csrc/ exposes: each validates its inputs, allocates the result and
+// dispatches to a kernel by device. None of them loops over elements itself.
+#pragma once
+#include <cstdint>
+#include <tuple>
+#include <vector>
+
+#include "csrc/array.h"
+#include "kernels/common/functors.h"
+#include "kernels/cpu/reduce.h"
+
+namespace pydl {
+
+// elementwise (ops_elementwise.cpp)
+const char* op_name(UnaryOp op);
+const char* op_name(BinaryOp op);
+Array unary(UnaryOp op, const Array& x);
+Array binary(BinaryOp op, const Array& a, const Array& b);
+// `a op s` (or `s op a` when reverse); is_float says whether the Python scalar was a float.
+Array binary_scalar(BinaryOp op, const Array& a, double s, bool is_float, bool reverse);
+void binary_inplace(BinaryOp op, Array& a, const Array& b);  // a = a op b, in a's dtype
+void binary_scalar_inplace(BinaryOp op, Array& a, double s);
+Array where(const Array& cond, const Array& a, const Array& b);
+DType promote(DType a, DType b);
+
+// reductions (ops_reduce.cpp); empty dims = all dims
+Array reduce(cpu::ReduceOp op, const Array& x, const std::vector<int64_t>& dims, bool keepdim, double correction = 0);
+std::tuple<Array, Array> max_min_dim(bool is_max, const Array& x, int64_t dim, bool keepdim);
+Array arg_max_min(bool is_max, const Array& x, const std::vector<int64_t>& dim, bool keepdim);  // dim: [] or [d]
+
+// linear algebra (ops_linalg.cpp)
+Array matmul(const Array& a, const Array& b);
+
+// indexing and shapes (ops_index.cpp)
+Array gather(const Array& x, int64_t dim, const Array& index);
+Array scatter_add(const Array& x, int64_t dim, const Array& index, const Array& src);
+Array index_select(const Array& x, int64_t dim, const Array& index);
+Array index_add(const Array& x, int64_t dim, const Array& index, const Array& src);
+Array cat(const std::vector<Array>& xs, int64_t dim);
+
+// creation (ops_creation.cpp)
+Array full(const Shape& shape, double value, DType dtype, Device device);
+Array arange(double start, double end, double step, DType dtype, Device device);
+Array uniform(const Shape& shape, double low, double high, DType dtype, Device device);
+Array normal(const Shape& shape, double mean, double std, DType dtype, Device device);
+
+}  // namespace pydl

@@ -1,0 +1,130 @@
+// Elementwise ops: dtype promotion, broadcasting, dispatch.
+//
+// Promotion (kept simple, documented in the README):
+//   tensor op tensor: the larger of the two in bool < uint8 < int64 < float32 < float64;
+//   tensor op Python scalar: the tensor's dtype, except that a float scalar makes an
+//     integer or bool tensor float32 and an int scalar makes a bool tensor int64;
+//   arithmetic on bool computes in int64; div on integers computes in float32;
+//   comparisons return bool.
+#include "csrc/errors.h"
+#include "csrc/loop.h"
+#include "csrc/ops.h"
+#include "kernels/cpu/elementwise.h"
+
+namespace pydl {
+
+const char* op_name(UnaryOp op) {
+  static const char* names[] = {"neg", "exp", "log", "sqrt", "rsqrt", "abs", "sign", "tanh", "sigmoid", "relu"};
+  return names[static_cast<int>(op)];
+}
+
+const char* op_name(BinaryOp op) {
+  static const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum",
+                                "eq",  "ne",  "lt",  "le",  "gt",  "ge"};
+  return names[static_cast<int>(op)];
+}
+
+DType promote(DType a, DType b) { return a > b ? a : b; }
+
+// The dtype the kernel computes in, given the promoted input dtype.
+static DType compute_dtype(BinaryOp op, DType d) {
+  if (is_comparison(op)) return d;
+  if (d == DType::Bool) d = DType::Int64;
+  if (op == BinaryOp::Div && !is_floating(d)) d = DType::Float32;
+  return d;
+}
+
+Array unary(UnaryOp op, const Array& x) {
+  check_cpu(x, op_name(op));
+  DType dt = x.dtype();
+  if (needs_floating(op) && !is_floating(dt)) dt = DType::Float32;
+  if (dt == DType::Bool) fail<TypeError>(op_name(op), ": not supported for bool tensors");
+  Array in = x.astype(dt);
+  Array out = Array::empty(x.shape(), dt, x.device());
+  cpu::unary(op, dt, make_loop(out, {&in}));
+  return out;
+}
+
+Array binary(BinaryOp op, const Array& a, const Array& b) {
+  const char* name = op_name(op);
+  check_same_device(a, b, name);
+  check_cpu(a, name);
+  const DType dt = compute_dtype(op, promote(a.dtype(), b.dtype()));
+  const Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
+  Array ac = a.astype(dt), bc = b.astype(dt);
+  Array out = Array::empty(shape, is_comparison(op) ? DType::Bool : dt, a.device());
+  cpu::binary(op, dt, make_loop(out, {&ac, &bc}));
+  return out;
+}
+
+// A Python scalar as a 0-d operand of dtype `dt`, living on the stack.
+struct ScalarOperand {
+  alignas(8) char bytes[8];
+  Shape none;
+  ScalarOperand(double s, DType dt) {
+    PYDL_DISPATCH_ALL(dt, T, *reinterpret_cast<T*>(bytes) = static_cast<T>(s));
+  }
+  LoopOperand operand(DType dt) { return LoopOperand{bytes, &none, &none, itemsize(dt)}; }
+};
+
+static DType scalar_dtype(DType tensor, bool is_float) {
+  if (is_float && !is_floating(tensor)) return DType::Float32;
+  if (tensor == DType::Bool) return DType::Int64;
+  return tensor;
+}
+
+Array binary_scalar(BinaryOp op, const Array& a, double s, bool is_float, bool reverse) {
+  const char* name = op_name(op);
+  check_cpu(a, name);
+  DType dt = is_comparison(op) ? (is_float && !is_floating(a.dtype()) ? DType::Float32 : a.dtype())
+                               : compute_dtype(op, scalar_dtype(a.dtype(), is_float));
+  if (is_comparison(op) && a.dtype() == DType::Bool && !is_float) dt = DType::Int64;
+  Array ac = a.astype(dt);
+  Array out = Array::empty(a.shape(), is_comparison(op) ? DType::Bool : dt, a.device());
+  ScalarOperand scalar(s, dt);
+  StridedLoop loop = reverse ? make_loop(out.shape(), {operand(out), scalar.operand(dt), operand(ac)})
+                             : make_loop(out.shape(), {operand(out), operand(ac), scalar.operand(dt)});
+  cpu::binary(op, dt, loop);
+  return out;
+}
+
+static void check_inplace(BinaryOp op, const Array& a) {
+  if (is_comparison(op)) fail<TypeError>(op_name(op), "_: comparisons cannot be done in place");
+  if (a.dtype() == DType::Bool) fail<TypeError>(op_name(op), "_: in-place arithmetic on a bool tensor");
+  if (op == BinaryOp::Div && !is_floating(a.dtype()))
+    fail<TypeError>("div_: true division cannot write into a ", dtype_name(a.dtype()), " tensor");
+}
+
+void binary_inplace(BinaryOp op, Array& a, const Array& b) {
+  check_inplace(op, a);
+  check_same_device(a, b, op_name(op));
+  check_cpu(a, op_name(op));
+  if (broadcast_shapes(a.shape(), b.shape(), op_name(op)) != a.shape())
+    fail<ValueError>(op_name(op), "_: cannot broadcast ", shape_str(b.shape()), " into the in-place output ",
+                     shape_str(a.shape()));
+  Array bc = b.astype(a.dtype());
+  cpu::binary(op, a.dtype(), make_loop(a, {&a, &bc}));
+}
+
+void binary_scalar_inplace(BinaryOp op, Array& a, double s) {
+  check_inplace(op, a);
+  check_cpu(a, op_name(op));
+  ScalarOperand scalar(s, a.dtype());
+  cpu::binary(op, a.dtype(), make_loop(a.shape(), {operand(a), operand(a), scalar.operand(a.dtype())}));
+}
+
+Array where(const Array& cond, const Array& a, const Array& b) {
+  check_same_device(cond, a, "where");
+  check_same_device(a, b, "where");
+  check_cpu(a, "where");
+  if (cond.dtype() != DType::Bool)
+    fail<TypeError>("where: expected a bool condition, got ", dtype_name(cond.dtype()));
+  const DType dt = promote(a.dtype(), b.dtype());
+  const Shape shape = broadcast_shapes(cond.shape(), broadcast_shapes(a.shape(), b.shape(), "where"), "where");
+  Array ac = a.astype(dt), bc = b.astype(dt);
+  Array out = Array::empty(shape, dt, a.device());
+  cpu::where(dt, make_loop(out, {&cond, &ac, &bc}));
+  return out;
+}
+
+}  // namespace pydl

@@ -1,0 +1,145 @@
+// Index-driven ops and cat. Every index is range-checked before a kernel runs.
+#include "csrc/errors.h"
+#include "csrc/ops.h"
+#include "kernels/cpu/index.h"
+
+namespace pydl {
+
+namespace {
+
+Array checked_index(const Array& index, const Array& x, const char* op) {
+  check_same_device(x, index, op);
+  if (index.dtype() != DType::Int64)
+    fail<TypeError>(op, ": expected an int64 index, got ", dtype_name(index.dtype()));
+  return index.contiguous();
+}
+
+void check_range(const Array& index, int64_t low, int64_t high, int64_t dim, const char* op) {
+  const int64_t* idx = reinterpret_cast<const int64_t*>(index.data());
+  const int64_t bad = cpu::first_out_of_range(idx, index.numel(), low, high);
+  if (bad >= 0)
+    fail<IndexError>(op, ": index ", idx[bad], " is out of bounds for dimension ", dim, " with size ", high);
+}
+
+cpu::IndexedAxis indexed_axis(const Array& x, const Array& index, int64_t dim, const char* op) {
+  if (index.ndim() != x.ndim())
+    fail<ValueError>(op, ": index has ", index.ndim(), " dimensions, expected ", x.ndim(), " like the input");
+  cpu::IndexedAxis ax;
+  ax.ndim = static_cast<int>(x.ndim());
+  ax.dim = static_cast<int>(dim);
+  for (int64_t d = 0; d < x.ndim(); ++d) {
+    if (d != dim && index.shape()[d] > x.shape()[d])
+      fail<ValueError>(op, ": index shape ", shape_str(index.shape()), " exceeds input shape ", shape_str(x.shape()),
+                       " in dimension ", d);
+    ax.shape[d] = index.shape()[d];
+    ax.x_strides[d] = x.strides()[d];
+  }
+  return ax;
+}
+
+// (outer, size, inner) around `dim` of a contiguous shape.
+void split_at(const Shape& shape, int64_t dim, int64_t& outer, int64_t& inner) {
+  outer = inner = 1;
+  for (int64_t d = 0; d < dim; ++d) outer *= shape[d];
+  for (size_t d = dim + 1; d < shape.size(); ++d) inner *= shape[d];
+}
+
+}  // namespace
+
+Array gather(const Array& x, int64_t dim, const Array& index_in) {
+  check_cpu(x, "gather");
+  dim = wrap_dim(dim, x.ndim(), "gather");
+  Array index = checked_index(index_in, x, "gather");
+  const cpu::IndexedAxis ax = indexed_axis(x, index, dim, "gather");
+  check_range(index, 0, x.ndim() ? x.shape()[dim] : 1, dim, "gather");
+  Array out = Array::empty(index.shape(), x.dtype(), x.device());
+  cpu::gather(x.dtype(), x.data(), reinterpret_cast<const int64_t*>(index.data()), out.data(), ax);
+  return out;
+}
+
+Array scatter_add(const Array& x, int64_t dim, const Array& index_in, const Array& src_in) {
+  check_cpu(x, "scatter_add");
+  dim = wrap_dim(dim, x.ndim(), "scatter_add");
+  Array index = checked_index(index_in, x, "scatter_add");
+  if (src_in.shape() != index.shape())
+    fail<ValueError>("scatter_add: src shape ", shape_str(src_in.shape()), " differs from index shape ",
+                     shape_str(index.shape()));
+  Array out = x.clone();
+  const cpu::IndexedAxis ax = indexed_axis(out, index, dim, "scatter_add");
+  check_range(index, 0, x.ndim() ? x.shape()[dim] : 1, dim, "scatter_add");
+  Array src = src_in.astype(x.dtype()).contiguous();
+  cpu::scatter_add(x.dtype(), out.data(), reinterpret_cast<const int64_t*>(index.data()), src.data(), ax);
+  return out;
+}
+
+Array index_select(const Array& x_in, int64_t dim, const Array& index_in) {
+  check_cpu(x_in, "index_select");
+  if (x_in.ndim() == 0) fail<IndexError>("index_select: cannot index a 0-d tensor");
+  dim = wrap_dim(dim, x_in.ndim(), "index_select");
+  Array index = checked_index(index_in, x_in, "index_select");
+  if (index.ndim() > 1) fail<ValueError>("index_select: expected a 1-d index, got ", index.ndim(), " dimensions");
+  const int64_t size = x_in.shape()[dim];
+  check_range(index, -size, size, dim, "index_select");
+  Array x = x_in.contiguous();
+  Shape out_shape = x.shape();
+  out_shape[dim] = index.numel();
+  Array out = Array::empty(out_shape, x.dtype(), x.device());
+  int64_t outer, inner;
+  split_at(x.shape(), dim, outer, inner);
+  cpu::index_select(x.dtype(), x.data(), size, reinterpret_cast<const int64_t*>(index.data()), index.numel(),
+                    out.data(), outer, inner);
+  return out;
+}
+
+Array index_add(const Array& x, int64_t dim, const Array& index_in, const Array& src_in) {
+  check_cpu(x, "index_add");
+  if (x.ndim() == 0) fail<IndexError>("index_add: cannot index a 0-d tensor");
+  dim = wrap_dim(dim, x.ndim(), "index_add");
+  Array index = checked_index(index_in, x, "index_add");
+  Shape expect = x.shape();
+  expect[dim] = index.numel();
+  if (src_in.shape() != expect)
+    fail<ValueError>("index_add: src shape ", shape_str(src_in.shape()), " should be ", shape_str(expect));
+  const int64_t size = x.shape()[dim];
+  check_range(index, -size, size, dim, "index_add");
+  if (x.dtype() == DType::Bool) fail<TypeError>("index_add: not supported for bool tensors");
+  Array out = x.clone();
+  Array src = src_in.astype(x.dtype()).contiguous();
+  int64_t outer, inner;
+  split_at(out.shape(), dim, outer, inner);
+  cpu::index_add(x.dtype(), out.data(), size, reinterpret_cast<const int64_t*>(index.data()), index.numel(),
+                 src.data(), outer, inner);
+  return out;
+}
+
+Array cat(const std::vector<Array>& xs, int64_t dim) {
+  if (xs.empty()) fail<ValueError>("cat: expected a non-empty list of tensors");
+  const Array& first = xs[0];
+  if (first.ndim() == 0) fail<ValueError>("cat: zero-dimensional tensors cannot be concatenated");
+  dim = wrap_dim(dim, first.ndim(), "cat");
+  DType dt = first.dtype();
+  Shape shape = first.shape();
+  shape[dim] = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const Array& x = xs[i];
+    check_same_device(first, x, "cat");
+    if (x.ndim() != first.ndim())
+      fail<ValueError>("cat: tensor ", i, " has ", x.ndim(), " dimensions, expected ", first.ndim());
+    for (int64_t d = 0; d < x.ndim(); ++d)
+      if (d != dim && x.shape()[d] != first.shape()[d])
+        fail<ValueError>("cat: sizes must match except in dimension ", dim, "; tensor ", i, " has shape ",
+                         shape_str(x.shape()), ", tensor 0 has ", shape_str(first.shape()));
+    shape[dim] += x.shape()[dim];
+    dt = promote(dt, x.dtype());
+  }
+  Array out = Array::empty(shape, dt, first.device());
+  int64_t at = 0;
+  for (const Array& x : xs) {
+    const int64_t len = x.shape()[dim];
+    if (len) out.slice(dim, at, at + len, 1).copy_from(x);
+    at += len;
+  }
+  return out;
+}
+
+}  // namespace pydl

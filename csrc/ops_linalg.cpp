@@ -1,0 +1,107 @@
+// matmul with torch.matmul's semantics (1-d promotion, broadcast batch dims),
+// mapped onto the one GEMM entry point: transposed operands are passed as
+// transpose flags and broadcast batch dims as stride 0, never copied.
+#include "csrc/errors.h"
+#include "csrc/ops.h"
+#include "kernels/cpu/gemm.h"
+
+namespace pydl {
+
+namespace {
+
+// How a (batch..., rows, cols) array is handed to GEMM without a copy, if it can be.
+struct MatrixLayout {
+  bool ok = false, trans = false;
+  int64_t ld = 0, batch_stride = 0;
+};
+
+MatrixLayout layout_of(const Array& x) {
+  MatrixLayout l;
+  const int64_t nd = x.ndim(), rows = x.shape()[nd - 2], cols = x.shape()[nd - 1];
+  const int64_t rs = x.strides()[nd - 2], cs = x.strides()[nd - 1];
+  if (cs == 1 || cols == 1) {
+    l.ld = rows == 1 ? std::max<int64_t>(cols, 1) : rs;
+    l.ok = l.ld >= std::max<int64_t>(cols, 1);
+  }
+  if (!l.ok && (rs == 1 || rows == 1)) {
+    l.trans = true;
+    l.ld = cols == 1 ? std::max<int64_t>(rows, 1) : cs;
+    l.ok = l.ld >= std::max<int64_t>(rows, 1);
+  }
+  // The batch dims must step by one uniform stride (0 when broadcast).
+  int64_t batch = 1;
+  for (int64_t d = 0; d < nd - 2; ++d) batch *= x.shape()[d];
+  if (batch > 1) {
+    int64_t stride = -1, expect = -1;
+    for (int64_t d = nd - 3; d >= 0 && l.ok; --d) {
+      if (x.shape()[d] == 1) continue;
+      if (stride < 0) {
+        stride = x.strides()[d];
+        expect = stride * x.shape()[d];
+      } else {
+        l.ok = x.strides()[d] == expect;
+        expect *= x.shape()[d];
+      }
+    }
+    l.batch_stride = stride < 0 ? 0 : stride;
+  }
+  return l;
+}
+
+}  // namespace
+
+Array matmul(const Array& a_in, const Array& b_in) {
+  check_same_device(a_in, b_in, "matmul");
+  check_cpu(a_in, "matmul");
+  if (a_in.ndim() == 0 || b_in.ndim() == 0)
+    fail<ValueError>("matmul: both arguments need at least 1 dimension, got shapes ", shape_str(a_in.shape()),
+                     " and ", shape_str(b_in.shape()));
+  if (a_in.dtype() != b_in.dtype() || !is_floating(a_in.dtype()))
+    fail<TypeError>("matmul: expected two float32 or two float64 tensors, got ", dtype_name(a_in.dtype()), " and ",
+                    dtype_name(b_in.dtype()));
+  const bool a_vec = a_in.ndim() == 1, b_vec = b_in.ndim() == 1;
+  Array a = a_vec ? a_in.unsqueeze(0) : a_in;
+  Array b = b_vec ? b_in.unsqueeze(1) : b_in;
+  const int64_t m = a.shape()[a.ndim() - 2], k = a.shape()[a.ndim() - 1];
+  const int64_t k2 = b.shape()[b.ndim() - 2], n = b.shape()[b.ndim() - 1];
+  if (k != k2)
+    fail<ValueError>("matmul: shapes ", shape_str(a_in.shape()), " and ", shape_str(b_in.shape()),
+                     " cannot be multiplied (", k, " != ", k2, ")");
+  const Shape a_batch(a.shape().begin(), a.shape().end() - 2), b_batch(b.shape().begin(), b.shape().end() - 2);
+  const Shape batch = broadcast_shapes(a_batch, b_batch, "matmul");
+  Shape a_full = batch, b_full = batch, out_shape = batch;
+  a_full.insert(a_full.end(), {m, k});
+  b_full.insert(b_full.end(), {k, n});
+  out_shape.insert(out_shape.end(), {m, n});
+  a = a.expand(a_full);
+  b = b.expand(b_full);
+  MatrixLayout la = layout_of(a), lb = layout_of(b);
+  if (!la.ok) { a = a.contiguous(); la = layout_of(a); }
+  if (!lb.ok) { b = b.contiguous(); lb = layout_of(b); }
+
+  Array out = Array::empty(out_shape, a.dtype(), a.device());
+  GemmArgs g;
+  g.trans_a = la.trans;
+  g.trans_b = lb.trans;
+  g.m = m;
+  g.n = n;
+  g.k = k;
+  g.a = a.data();
+  g.lda = la.ld;
+  g.b = b.data();
+  g.ldb = lb.ld;
+  g.c = out.data();
+  g.ldc = std::max<int64_t>(n, 1);
+  g.batch = shape_numel(batch);
+  g.stride_a = la.batch_stride;
+  g.stride_b = lb.batch_stride;
+  g.stride_c = m * n;
+  if (g.batch > 0) cpu::gemm(a.dtype(), g);
+
+  if (a_vec && b_vec) return out.reshape(Shape(batch));
+  if (a_vec) return out.squeeze({-2});
+  if (b_vec) return out.squeeze({-1});
+  return out;
+}
+
+}  // namespace pydl

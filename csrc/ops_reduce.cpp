@@ -1,0 +1,110 @@
+// Reductions over any set of axes, brought to the kernels' (outer, r, inner) form:
+// directly when the reduced axes are adjacent in a contiguous array, otherwise after
+// permuting them to the end and copying.
+#include <algorithm>
+
+#include "csrc/errors.h"
+#include "csrc/ops.h"
+
+namespace pydl {
+
+namespace {
+
+const char* reduce_name(cpu::ReduceOp op) {
+  static const char* names[] = {"sum", "mean", "max", "min", "var"};
+  return names[static_cast<int>(op)];
+}
+
+struct Plan {
+  Array input;  // contiguous
+  int64_t outer = 1, r = 1, inner = 1;
+  Shape out_shape;
+};
+
+Plan plan_reduction(const Array& x, const std::vector<int64_t>& dims_in, bool keepdim, const char* name) {
+  const int64_t nd = x.ndim();
+  std::vector<bool> reduced(std::max<int64_t>(nd, 1), dims_in.empty()), seen(reduced.size(), false);
+  for (int64_t d : dims_in) {
+    int64_t w = wrap_dim(d, nd, name);
+    if (seen[w]) fail<ValueError>(name, ": dim ", w, " appears more than once");
+    seen[w] = reduced[w] = true;
+  }
+  Plan p;
+  for (int64_t d = 0; d < nd; ++d) {
+    if (!reduced[d]) p.out_shape.push_back(x.shape()[d]);
+    else if (keepdim) p.out_shape.push_back(1);
+  }
+  int64_t first = -1, last = -1;
+  for (int64_t d = 0; d < nd; ++d)
+    if (reduced[d] && x.shape()[d] != 1) {
+      if (first < 0) first = d;
+      last = d;
+    }
+  bool adjacent = true;
+  for (int64_t d = first; first >= 0 && d <= last; ++d) adjacent &= reduced[d] || x.shape()[d] == 1;
+  if (first < 0) {  // nothing of size > 1 reduced
+    p.input = x.contiguous();
+    p.outer = x.numel();  // every reduced dim has size 1
+    return p;
+  }
+  if (adjacent && x.is_contiguous()) {
+    p.input = x;
+    for (int64_t d = 0; d < first; ++d) p.outer *= x.shape()[d];
+    for (int64_t d = first; d <= last; ++d) p.r *= x.shape()[d];
+    for (int64_t d = last + 1; d < nd; ++d) p.inner *= x.shape()[d];
+    return p;
+  }
+  std::vector<int64_t> order;
+  for (int64_t d = 0; d < nd; ++d) if (!reduced[d]) { order.push_back(d); p.outer *= x.shape()[d]; }
+  for (int64_t d = 0; d < nd; ++d) if (reduced[d]) { order.push_back(d); p.r *= x.shape()[d]; }
+  p.input = x.permute(order).contiguous();
+  return p;
+}
+
+}  // namespace
+
+Array reduce(cpu::ReduceOp op, const Array& x, const std::vector<int64_t>& dims, bool keepdim, double correction) {
+  const char* name = reduce_name(op);
+  check_cpu(x, name);
+  using cpu::ReduceOp;
+  DType dt = x.dtype();
+  if (op == ReduceOp::Sum && !is_floating(dt)) dt = DType::Int64;
+  if ((op == ReduceOp::Mean || op == ReduceOp::Var) && !is_floating(dt)) dt = DType::Float32;
+  Plan p = plan_reduction(x.astype(dt), dims, keepdim, name);
+  if (p.r == 0 && (op == ReduceOp::Max || op == ReduceOp::Min) && p.outer * p.inner > 0)
+    fail<IndexError>(name, ": cannot reduce over a zero-size dimension (no identity)");
+  Array out = Array::empty(p.out_shape, dt, x.device());
+  if (p.r == 0) {
+    out.fill(op == ReduceOp::Sum ? 0.0 : std::nan(""));
+    return out;
+  }
+  cpu::reduce(op, dt, p.input.data(), out.data(), p.outer, p.r, p.inner, correction);
+  return out;
+}
+
+std::tuple<Array, Array> max_min_dim(bool is_max, const Array& x, int64_t dim, bool keepdim) {
+  const char* name = is_max ? "max" : "min";
+  check_cpu(x, name);
+  Plan p = plan_reduction(x, {dim}, keepdim, name);
+  if (p.r == 0) fail<IndexError>(name, ": cannot reduce over a zero-size dimension (no identity)");
+  Array values = Array::empty(p.out_shape, x.dtype(), x.device());
+  Array indices = Array::empty(p.out_shape, DType::Int64, x.device());
+  cpu::arg_reduce(is_max, x.dtype(), p.input.data(), values.data(), reinterpret_cast<int64_t*>(indices.data()),
+                  p.outer, p.r, p.inner);
+  return {values, indices};
+}
+
+Array arg_max_min(bool is_max, const Array& x, const std::vector<int64_t>& dim, bool keepdim) {
+  const char* name = is_max ? "argmax" : "argmin";
+  check_cpu(x, name);
+  Array src = dim.empty() ? x.reshape({x.numel()}) : x;
+  Plan p = plan_reduction(src, dim.empty() ? std::vector<int64_t>{0} : dim, keepdim && !dim.empty(), name);
+  if (p.r == 0) fail<IndexError>(name, ": cannot reduce over a zero-size dimension (no identity)");
+  if (dim.empty() && keepdim) p.out_shape = Shape(x.ndim(), 1);
+  Array indices = Array::empty(p.out_shape, DType::Int64, x.device());
+  cpu::arg_reduce(is_max, x.dtype(), p.input.data(), nullptr, reinterpret_cast<int64_t*>(indices.data()), p.outer,
+                  p.r, p.inner);
+  return indices;
+}
+
+}  // namespace pydl

@@ -1,0 +1,30 @@
+#include "csrc/storage.h"
+
+#include <cstdlib>
+
+#include "csrc/cuda/runtime.h"
+#include "csrc/errors.h"
+
+namespace pydl {
+
+std::shared_ptr<Storage> Storage::allocate(size_t nbytes, Device device) {
+  if (device.is_cpu()) {
+    const size_t rounded = ((nbytes ? nbytes : 1) + 63) & ~size_t(63);
+    void* p = std::aligned_alloc(64, rounded);
+    if (!p) fail<MemoryError>("cpu: out of memory allocating ", nbytes, " bytes");
+    return std::make_shared<Storage>(p, nbytes, device, [](void* q) { std::free(q); });
+  }
+  const int index = device.index;
+  void* p = cuda::malloc(nbytes, index);
+  return std::make_shared<Storage>(p, nbytes, device, [index](void* q) { cuda::free(q, index); });
+}
+
+Device Device::parse(const std::string& name) {
+  if (name == "cpu") return Device{};
+  if (name == "cuda") return Device{DeviceType::CUDA, 0};
+  if (name.rfind("cuda:", 0) == 0 && name.size() > 5 && name.find_first_not_of("0123456789", 5) == std::string::npos)
+    return Device{DeviceType::CUDA, std::stoi(name.substr(5))};
+  fail<ValueError>("device: expected 'cpu', 'cuda' or 'cuda:N', got '", name, "'");
+}
+
+}  // namespace pydl
