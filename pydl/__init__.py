@@ -1,1 +1,40 @@
+"""pydl: a compact deep-learning engine. Hand-written C++ (and CUDA) kernels under a
+Python autograd graph, with PyTorch's API."""
+from pydl import _C
+from pydl._dtype import bool_ as bool  # noqa: A001  (pydl.bool, as torch.bool)
+from pydl._dtype import device, dtype, float32, float64, int64, uint8
+from pydl.autograd import Function, enable_grad, gradcheck, is_grad_enabled, no_grad, set_grad_enabled
+from pydl.creation import (arange, empty, empty_like, eye, from_numpy, full, full_like, initial_seed, linspace,
+                           manual_seed, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor,
+                           zeros, zeros_like)
+from pydl.ops.elementwise import (abs, add, clamp, div, eq, exp, ge, gt, le, log, logical_and, logical_not, logical_or,
+                                  lt, maximum, minimum, mul, ne, neg, pow, relu, rsqrt, sigmoid, sign, sqrt, square, sub,
+                                  tanh, where)
+from pydl.ops.indexing import gather, index_add, index_select, masked_fill, scatter_add
+from pydl.ops.linalg import dot, matmul, mm, outer
+from pydl.ops.reduction import all, amax, amin, any, argmax, argmin, max, mean, min, std, sum, var
+from pydl.ops.shape import (broadcast_to, cat, chunk, clone, concat, flatten, narrow, permute, reshape, split, squeeze,
+                            stack, transpose, unbind, unsqueeze)
+from pydl.tensor import Size, Tensor
+from pydl import cuda  # noqa: E402
 
+float = float32  # noqa: A001  (as torch.float)
+double = float64
+long = int64
+clip = clamp
+
+
+def set_num_threads(n):
+    """Threads used by the CPU kernels (OpenMP); OMP_NUM_THREADS sets the default."""
+    _C.set_num_threads(int(n))
+
+
+def get_num_threads():
+    return _C.get_num_threads()
+
+
+def is_tensor(x):
+    return isinstance(x, Tensor)
+
+
+__version__ = "0.1.0"

@@ -1,0 +1,139 @@
+"""The autograd graph: a ``Function`` is one op with its forward and backward side by
+side; applying it to tensors that require grad records a node, and ``backward``
+walks the recorded nodes once in topological order."""
+from pydl.autograd.grad_mode import no_grad, state
+
+
+class Function:
+    """Subclass with ``forward(ctx, *args) -> Tensor`` and ``backward(ctx, grad) -> grads``.
+
+    ``backward`` returns one gradient per positional argument of ``forward`` (a tuple
+    when there are several; None for an argument that needs none). ``ctx`` is the node:
+    store what backward needs on it, and ``ctx.needs_input_grad[i]`` says which inputs
+    want a gradient. Never store the forward's output Tensor on ctx (that would make a
+    reference cycle): store its ``_a`` array, or recompute.
+    """
+
+    __slots__ = ("inputs", "needs_input_grad", "__dict__")
+
+    @classmethod
+    def apply(cls, *args):
+        ctx = cls.__new__(cls)
+        if state.enabled:
+            needs = None
+            for i, a in enumerate(args):
+                if isinstance(a, Tensor) and a.requires_grad:
+                    if needs is None:
+                        needs = [False] * len(args)
+                    needs[i] = True
+            if needs is not None:
+                ctx.needs_input_grad = needs
+                out = cls.forward(ctx, *args)
+                ctx.inputs = tuple(a if n else None for a, n in zip(args, needs))
+                out.requires_grad = True
+                out._node = ctx
+                return out
+        ctx.needs_input_grad = _NO_GRADS
+        return cls.forward(ctx, *args)
+
+    @staticmethod
+    def forward(ctx, *args):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError
+
+    def name(self):
+        return type(self).__name__
+
+    def __repr__(self):
+        return f"<{self.name()}Backward>"
+
+
+class _NoGrads:
+    """needs_input_grad when nothing is recorded: every position is False."""
+
+    def __getitem__(self, i):
+        return False
+
+
+_NO_GRADS = _NoGrads()
+
+
+def _topological_order(root):
+    """Nodes reachable from root, each after every node that feeds it a gradient (root first).
+    Iterative, so 10,000-deep chains do not hit the recursion limit."""
+    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        if node.inputs is None:
+            raise RuntimeError(
+                "backward: trying to backward through the graph a second time (its saved values were freed); "
+                "pass retain_graph=True to the first backward() if you need to"
+            )
+        stack.append((node, True))
+        for t in node.inputs:
+            if t is not None and t._node is not None and id(t._node) not in visited:
+                stack.append((t._node, False))
+    order.reverse()
+    return order
+
+
+def _accumulate_leaf(t, g):
+    if t.grad is None:
+        t.grad = g if g._a.is_contiguous() else g.contiguous()
+    else:
+        t.grad = t.grad + g
+    for hook in getattr(t, "_hooks", ()) or ():
+        hook(t.grad)
+
+
+def backward(tensor, grad=None, retain_graph=False):
+    if not tensor.requires_grad:
+        raise RuntimeError("backward: the tensor does not require grad and has no grad_fn")
+    if grad is None:
+        if tensor.numel() != 1:
+            raise RuntimeError(
+                f"backward: grad can be created implicitly only for a scalar output, got shape {tuple(tensor.shape)}"
+            )
+        grad = _ones_like(tensor)
+    elif not isinstance(grad, Tensor):
+        raise TypeError(f"backward: gradient must be a Tensor, got {type(grad).__name__}")
+    elif tuple(grad.shape) != tuple(tensor.shape):
+        raise ValueError(f"backward: gradient shape {tuple(grad.shape)} does not match tensor shape {tuple(tensor.shape)}")
+    root = tensor._node
+    with no_grad():
+        if root is None:
+            _accumulate_leaf(tensor, grad)
+            return
+        pending = {id(root): grad}
+        for node in _topological_order(root):
+            g = pending.pop(id(node), None)
+            if g is None:
+                continue
+            grads = node.backward(node, g)
+            if not isinstance(grads, tuple):
+                grads = (grads,)
+            for t, gi in zip(node.inputs, grads):
+                if t is None or gi is None:
+                    continue
+                if t._node is None:
+                    _accumulate_leaf(t, gi)
+                else:
+                    key = id(t._node)
+                    prev = pending.get(key)
+                    pending[key] = gi if prev is None else prev + gi
+            if not retain_graph:
+                node.inputs = None
+                node.__dict__.clear()
+
+
+from pydl.tensor import Tensor, _ones_like  # noqa: E402  (the graph and the Tensor know each other)

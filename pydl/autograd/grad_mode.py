@@ -1,0 +1,60 @@
+"""Whether operations record the autograd graph: ``no_grad()``, ``enable_grad()``."""
+import functools
+
+
+class _State:
+    enabled = True
+
+
+state = _State()
+
+
+def is_grad_enabled():
+    return state.enabled
+
+
+class set_grad_enabled:
+    """Context manager (and decorator) that sets grad mode, restoring the previous one on exit."""
+
+    def __init__(self, mode=True):
+        self.prev = state.enabled
+        state.enabled = bool(mode)
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        state.enabled = self.prev
+        return False
+
+
+class _GradModeContext:
+    mode = True
+
+    def __enter__(self):
+        self.prev = state.enabled
+        state.enabled = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        state.enabled = self.prev
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradModeContext):
+    """Disables graph recording; use as ``with no_grad():`` or ``@no_grad()``."""
+
+    mode = False
+
+
+class enable_grad(_GradModeContext):
+    mode = True

@@ -1,0 +1,119 @@
+"""Tensor creation with PyTorch's signatures: ``zeros(2, 3, dtype=..., device=..., requires_grad=...)``."""
+import numpy as np
+
+from pydl import _C
+from pydl._dtype import as_dtype, device_str, float32, int64
+from pydl.tensor import Tensor, _wrap, from_numpy, tensor  # noqa: F401  (re-exported)
+
+
+def _shape(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = size[0]
+    return [int(s) for s in size]
+
+
+def _finish(arr, requires_grad):
+    t = _wrap(arr)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False):
+    return _finish(_C.empty(_shape(size), (as_dtype(dtype) or float32).code, device_str(device)), requires_grad)
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    if dtype is None:
+        dtype = "bool" if isinstance(fill_value, bool) else "int64" if isinstance(fill_value, int) else float32
+    return _finish(_C.full(_shape((size,)), float(fill_value), as_dtype(dtype).code, device_str(device)), requires_grad)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False):
+    return _finish(_C.full(_shape(size), 0.0, (as_dtype(dtype) or float32).code, device_str(device)), requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False):
+    return _finish(_C.full(_shape(size), 1.0, (as_dtype(dtype) or float32).code, device_str(device)), requires_grad)
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    m = n if m is None else m
+    out = _C.full([n, m], 0.0, (as_dtype(dtype) or float32).code, "cpu")
+    k = min(n, m)
+    if k:
+        # the diagonal of a contiguous (n, m) array is a strided view with step m + 1
+        out.reshape([n * m]).slice(0, 0, n * m, m + 1).fill_(1.0)
+    return _finish(out.to(device_str(device)), requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        integral = all(isinstance(v, int) for v in (start, end, step))
+        dtype = int64 if integral else float32
+    return _finish(_C.arange(float(start), float(end), float(step), as_dtype(dtype).code, device_str(device)),
+                   requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    if steps < 1:
+        raise ValueError(f"linspace: steps must be positive, got {steps}")
+    step = (end - start) / (steps - 1) if steps > 1 else 0.0
+    arr = _C.arange(0.0, float(steps), 1.0, (as_dtype(dtype) or float32).code, "cpu")
+    out = _wrap(arr) * step + start if steps > 1 else _wrap(arr) * 0.0 + start
+    return _finish(out._a.to(device_str(device)), requires_grad)
+
+
+def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
+    return _finish(_C.uniform(_shape(size), 0.0, 1.0, (as_dtype(dtype) or float32).code, device_str(device)),
+                   requires_grad)
+
+
+def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
+    return _finish(_C.normal(_shape(size), 0.0, 1.0, (as_dtype(dtype) or float32).code, device_str(device)),
+                   requires_grad)
+
+
+def randint(low, high=None, size=(), dtype=None, device=None):
+    if high is None:
+        low, high = 0, low
+    if high <= low:
+        raise ValueError(f"randint: expected low < high, got {low} and {high}")
+    # float64 uniforms in [0, high - low) truncate to uniform integers (exact below 2**53)
+    u = _C.uniform(_shape((size,)), 0.0, float(high - low), 4, "cpu")
+    out = _C.binary_scalar(0, u.astype(2), low, False, False)  # + low
+    return _wrap(out.astype((as_dtype(dtype) or int64).code).to(device_str(device)))
+
+
+def randperm(n, dtype=None, device=None):
+    """A random permutation of 0..n-1 (sorting Philox keys)."""
+    keys = _C.uniform([n], 0.0, 1.0, 4, "cpu").numpy()
+    perm = np.argsort(keys, kind="stable").astype(np.int64)
+    return _wrap(_C.from_numpy(perm).astype((as_dtype(dtype) or int64).code).to(device_str(device)))
+
+
+def _like(fn):
+    def like(t, dtype=None, device=None, requires_grad=False, **kw):
+        return fn(*t._a.shape, dtype=dtype or t.dtype, device=device or t._a.device, requires_grad=requires_grad, **kw)
+
+    like.__name__ = fn.__name__ + "_like"
+    return like
+
+
+empty_like, zeros_like, ones_like, rand_like, randn_like = (_like(f) for f in (empty, zeros, ones, rand, randn))
+
+
+def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):
+    return full(t._a.shape, fill_value, dtype=dtype or t.dtype, device=device or t._a.device,
+                requires_grad=requires_grad)
+
+
+def manual_seed(seed):
+    """Seeds the Philox generator (every device shares it): (seed, offset=0)."""
+    _C.manual_seed(int(seed) & 0xFFFFFFFFFFFFFFFF)
+
+
+def initial_seed():
+    return _C.rng_state()[0]

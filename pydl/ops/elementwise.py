@@ -1,0 +1,359 @@
+"""Elementwise ops with broadcasting. Python scalars stay scalars all the way to the
+kernel (no 0-d tensor is made for ``x * 2``); gradients of broadcast inputs are
+summed back to the input's shape."""
+import numbers
+
+from pydl import _C
+from pydl.autograd.function import Function
+from pydl.ops._util import (ABS, ADD, DIV, EQ, EXP, GE, GT, LE, LOG, LT, MAXIMUM, MINIMUM, MUL, NE, NEG, POW, RELU,
+                            RSQRT, SIGMOID, SIGN, SQRT, SUB, TANH, as_tensor_like, sum_to)
+from pydl.tensor import Tensor, _wrap
+
+
+def _operand(x, other):
+    """x as something _C.binary* takes: a Tensor, a Python number, or (lists, arrays) a new Tensor."""
+    if isinstance(x, Tensor) or isinstance(x, numbers.Number):
+        return x
+    return as_tensor_like(x, other)
+
+
+def _raw(op, a, b):
+    """The C++ result of ``a op b``; at least one of a, b is a Tensor."""
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            return _C.binary(op, a._a, b._a)
+        return _C.binary_scalar(op, a._a, b, not isinstance(b, numbers.Integral), False)
+    return _C.binary_scalar(op, b._a, a, not isinstance(a, numbers.Integral), True)
+
+
+class _Binary(Function):
+    """a op b for Tensors or Python scalars; subclasses give the op code and the gradients."""
+
+    op = None
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        ctx.a, ctx.b = a, b
+        return _wrap(_raw(cls.op, a, b))
+
+    @classmethod
+    def backward(cls, ctx, g):
+        a, b = ctx.a, ctx.b
+        ga, gb = cls.grads(ctx, g, a, b)
+        need = ctx.needs_input_grad
+        return (sum_to(ga, a._a.shape) if need[0] else None, sum_to(gb, b._a.shape) if need[1] else None)
+
+
+class Add(_Binary):
+    op = ADD
+
+    @staticmethod
+    def grads(ctx, g, a, b):
+        return g, g
+
+
+class Sub(_Binary):
+    op = SUB
+
+    @staticmethod
+    def grads(ctx, g, a, b):
+        return g, (-g if ctx.needs_input_grad[1] else None)
+
+
+class Mul(_Binary):
+    op = MUL
+
+    @staticmethod
+    def grads(ctx, g, a, b):
+        n = ctx.needs_input_grad
+        return (g * b if n[0] else None), (g * a if n[1] else None)
+
+
+class Div(_Binary):
+    op = DIV
+
+    @staticmethod
+    def grads(ctx, g, a, b):
+        n = ctx.needs_input_grad
+        return (g / b if n[0] else None), (-g * a / (b * b) if n[1] else None)
+
+
+class Pow(_Binary):
+    op = POW
+
+    @staticmethod
+    def grads(ctx, g, a, b):
+        n = ctx.needs_input_grad
+        ga = g * b * pow(a, b - 1) if n[0] else None
+        gb = None
+        if n[1]:  # d(a^b)/db = a^b log a, taken as 0 where a == 0 (as PyTorch)
+            out = pow(a, b)
+            gb = g * where(eq(a, 0), 0.0, out * log(where(eq(a, 0), 1.0, a)))
+        return ga, gb
+
+
+class Maximum(_Binary):
+    op = MAXIMUM
+
+    @staticmethod
+    def grads(ctx, g, a, b):
+        # Ties split the gradient evenly, as PyTorch.
+        share = _tie_share(a, b, GT)
+        return g * share, g * (1.0 - share)
+
+
+class Minimum(_Binary):
+    op = MINIMUM
+
+    @staticmethod
+    def grads(ctx, g, a, b):
+        share = _tie_share(a, b, LT)
+        return g * share, g * (1.0 - share)
+
+
+def _tie_share(a, b, wins):
+    """1 where a wins, 0.5 on ties, 0 where b wins (as a float tensor)."""
+    return _wrap(_C.binary_scalar(MUL, _raw(wins, a, b), 1.0, True, False)) + \
+        _wrap(_C.binary_scalar(MUL, _raw(EQ, a, b), 0.5, True, False))
+
+
+def add(a, b, alpha=1):
+    if alpha != 1:
+        b = b * alpha
+    return Add.apply(_operand(a, b), _operand(b, a))
+
+
+def sub(a, b, alpha=1):
+    if alpha != 1:
+        b = b * alpha
+    return Sub.apply(_operand(a, b), _operand(b, a))
+
+
+def mul(a, b):
+    return Mul.apply(_operand(a, b), _operand(b, a))
+
+
+def div(a, b):
+    return Div.apply(_operand(a, b), _operand(b, a))
+
+
+def pow(a, b):
+    return Pow.apply(_operand(a, b), _operand(b, a))
+
+
+def maximum(a, b):
+    return Maximum.apply(_operand(a, b), _operand(b, a))
+
+
+def minimum(a, b):
+    return Minimum.apply(_operand(a, b), _operand(b, a))
+
+
+def _compare(op):
+    def compare(a, b):
+        return _wrap(_raw(op, _operand(a, b), _operand(b, a)))
+
+    return compare
+
+
+eq, ne, lt, le, gt, ge = (_compare(op) for op in (EQ, NE, LT, LE, GT, GE))
+
+
+# ---------------------------------------------------------------------- unary
+class _Unary(Function):
+    op = None
+
+    @classmethod
+    def forward(cls, ctx, x):
+        out = _C.unary(cls.op, x._a)
+        ctx.x, ctx.out = x._a, out
+        return _wrap(out)
+
+
+class Neg(_Unary):
+    op = NEG
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+class Exp(_Unary):
+    op = EXP
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * _wrap(ctx.out)
+
+
+class Log(_Unary):
+    op = LOG
+
+    @staticmethod
+    def backward(ctx, g):
+        return g / _wrap(ctx.x)
+
+
+class Sqrt(_Unary):
+    op = SQRT
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 0.5 / _wrap(ctx.out)
+
+
+class Rsqrt(_Unary):
+    op = RSQRT
+
+    @staticmethod
+    def backward(ctx, g):
+        out = _wrap(ctx.out)
+        return g * -0.5 * out * out * out
+
+
+class Abs(_Unary):
+    op = ABS
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * _wrap(_C.unary(SIGN, ctx.x))
+
+
+class Sign(_Unary):
+    op = SIGN
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 0.0
+
+
+class Tanh(_Unary):
+    op = TANH
+
+    @staticmethod
+    def backward(ctx, g):
+        out = _wrap(ctx.out)
+        return g * (1.0 - out * out)
+
+
+class Sigmoid(_Unary):
+    op = SIGMOID
+
+    @staticmethod
+    def backward(ctx, g):
+        out = _wrap(ctx.out)
+        return g * out * (1.0 - out)
+
+
+class Relu(_Unary):
+    op = RELU
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * _wrap(_C.binary_scalar(GT, ctx.x, 0, False, False))
+
+
+def _unary_function(cls):
+    def fn(x):
+        return cls.apply(x)
+
+    fn.__name__ = fn.__qualname__ = cls.__name__.lower()
+    return fn
+
+
+neg, exp, log, sqrt, rsqrt, abs, sign, tanh, sigmoid, relu = (
+    _unary_function(f) for f in (Neg, Exp, Log, Sqrt, Rsqrt, Abs, Sign, Tanh, Sigmoid, Relu)
+)
+
+
+def square(x):
+    return mul(x, x)
+
+
+class Clamp(Function):
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        arr = x._a
+        if lo is not None:
+            arr = _C.binary_scalar(MAXIMUM, arr, lo, not isinstance(lo, numbers.Integral), False)
+        if hi is not None:
+            arr = _C.binary_scalar(MINIMUM, arr, hi, not isinstance(hi, numbers.Integral), False)
+        ctx.x, ctx.lo, ctx.hi = x._a, lo, hi
+        return _wrap(arr)
+
+    @staticmethod
+    def backward(ctx, g):
+        x = _wrap(ctx.x)
+        mask = 1.0
+        if ctx.lo is not None:
+            mask = ge(x, ctx.lo) * mask
+        if ctx.hi is not None:
+            mask = le(x, ctx.hi) * mask
+        return g * mask, None, None
+
+
+def clamp(x, min=None, max=None):
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = x
+        if min is not None:
+            out = maximum(out, min)
+        if max is not None:
+            out = minimum(out, max)
+        return out
+    return Clamp.apply(x, min, max)
+
+
+class Where(Function):
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.cond = cond._a
+        ctx.shapes = (a._a.shape, b._a.shape)
+        return _wrap(_C.where(cond._a, a._a, b._a))
+
+    @staticmethod
+    def backward(ctx, g):
+        zero = _C.full([], 0.0, g._a.dtype, g._a.device)
+        ga = _wrap(_C.where(ctx.cond, g._a, zero))
+        gb = _wrap(_C.where(ctx.cond, zero, g._a))
+        return None, sum_to(ga, ctx.shapes[0]), sum_to(gb, ctx.shapes[1])
+
+
+def where(condition, input, other):
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError("where: at least one of input and other must be a Tensor")
+    like = input if isinstance(input, Tensor) else other
+    condition = as_tensor_like(condition, like)
+    return Where.apply(condition, as_tensor_like(input, like), as_tensor_like(other, like))
+
+
+def logical_and(a, b):
+    return ne(mul(a, b), 0)
+
+
+def logical_or(a, b):
+    return ne(add(ne(a, 0), ne(b, 0)), 0)
+
+
+def logical_not(a):
+    return eq(a, 0)
+
+
+# ---------------------------------------------------------------------- in place
+def inplace(op, t, other):
+    """t op= other, writing into t. Refused where autograd would need t's old value."""
+    from pydl.autograd.grad_mode import state
+
+    if state.enabled and (t.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
+        raise RuntimeError(
+            "in-place operation on a tensor that requires grad (or with one that does); "
+            "wrap it in pydl.no_grad() or use the out-of-place op"
+        )
+    if isinstance(other, Tensor):
+        _C.binary_(op, t._a, other._a)
+    elif isinstance(other, numbers.Number):
+        _C.binary_scalar_(op, t._a, other)
+    else:
+        _C.binary_(op, t._a, as_tensor_like(other, t)._a)
+    return t

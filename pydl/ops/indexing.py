@@ -1,0 +1,216 @@
+"""Indexing: ``x[...]`` and ``x[...] = v``, gather / scatter_add, index_select / index_add.
+
+Basic indices (ints, slices, None, Ellipsis) give views. Integer-array and bool-mask
+indices (advanced) on adjacent dims are turned into one flat index and an
+index_select, so ``logits[range(n), labels]`` works and is differentiable."""
+import numbers
+
+import numpy as np
+
+from pydl import _C
+from pydl.autograd.function import Function
+from pydl.autograd.grad_mode import state as grad_state
+from pydl.ops._util import MAX, MIN
+from pydl.ops.shape import Viewed
+from pydl.tensor import Tensor, _wrap
+
+
+class Gather(Function):
+    @staticmethod
+    def forward(ctx, x, dim, index):
+        ctx.shape, ctx.dtype, ctx.device, ctx.dim, ctx.index = x._a.shape, x._a.dtype, x._a.device, dim, index._a
+        return _wrap(_C.gather(x._a, dim, index._a))
+
+    @staticmethod
+    def backward(ctx, g):
+        zeros = _C.full(list(ctx.shape), 0.0, ctx.dtype, ctx.device)
+        return _wrap(_C.scatter_add(zeros, ctx.dim, ctx.index, g._a)), None, None
+
+
+class ScatterAdd(Function):
+    @staticmethod
+    def forward(ctx, x, dim, index, src):
+        ctx.dim, ctx.index = dim, index._a
+        return _wrap(_C.scatter_add(x._a, dim, index._a, src._a))
+
+    @staticmethod
+    def backward(ctx, g):
+        gsrc = _wrap(_C.gather(g._a, ctx.dim, ctx.index)) if ctx.needs_input_grad[3] else None
+        return g, None, None, gsrc
+
+
+class IndexSelect(Function):
+    @staticmethod
+    def forward(ctx, x, dim, index):
+        ctx.shape, ctx.dtype, ctx.device, ctx.dim, ctx.index = x._a.shape, x._a.dtype, x._a.device, dim, index._a
+        return _wrap(_C.index_select(x._a, dim, index._a))
+
+    @staticmethod
+    def backward(ctx, g):
+        zeros = _C.full(list(ctx.shape), 0.0, ctx.dtype, ctx.device)
+        return _wrap(_C.index_add(zeros, ctx.dim, ctx.index, g._a)), None, None
+
+
+class IndexAdd(Function):
+    @staticmethod
+    def forward(ctx, x, dim, index, src):
+        ctx.dim, ctx.index = dim, index._a
+        return _wrap(_C.index_add(x._a, dim, index._a, src._a))
+
+    @staticmethod
+    def backward(ctx, g):
+        gsrc = _wrap(_C.index_select(g._a, ctx.dim, ctx.index)) if ctx.needs_input_grad[3] else None
+        return g, None, None, gsrc
+
+
+def _long_index(index, like):
+    if isinstance(index, Tensor):
+        return index
+    return _wrap(_C.from_numpy(np.ascontiguousarray(index, dtype=np.int64))).to(like.device)
+
+
+def gather(x, dim, index):
+    return Gather.apply(x, dim, _long_index(index, x))
+
+
+def scatter_add(x, dim, index, src):
+    return ScatterAdd.apply(x, dim, _long_index(index, x), src)
+
+
+def index_select(x, dim, index):
+    return IndexSelect.apply(x, dim, _long_index(index, x).reshape(-1))
+
+
+def index_add(x, dim, index, source, alpha=1):
+    return IndexAdd.apply(x, dim, _long_index(index, x).reshape(-1), source if alpha == 1 else source * alpha)
+
+
+# ---------------------------------------------------------------------- x[...]
+def _parse(x, index):
+    """Splits an index into a view function (basic part) and advanced indices
+    [(dim in the view's result, int64 Tensor), ...]."""
+    items = index if isinstance(index, tuple) else (index,)
+    # A bool mask stands for as many dims as it has; expand it to integer arrays.
+    expanded = []
+    for it in items:
+        if isinstance(it, (Tensor, np.ndarray, list)):
+            arr = it if isinstance(it, Tensor) else _wrap(_C.from_numpy(np.ascontiguousarray(np.asarray(it))))
+            if arr._a.dtype == 0:  # bool: its nonzero coordinates, one index array per mask dim
+                coords = np.nonzero(arr._a.to("cpu").numpy())
+                expanded.extend(_wrap(_C.from_numpy(np.ascontiguousarray(c, dtype=np.int64))).to(x.device)
+                                for c in coords)
+                continue
+            if arr._a.dtype != 2:
+                if arr.dtype.is_floating_point:
+                    raise IndexError("index: tensors used as indices must be int64 or bool")
+                arr = arr.long()
+            expanded.append(arr)
+        elif it is None or it is Ellipsis or isinstance(it, (slice, numbers.Integral)):
+            expanded.append(it)
+        else:
+            raise IndexError(f"index: unsupported index of type {type(it).__name__}")
+    consumed = sum(1 for it in expanded if it is not None and it is not Ellipsis)
+    if consumed > x._a.ndim:
+        raise IndexError(f"index: too many indices for a tensor of {x._a.ndim} dimension(s)")
+    if sum(1 for it in expanded if it is Ellipsis) > 1:
+        raise IndexError("index: an index can only have a single ellipsis")
+    steps, advanced, d = [], [], 0
+    for it in expanded:
+        if it is Ellipsis:
+            n = x._a.ndim - consumed
+            d += n
+        elif it is None:
+            steps.append(("unsqueeze", d))
+            d += 1
+        elif isinstance(it, slice):
+            start, stop, step = it.start, it.stop, it.step
+            if step is not None and step <= 0:
+                raise ValueError("index: slice step must be positive")
+            if start is not None or stop is not None or step is not None:
+                steps.append(("slice", d, 0 if start is None else int(start),
+                              2 ** 62 if stop is None else int(stop), 1 if step is None else int(step)))
+            d += 1
+        elif isinstance(it, Tensor):
+            advanced.append((d, it))
+            d += 1
+        else:
+            steps.append(("select", d, int(it)))
+
+    if not steps:
+        return None, advanced
+
+    def pick(a):
+        for step in steps:
+            if step[0] == "select":
+                a = a.select(step[1], step[2])
+            elif step[0] == "slice":
+                a = a.slice(*step[1:])
+            else:
+                a = a.unsqueeze(step[1])
+        return a
+
+    return pick, advanced
+
+
+def getitem(x, index):
+    pick, advanced = _parse(x, index)
+    out = x if pick is None else Viewed.apply(x, pick)
+    if not advanced:
+        return out
+    return _advanced_index(out, advanced)
+
+
+def _advanced_index(x, advanced):
+    dims = [d for d, _ in advanced]
+    if dims != list(range(dims[0], dims[0] + len(dims))):
+        raise IndexError("index: integer-array indices must be on adjacent dimensions")
+    d0, shape = dims[0], list(x._a.shape)
+    sizes = shape[d0:d0 + len(dims)]
+    bshape = ()
+    for _, idx in advanced:
+        bshape = _C.broadcast_shapes(list(bshape), list(idx._a.shape))
+    flat = None
+    for (d, idx), size in zip(advanced, sizes):
+        if idx._a.numel:
+            lo = _C.reduce(MIN, idx._a, [], False, 0.0).item()
+            hi = _C.reduce(MAX, idx._a, [], False, 0.0).item()
+            if lo < -size or hi >= size:
+                bad = lo if lo < -size else hi
+                raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {size}")
+        idx = idx.expand(*bshape)
+        if len(advanced) > 1:  # negative indices wrapped before they are combined
+            idx = idx + (idx < 0) * size
+        flat = idx if flat is None else flat * size + idx
+    merged = 1
+    for s in sizes:
+        merged *= s
+    y = x.reshape(shape[:d0] + [merged] + shape[d0 + len(dims):])
+    y = IndexSelect.apply(y, d0, flat.reshape(-1))
+    return y.reshape(shape[:d0] + list(bshape) + shape[d0 + len(dims):])
+
+
+def setitem(x, index, value):
+    """x[index] = value, written into x's memory (slices, ints, Ellipsis, None, or one bool mask)."""
+    if grad_state.enabled and x.requires_grad:
+        raise RuntimeError("setitem: in-place assignment into a tensor that requires grad; use pydl.no_grad() "
+                           "or build a new tensor")
+    pick, advanced = _parse(x, index)
+    if isinstance(value, Tensor):
+        src = value._a
+    else:
+        src = _C.from_numpy(np.ascontiguousarray(np.asarray(value, dtype=x.dtype.numpy)))
+    if not advanced:
+        (x._a if pick is None else pick(x._a)).copy_(src)
+        return
+    mask = index if isinstance(index, Tensor) else None
+    if mask is not None and mask._a.dtype == 0 and mask._a.shape == x._a.shape:
+        x._a.copy_(_C.where(mask._a, src.astype(x._a.dtype), x._a))
+        return
+    raise NotImplementedError("setitem: assignment through integer-array indices is not supported; "
+                              "use index_add / scatter_add or a bool mask of the tensor's shape")
+
+
+def masked_fill(x, mask, value):
+    from pydl.ops.elementwise import where
+
+    return where(mask, value, x)

@@ -1,0 +1,54 @@
+"""matmul (``@``) with torch.matmul's semantics; its backward multiplies by transposed
+views, which the GEMM takes as transpose flags, so no transpose is ever copied."""
+from pydl import _C
+from pydl.autograd.function import Function
+from pydl.ops._util import sum_to
+from pydl.tensor import _wrap
+
+
+class MatMul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = a._a, b._a
+        return _wrap(_C.matmul(a._a, b._a))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, g = ctx.a, ctx.b, g._a
+        # Give 1-d operands (and the matching gradient dims) their matrix form back.
+        a2 = a.unsqueeze(0) if a.ndim == 1 else a
+        b2 = b.unsqueeze(1) if b.ndim == 1 else b
+        if a.ndim == 1:
+            g = g.unsqueeze(-2 if b.ndim > 1 else 0)
+        if b.ndim == 1:
+            g = g.unsqueeze(-1)
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = _wrap(_C.matmul(g, b2.transpose(-1, -2)))
+            ga = sum_to(ga, a2.shape)
+            ga = _wrap(ga._a.reshape(list(a.shape)))
+        if ctx.needs_input_grad[1]:
+            gb = _wrap(_C.matmul(a2.transpose(-1, -2), g))
+            gb = sum_to(gb, b2.shape)
+            gb = _wrap(gb._a.reshape(list(b.shape)))
+        return ga, gb
+
+
+def matmul(a, b):
+    return MatMul.apply(a, b)
+
+
+def mm(a, b):
+    if a._a.ndim != 2 or b._a.ndim != 2:
+        raise ValueError(f"mm: expected 2-d tensors, got {a._a.ndim}-d and {b._a.ndim}-d")
+    return MatMul.apply(a, b)
+
+
+def dot(a, b):
+    if a._a.ndim != 1 or b._a.ndim != 1:
+        raise ValueError(f"dot: expected 1-d tensors, got {a._a.ndim}-d and {b._a.ndim}-d")
+    return MatMul.apply(a, b)
+
+
+def outer(a, b):
+    return MatMul.apply(a.unsqueeze(1), b.unsqueeze(0))

@@ -1,0 +1,163 @@
+"""Reductions with PyTorch's signatures: ``sum(dim=None, keepdim=False)``, ``max(dim)``
+returning (values, indices), ``var(dim, correction=1)``, ..."""
+from collections import namedtuple
+
+from pydl import _C
+from pydl.autograd.function import Function
+from pydl.ops._util import EQ, MAX, MEAN, MIN, NE, SUM, VAR, dims_arg
+from pydl.tensor import _wrap
+
+values_indices = namedtuple("values_indices", ["values", "indices"])
+
+
+def _kept_shape(shape, dims):
+    """The reduced output's shape with keepdim=True (dims: [] means all)."""
+    nd = len(shape)
+    reduced = {d % max(nd, 1) for d in dims} if dims else set(range(nd))
+    return [1 if i in reduced else s for i, s in enumerate(shape)]
+
+
+def _expand_back(g, in_shape, dims):
+    """g (a reduced gradient, keepdim or not) viewed with keepdim and broadcast to in_shape."""
+    return g._a.reshape(_kept_shape(in_shape, dims)).expand(list(in_shape))
+
+
+class Sum(Function):
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        ctx.shape, ctx.dims = x._a.shape, dims
+        return _wrap(_C.reduce(SUM, x._a, dims, keepdim, 0.0))
+
+    @staticmethod
+    def backward(ctx, g):
+        return _wrap(_expand_back(g, ctx.shape, ctx.dims)), None, None
+
+
+class Mean(Function):
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        ctx.shape, ctx.dims = x._a.shape, dims
+        out = _C.reduce(MEAN, x._a, dims, keepdim, 0.0)
+        ctx.count = x._a.numel // max(out.numel, 1)
+        return _wrap(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _wrap(_expand_back(g, ctx.shape, ctx.dims)) * (1.0 / max(ctx.count, 1)), None, None
+
+
+class Var(Function):
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, correction):
+        out = _C.reduce(VAR, x._a, dims, keepdim, float(correction))
+        ctx.x, ctx.dims, ctx.correction = x, dims, correction
+        ctx.count = x._a.numel // max(out.numel, 1)
+        return _wrap(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        x = ctx.x
+        mean = _wrap(_C.reduce(MEAN, x._a, ctx.dims, True, 0.0))
+        scale = 2.0 / max(ctx.count - ctx.correction, 0) if ctx.count > ctx.correction else float("nan")
+        return _wrap(_expand_back(g, x._a.shape, ctx.dims)) * ((x - mean) * scale), None, None, None
+
+
+class Extremum(Function):
+    """max()/min() over whole dims: the gradient is shared evenly among tied extrema."""
+
+    @staticmethod
+    def forward(ctx, x, op, dims, keepdim):
+        out = _C.reduce(op, x._a, dims, keepdim, 0.0)
+        ctx.x, ctx.out, ctx.dims = x._a, out, dims
+        return _wrap(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape = ctx.x.shape
+        hits = _C.binary(EQ, ctx.x, _expand_back(_wrap(ctx.out), shape, ctx.dims)).astype(g._a.dtype)
+        count = _C.reduce(SUM, hits, ctx.dims, True, 0.0)
+        return _wrap(hits) * _wrap(_expand_back(g, shape, ctx.dims)) / _wrap(count), None, None, None
+
+
+class ExtremumDim(Function):
+    """max(dim)/min(dim): values come precomputed with their indices; the gradient goes to the index."""
+
+    @staticmethod
+    def forward(ctx, x, values, indices, dim, keepdim):
+        ctx.shape, ctx.dim, ctx.indices = x._a.shape, dim, indices
+        ctx.dtype, ctx.device = x._a.dtype, x._a.device
+        return _wrap(values)
+
+    @staticmethod
+    def backward(ctx, g):
+        kept = _kept_shape(ctx.shape, [ctx.dim])
+        zeros = _C.full(list(ctx.shape), 0.0, ctx.dtype, ctx.device)
+        out = _C.scatter_add(zeros, ctx.dim, ctx.indices.reshape(kept), g._a.reshape(kept))
+        return _wrap(out), None, None, None, None
+
+
+def sum(x, dim=None, keepdim=False, dtype=None):
+    out = Sum.apply(x, dims_arg(dim), keepdim)
+    return out if dtype is None else out.to(dtype)
+
+
+def mean(x, dim=None, keepdim=False):
+    return Mean.apply(x, dims_arg(dim), keepdim)
+
+
+def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    return Var.apply(x, dims_arg(dim), keepdim, correction)
+
+
+def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
+    return var(x, dim, unbiased, keepdim, correction).sqrt()
+
+
+def _extremum(x, is_max, dim, keepdim):
+    if dim is None or isinstance(dim, (list, tuple)):
+        return Extremum.apply(x, MAX if is_max else MIN, dims_arg(dim), keepdim and dim is not None)
+    values, indices = _C.max_min_dim(is_max, x._a, int(dim), keepdim)
+    return values_indices(ExtremumDim.apply(x, values, indices, int(dim), keepdim), _wrap(indices))
+
+
+def max(x, dim=None, keepdim=False):
+    """max over everything (a 0-d tensor), or along dim: (values, indices)."""
+    from pydl.ops.elementwise import maximum
+
+    if dim is not None and not isinstance(dim, (int, list, tuple)):  # max(a, b), as torch.max(a, other)
+        return maximum(x, dim)
+    return _extremum(x, True, dim, keepdim)
+
+
+def min(x, dim=None, keepdim=False):
+    from pydl.ops.elementwise import minimum
+
+    if dim is not None and not isinstance(dim, (int, list, tuple)):
+        return minimum(x, dim)
+    return _extremum(x, False, dim, keepdim)
+
+
+def amax(x, dim=None, keepdim=False):
+    return Extremum.apply(x, MAX, dims_arg(dim), keepdim)
+
+
+def amin(x, dim=None, keepdim=False):
+    return Extremum.apply(x, MIN, dims_arg(dim), keepdim)
+
+
+def argmax(x, dim=None, keepdim=False):
+    return _wrap(_C.arg_max_min(True, x._a, dims_arg(dim), keepdim))
+
+
+def argmin(x, dim=None, keepdim=False):
+    return _wrap(_C.arg_max_min(False, x._a, dims_arg(dim), keepdim))
+
+
+def all(x, dim=None, keepdim=False):
+    return _wrap(_C.reduce(MIN, _C.binary_scalar(NE, x._a, 0, False, False), dims_arg(dim), keepdim, 0.0))
+
+
+def any(x, dim=None, keepdim=False):
+    return _wrap(_C.reduce(MAX, _C.binary_scalar(NE, x._a, 0, False, False), dims_arg(dim), keepdim, 0.0))

@@ -1,0 +1,230 @@
+"""Views and shape ops: reshape/view/squeeze/unsqueeze/flatten, permute/transpose,
+expand, slicing (narrow/split/chunk), cat/stack, contiguous/clone. Views share storage."""
+from pydl import _C
+from pydl.autograd.function import Function
+from pydl.ops._util import sum_to
+from pydl.tensor import Tensor, _wrap
+
+
+def _shape_arg(shape):
+    """reshape(2, 3) and reshape((2, 3)) alike."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return [int(s) for s in shape]
+
+
+class Reshaped(Function):
+    """Any op that only regroups elements (view, reshape, squeeze, unsqueeze, flatten):
+    the result array comes computed; the gradient is reshaped back."""
+
+    @staticmethod
+    def forward(ctx, x, out):
+        ctx.shape = x._a.shape
+        return _wrap(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _wrap(g._a.reshape(list(ctx.shape))), None
+
+
+def view(x, *shape):
+    return Reshaped.apply(x, x._a.view(_shape_arg(shape)))
+
+
+def reshape(x, *shape):
+    return Reshaped.apply(x, x._a.reshape(_shape_arg(shape)))
+
+
+def squeeze(x, dim=None):
+    dims = [] if dim is None else ([dim] if isinstance(dim, int) else list(dim))
+    return Reshaped.apply(x, x._a.squeeze(dims))
+
+
+def unsqueeze(x, dim):
+    return Reshaped.apply(x, x._a.unsqueeze(dim))
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    shape = list(x._a.shape)
+    if not shape:
+        return Reshaped.apply(x, x._a.reshape([1]))
+    nd = len(shape)
+    s, e = start_dim % nd, end_dim % nd
+    if s > e:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    n = 1
+    for d in shape[s:e + 1]:
+        n *= d
+    return Reshaped.apply(x, x._a.reshape(shape[:s] + [n] + shape[e + 1:]))
+
+
+def unflatten(x, dim, sizes):
+    shape = list(x._a.shape)
+    d = dim % len(shape)
+    return Reshaped.apply(x, x._a.reshape(shape[:d] + list(sizes) + shape[d + 1:]))
+
+
+class Permute(Function):
+    @staticmethod
+    def forward(ctx, x, dims):
+        out = x._a.permute(dims)
+        nd = len(dims)
+        ctx.inverse = [0] * nd
+        for i, d in enumerate(dims):
+            ctx.inverse[d % nd] = i
+        return _wrap(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _wrap(g._a.permute(ctx.inverse)), None
+
+
+def permute(x, *dims):
+    return Permute.apply(x, _shape_arg(dims))
+
+
+class Transpose(Function):
+    @staticmethod
+    def forward(ctx, x, d0, d1):
+        ctx.dims = (d0, d1)
+        return _wrap(x._a.transpose(d0, d1))
+
+    @staticmethod
+    def backward(ctx, g):
+        return _wrap(g._a.transpose(*ctx.dims)), None, None
+
+
+def transpose(x, dim0, dim1):
+    return Transpose.apply(x, dim0, dim1)
+
+
+def t(x):
+    if x._a.ndim > 2:
+        raise ValueError(f"t: expects a tensor with <= 2 dimensions, got {x._a.ndim}")
+    return Transpose.apply(x, 0, -1) if x._a.ndim == 2 else x
+
+
+class Expand(Function):
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x._a.shape
+        return _wrap(x._a.expand(shape))
+
+    @staticmethod
+    def backward(ctx, g):
+        return sum_to(g, ctx.shape), None
+
+
+def expand(x, *shape):
+    return Expand.apply(x, _shape_arg(shape))
+
+
+def broadcast_to(x, shape):
+    return Expand.apply(x, [int(s) for s in shape])
+
+
+class Identity(Function):
+    """contiguous() and clone(): new memory (or the same), the gradient passes through."""
+
+    @staticmethod
+    def forward(ctx, x, out):
+        return _wrap(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, None
+
+
+def contiguous(x):
+    return x if x._a.is_contiguous() else Identity.apply(x, x._a.contiguous())
+
+
+def clone(x):
+    return Identity.apply(x, x._a.clone())
+
+
+class Viewed(Function):
+    """A view picked out of x by `pick` (Array -> Array: slicing, select, ...).
+    Backward writes the gradient into the same view of zeros."""
+
+    @staticmethod
+    def forward(ctx, x, pick):
+        ctx.shape, ctx.dtype, ctx.device, ctx.pick = x._a.shape, x._a.dtype, x._a.device, pick
+        return _wrap(pick(x._a))
+
+    @staticmethod
+    def backward(ctx, g):
+        gx = _C.full(list(ctx.shape), 0.0, ctx.dtype, ctx.device)
+        ctx.pick(gx).copy_(g._a)
+        return _wrap(gx), None
+
+
+def narrow(x, dim, start, length):
+    return Viewed.apply(x, lambda a: a.slice(dim, start, start + length, 1))
+
+
+def split(x, split_size_or_sections, dim=0):
+    size = x._a.shape[dim]
+    if isinstance(split_size_or_sections, int):
+        if split_size_or_sections <= 0:
+            raise ValueError(f"split: split_size must be positive, got {split_size_or_sections}")
+        sections = [min(split_size_or_sections, size - s) for s in range(0, size, split_size_or_sections)] or [0]
+    else:
+        sections = list(split_size_or_sections)
+        if sum(sections) != size:
+            raise ValueError(f"split: sections {sections} do not add up to size {size} of dim {dim}")
+    out, start = [], 0
+    for n in sections:
+        out.append(narrow(x, dim, start, n))
+        start += n
+    return tuple(out)
+
+
+def chunk(x, chunks, dim=0):
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+    size = x._a.shape[dim]
+    return split(x, max(-(-size // chunks), 1), dim)
+
+
+def unbind(x, dim=0):
+    return tuple(Viewed.apply(x, lambda a, i=i: a.select(dim, i)) for i in range(x._a.shape[dim]))
+
+
+class Cat(Function):
+    @staticmethod
+    def forward(ctx, dim, *xs):
+        ctx.dim = dim
+        ctx.sizes = [x._a.shape[dim] if x._a.ndim else 1 for x in xs]
+        return _wrap(_C.cat([x._a for x in xs], dim))
+
+    @staticmethod
+    def backward(ctx, g):
+        grads, start = [None], 0
+        for n, need in zip(ctx.sizes, ctx.needs_input_grad[1:]):
+            grads.append(_wrap(g._a.slice(ctx.dim, start, start + n, 1)) if need else None)
+            start += n
+        return tuple(grads)
+
+
+def cat(tensors, dim=0):
+    tensors = list(tensors)
+    for i, x in enumerate(tensors):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"cat: expected a sequence of Tensors, element {i} is {type(x).__name__}")
+    return Cat.apply(dim, *tensors)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: expected a non-empty sequence of tensors")
+    shape = tensors[0]._a.shape
+    for i, x in enumerate(tensors):
+        if x._a.shape != shape:
+            raise ValueError(f"stack: all tensors must have the same shape; tensor {i} has {tuple(x._a.shape)}, "
+                             f"tensor 0 has {tuple(shape)}")
+    return cat([unsqueeze(x, dim) for x in tensors], dim)
