@@ -22,7 +22,7 @@ def _augmented(code, fallback):
     """x += y: in place when autograd does not need x's old value, else x = x + y."""
 
     def method(self, other):
-        if self.requires_grad or getattr(other, "requires_grad", False):
+        if grad_state.enabled and (self.requires_grad or getattr(other, "requires_grad", False)):
             return fallback(self, other)
         return ew.inplace(code, self, other)
 

@@ -1,5 +1,6 @@
 """Reductions with PyTorch's signatures: ``sum(dim=None, keepdim=False)``, ``max(dim)``
 returning (values, indices), ``var(dim, correction=1)``, ..."""
+import builtins
 from collections import namedtuple
 
 from pydl import _C
@@ -13,7 +14,7 @@ values_indices = namedtuple("values_indices", ["values", "indices"])
 def _kept_shape(shape, dims):
     """The reduced output's shape with keepdim=True (dims: [] means all)."""
     nd = len(shape)
-    reduced = {d % max(nd, 1) for d in dims} if dims else set(range(nd))
+    reduced = {d % builtins.max(nd, 1) for d in dims} if dims else set(range(nd))
     return [1 if i in reduced else s for i, s in enumerate(shape)]
 
 
@@ -38,12 +39,12 @@ class Mean(Function):
     def forward(ctx, x, dims, keepdim):
         ctx.shape, ctx.dims = x._a.shape, dims
         out = _C.reduce(MEAN, x._a, dims, keepdim, 0.0)
-        ctx.count = x._a.numel // max(out.numel, 1)
+        ctx.count = x._a.numel // builtins.max(out.numel, 1)
         return _wrap(out)
 
     @staticmethod
     def backward(ctx, g):
-        return _wrap(_expand_back(g, ctx.shape, ctx.dims)) * (1.0 / max(ctx.count, 1)), None, None
+        return _wrap(_expand_back(g, ctx.shape, ctx.dims)) * (1.0 / builtins.max(ctx.count, 1)), None, None
 
 
 class Var(Function):
@@ -51,14 +52,14 @@ class Var(Function):
     def forward(ctx, x, dims, keepdim, correction):
         out = _C.reduce(VAR, x._a, dims, keepdim, float(correction))
         ctx.x, ctx.dims, ctx.correction = x, dims, correction
-        ctx.count = x._a.numel // max(out.numel, 1)
+        ctx.count = x._a.numel // builtins.max(out.numel, 1)
         return _wrap(out)
 
     @staticmethod
     def backward(ctx, g):
         x = ctx.x
         mean = _wrap(_C.reduce(MEAN, x._a, ctx.dims, True, 0.0))
-        scale = 2.0 / max(ctx.count - ctx.correction, 0) if ctx.count > ctx.correction else float("nan")
+        scale = 2.0 / (ctx.count - ctx.correction) if ctx.count > ctx.correction else float("nan")
         return _wrap(_expand_back(g, x._a.shape, ctx.dims)) * ((x - mean) * scale), None, None, None
 
 

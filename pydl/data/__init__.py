@@ -1,0 +1,1 @@
+"""Data: datasets shipped with pydl and loaders."""
