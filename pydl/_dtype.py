@@ -104,6 +104,6 @@ def device_str(d):
     """The canonical device string ('cpu' or 'cuda:N') for anything device() accepts."""
     if d is None:
         return "cpu"
-    if d == "cpu" or d == "cuda:0":
+    if isinstance(d, str) and d in ("cpu", "cuda:0"):  # (a device object equals these strings too)
         return d
     return str(device(d))

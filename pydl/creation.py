@@ -43,7 +43,7 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     k = min(n, m)
     if k:
         # the diagonal of a contiguous (n, m) array is a strided view with step m + 1
-        out.reshape([n * m]).slice(0, 0, n * m, m + 1).fill_(1.0)
+        out.reshape([n * m]).slice(0, 0, (k - 1) * (m + 1) + 1, m + 1).fill_(1.0)  # k entries, not n*m/(m+1)
     return _finish(out.to(device_str(device)), requires_grad)
 
 

@@ -303,7 +303,7 @@ def _to_array(data, dtype):
             nd = np.asarray(data, dtype=dt.numpy)
         except (ValueError, TypeError) as e:
             raise TypeError(f"tensor: cannot build a tensor from {type(data).__name__}: {e}") from None
-    nd = np.ascontiguousarray(nd, dtype=dt.numpy)
+    nd = np.asarray(nd, dtype=dt.numpy, order="C")  # not ascontiguousarray: it turns 0-d into 1-d
     if nd.dtype.kind == "O":
         raise TypeError("tensor: data must be numbers")
     return _C.from_numpy(nd.copy())

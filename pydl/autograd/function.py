@@ -88,12 +88,15 @@ def _topological_order(root):
 
 
 def _accumulate_leaf(t, g):
+    """Adds this backward's total gradient g into leaf t's .grad, after t's hooks (which may replace g)."""
+    for hook in t._hooks or ():
+        replaced = hook(g)
+        if replaced is not None:
+            g = replaced
     if t.grad is None:
         t.grad = g if g._a.is_contiguous() else g.contiguous()
     else:
         t.grad = t.grad + g
-    for hook in getattr(t, "_hooks", ()) or ():
-        hook(t.grad)
 
 
 def backward(tensor, grad=None, retain_graph=False):
@@ -115,6 +118,7 @@ def backward(tensor, grad=None, retain_graph=False):
             _accumulate_leaf(tensor, grad)
             return
         pending = {id(root): grad}
+        leaves = {}  # id -> (leaf, summed gradient): hooks see one total per backward, as PyTorch
         for node in _topological_order(root):
             g = pending.pop(id(node), None)
             if g is None:
@@ -126,7 +130,8 @@ def backward(tensor, grad=None, retain_graph=False):
                 if t is None or gi is None:
                     continue
                 if t._node is None:
-                    _accumulate_leaf(t, gi)
+                    prev = leaves.get(id(t))
+                    leaves[id(t)] = (t, gi if prev is None else prev[1] + gi)
                 else:
                     key = id(t._node)
                     prev = pending.get(key)
@@ -134,6 +139,8 @@ def backward(tensor, grad=None, retain_graph=False):
             if not retain_graph:
                 node.inputs = None
                 node.__dict__.clear()
+        for t, g in leaves.values():
+            _accumulate_leaf(t, g)
 
 
 from pydl.tensor import Tensor, _ones_like  # noqa: E402  (the graph and the Tensor know each other)

@@ -1,6 +1,7 @@
 """Elementwise ops with broadcasting. Python scalars stay scalars all the way to the
 kernel (no 0-d tensor is made for ``x * 2``); gradients of broadcast inputs are
 summed back to the input's shape."""
+import math
 import numbers
 
 from pydl import _C
@@ -88,7 +89,10 @@ class Pow(_Binary):
         gb = None
         if n[1]:  # d(a^b)/db = a^b log a, taken as 0 where a == 0 (as PyTorch)
             out = pow(a, b)
-            gb = g * where(eq(a, 0), 0.0, out * log(where(eq(a, 0), 1.0, a)))
+            if isinstance(a, Tensor):
+                gb = g * where(eq(a, 0), 0.0, out * log(where(eq(a, 0), 1.0, a)))
+            else:  # a Python number as the base (2 ** x)
+                gb = g * 0.0 if a == 0 else g * out * (math.log(a) if a > 0 else math.nan)
         return ga, gb
 
 

@@ -63,26 +63,30 @@ class IndexAdd(Function):
         return g, None, None, gsrc
 
 
-def _long_index(index, like):
+def _long_index(index, like, op):
     if isinstance(index, Tensor):
         return index
-    return _wrap(_C.from_numpy(np.ascontiguousarray(index, dtype=np.int64))).to(like.device)
+    arr = np.asarray(index)
+    if arr.size and arr.dtype.kind not in "iu":  # as with a Tensor index: no silent truncation of floats
+        raise TypeError(f"{op}: expected an integer index, got {arr.dtype} values")
+    return _wrap(_C.from_numpy(np.ascontiguousarray(arr, dtype=np.int64))).to(like.device)
 
 
 def gather(x, dim, index):
-    return Gather.apply(x, dim, _long_index(index, x))
+    return Gather.apply(x, dim, _long_index(index, x, "gather"))
 
 
 def scatter_add(x, dim, index, src):
-    return ScatterAdd.apply(x, dim, _long_index(index, x), src)
+    return ScatterAdd.apply(x, dim, _long_index(index, x, "scatter_add"), src)
 
 
 def index_select(x, dim, index):
-    return IndexSelect.apply(x, dim, _long_index(index, x).reshape(-1))
+    return IndexSelect.apply(x, dim, _long_index(index, x, "index_select").reshape(-1))
 
 
 def index_add(x, dim, index, source, alpha=1):
-    return IndexAdd.apply(x, dim, _long_index(index, x).reshape(-1), source if alpha == 1 else source * alpha)
+    index = _long_index(index, x, "index_add").reshape(-1)
+    return IndexAdd.apply(x, dim, index, source if alpha == 1 else source * alpha)
 
 
 # ---------------------------------------------------------------------- x[...]
@@ -93,8 +97,8 @@ def _parse(x, index):
     # A bool mask stands for as many dims as it has; expand it to integer arrays.
     expanded = []
     for it in items:
-        if isinstance(it, (Tensor, np.ndarray, list)):
-            arr = it if isinstance(it, Tensor) else _wrap(_C.from_numpy(np.ascontiguousarray(np.asarray(it))))
+        if isinstance(it, (Tensor, np.ndarray, list, range)):
+            arr = it if isinstance(it, Tensor) else _wrap(_C.from_numpy(np.asarray(it, order="C")))
             if arr._a.dtype == 0:  # bool: its nonzero coordinates, one index array per mask dim
                 coords = np.nonzero(arr._a.to("cpu").numpy())
                 expanded.extend(_wrap(_C.from_numpy(np.ascontiguousarray(c, dtype=np.int64))).to(x.device)
@@ -198,7 +202,7 @@ def setitem(x, index, value):
     if isinstance(value, Tensor):
         src = value._a
     else:
-        src = _C.from_numpy(np.ascontiguousarray(np.asarray(value, dtype=x.dtype.numpy)))
+        src = _C.from_numpy(np.array(value, dtype=x.dtype.numpy, order="C"))  # keeps 0-d (ascontiguousarray doesn't)
     if not advanced:
         (x._a if pick is None else pick(x._a)).copy_(src)
         return

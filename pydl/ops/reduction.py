@@ -157,8 +157,11 @@ def argmin(x, dim=None, keepdim=False):
 
 
 def all(x, dim=None, keepdim=False):
-    return _wrap(_C.reduce(MIN, _C.binary_scalar(NE, x._a, 0, False, False), dims_arg(dim), keepdim, 0.0))
+    # Counts (a sum has an identity) rather than min/max, so empty reductions give True / False.
+    zeros = _C.reduce(SUM, _C.binary_scalar(EQ, x._a, 0, False, False), dims_arg(dim), keepdim, 0.0)
+    return _wrap(_C.binary_scalar(EQ, zeros, 0, False, False))
 
 
 def any(x, dim=None, keepdim=False):
-    return _wrap(_C.reduce(MAX, _C.binary_scalar(NE, x._a, 0, False, False), dims_arg(dim), keepdim, 0.0))
+    nonzeros = _C.reduce(SUM, _C.binary_scalar(NE, x._a, 0, False, False), dims_arg(dim), keepdim, 0.0)
+    return _wrap(_C.binary_scalar(NE, nonzeros, 0, False, False))

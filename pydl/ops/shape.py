@@ -160,6 +160,12 @@ class Viewed(Function):
 
 
 def narrow(x, dim, start, length):
+    size = x._a.shape[dim]
+    if not -size <= start <= size:
+        raise IndexError(f"narrow: start {start} is out of range for dimension {dim} of size {size}")
+    start = start + size if start < 0 else start  # negative start counts from the end, as PyTorch
+    if not 0 <= length <= size - start:
+        raise ValueError(f"narrow: start {start} + length {length} exceeds size {size} of dimension {dim}")
     return Viewed.apply(x, lambda a: a.slice(dim, start, start + length, 1))
 
 
@@ -195,8 +201,9 @@ class Cat(Function):
     @staticmethod
     def forward(ctx, dim, *xs):
         ctx.dim = dim
+        out = _C.cat([x._a for x in xs], dim)  # first: it checks dim and shapes, naming the op
         ctx.sizes = [x._a.shape[dim] if x._a.ndim else 1 for x in xs]
-        return _wrap(_C.cat([x._a for x in xs], dim))
+        return _wrap(out)
 
     @staticmethod
     def backward(ctx, g):

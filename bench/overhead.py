@@ -1,0 +1,86 @@
+"""Per-op overhead: microseconds per call for ops on tiny tensors, where the time is almost all
+Python/dispatch/allocation cost rather than arithmetic.
+
+Measures x + y, x @ y and x.relu() on 32x32 float32, each with plain inputs and with inputs that
+require grad (forward only, graph construction included, no backward), plus a full
+forward + backward of ((x @ w).relu().sum()).backward() with w.grad reset each call.
+The same ops run in PyTorch in the same process (same thread count) when torch imports.
+Each figure is the median over --repeat repeats (after warm-up) of a loop lasting >= 2 ms.
+ratio = pydl / torch time: lower is better.
+
+    python bench/overhead.py [--repeat 30] [--threads N] [--out bench/results/overhead-cpu.json]
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common  # noqa: E402
+import pydl  # noqa: E402
+
+N = 32
+
+
+def cases(lib, requires_grad):
+    """(op, fn) pairs for pydl or torch (same API)."""
+    x = lib.randn(N, N, requires_grad=requires_grad)
+    y = lib.randn(N, N, requires_grad=requires_grad)
+    return [("add", lambda: x + y), ("matmul", lambda: x @ y), ("relu", lambda: x.relu())]
+
+
+def fwd_bwd(lib):
+    x = lib.randn(N, N)
+    w = lib.randn(N, N, requires_grad=True)
+
+    def step():
+        w.grad = None
+        (x @ w).relu().sum().backward()
+    return step
+
+
+def all_cases(lib):
+    out = [(op, False, fn) for op, fn in cases(lib, False)]
+    out += [(op, True, fn) for op, fn in cases(lib, True)]
+    out.append(("((x@w).relu().sum()).backward()", True, fwd_bwd(lib)))
+    return out
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--repeat", type=int, default=30)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--out", default="bench/results/overhead-cpu.json")
+    args = p.parse_args()
+
+    torch = _common.try_import_torch()
+    if args.threads:
+        pydl.set_num_threads(args.threads)
+    threads = pydl.get_num_threads()
+    if torch:
+        torch.set_num_threads(threads)
+
+    ref = {}
+    if torch:
+        for op, grad, fn in all_cases(torch):
+            ref[op, grad] = _common.bench_ns(fn, args.repeat) / 1e3
+    rows = []
+    for op, grad, fn in all_cases(pydl):
+        us = _common.bench_ns(fn, args.repeat) / 1e3
+        t = ref.get((op, grad))
+        rows.append({"op": op, "shape": f"{N}x{N}", "dtype": "float32", "device": "cpu",
+                     "requires_grad": grad, "threads": threads, "median_us": round(us, 3),
+                     "reference": "torch" if t else None,
+                     "reference_median_us": round(t, 3) if t else None,
+                     "ratio": round(us / t, 3) if t else None})
+
+    _common.print_table(rows, [("op", "op", ""), ("shape", "shape", ""),
+                               ("requires_grad", "grad", ""), ("median_us", "pydl us", ".2f"),
+                               ("reference_median_us", "torch us", ".2f"),
+                               ("ratio", "pydl/torch", ".2f")],
+                        title=f"Per-op overhead, {threads} thread(s); ratio = pydl/torch time, "
+                              "lower is better")
+    _common.write_json(args.out, rows, {"benchmark": "overhead"})
+
+
+if __name__ == "__main__":
+    main()

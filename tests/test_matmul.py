@@ -1,0 +1,291 @@
+"""matmul / @ (torch.matmul semantics) against numpy float64 references.
+
+Tolerances, as a relative error max|got - ref| / max|ref| with ref the float64 product
+of the (possibly float32-rounded) inputs: float64 < 1e-10, float32 < 1e-4.
+"""
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import pydl
+
+TOL = {np.float64: 1e-10, np.float32: 1e-4}
+DTYPES = [np.float64, np.float32]
+DT_IDS = ["float64", "float32"]
+
+
+def T(a, device):
+    return pydl.tensor(a, device=device)
+
+
+def check(got, ref, npdt):
+    """got (a Tensor) matches the float64 reference ref to TOL[npdt] relative to max|ref|."""
+    assert isinstance(got, pydl.Tensor)
+    g = got.detach().cpu().numpy()
+    assert g.shape == ref.shape, f"shape {g.shape} != {ref.shape}"
+    assert g.dtype == np.dtype(npdt), f"dtype {g.dtype} != {np.dtype(npdt)}"
+    if ref.size == 0:
+        return
+    scale = max(np.max(np.abs(ref)), 1e-30)
+    err = np.max(np.abs(g.astype(np.float64) - ref)) / scale
+    assert err < TOL[npdt], f"relative error {err:.3g} >= {TOL[npdt]}"
+
+
+def operands(rng, sa, sb, npdt):
+    """Random operands of the given shapes, rounded to npdt, and their float64 reference product."""
+    a = rng.standard_normal(sa).astype(npdt)
+    b = rng.standard_normal(sb).astype(npdt)
+    return a, b, np.matmul(a.astype(np.float64), b.astype(np.float64))
+
+
+SHAPES = [
+    ((5,), (5,)),  # 1-d . 1-d -> 0-d
+    ((5,), (5, 3)),  # 1-d . 2-d
+    ((4, 5), (5,)),  # 2-d . 1-d
+    ((4, 5), (5, 3)),
+    ((2, 4, 5), (2, 5, 3)),  # batched 3-d
+    ((2, 4, 5), (5, 3)),  # batch against a matrix
+    ((4, 5), (3, 5, 2)),  # matrix against a batch
+    ((2, 1, 3, 4), (5, 4, 6)),  # 4-d with broadcast batch dims
+    ((1, 3, 3, 4), (2, 1, 4, 2)),
+    ((3, 2, 4, 5), (3, 2, 5, 1)),
+    ((5,), (2, 3, 5, 4)),  # 1-d against a batch
+    ((2, 3, 4, 5), (5,)),
+]
+
+
+@pytest.mark.parametrize("npdt", DTYPES, ids=DT_IDS)
+@pytest.mark.parametrize("sa,sb", SHAPES, ids=str)
+def test_matmul_shapes(sa, sb, npdt, device, rng):
+    a, b, ref = operands(rng, sa, sb, npdt)
+    ta, tb = T(a, device), T(b, device)
+    check(ta @ tb, ref, npdt)
+    check(pydl.matmul(ta, tb), ref, npdt)
+    check(ta.matmul(tb), ref, npdt)
+    # the operands are left as they were
+    np.testing.assert_array_equal(ta.cpu().numpy(), a)
+    np.testing.assert_array_equal(tb.cpu().numpy(), b)
+
+
+@pytest.mark.parametrize("npdt", DTYPES, ids=DT_IDS)
+def test_mm_dot_outer(npdt, device, rng):
+    a, b, ref = operands(rng, (6, 7), (7, 8), npdt)
+    check(pydl.mm(T(a, device), T(b, device)), ref, npdt)
+    u, v = rng.standard_normal(9).astype(npdt), rng.standard_normal(9).astype(npdt)
+    d = pydl.dot(T(u, device), T(v, device))
+    assert d.shape == ()
+    check(d, np.dot(u.astype(np.float64), v.astype(np.float64)), npdt)
+    check(pydl.outer(T(u, device), T(v[:4], device)), np.outer(u.astype(np.float64), v[:4].astype(np.float64)), npdt)
+    with pytest.raises(ValueError, match="mm"):
+        pydl.mm(T(u, device), T(b, device))
+    with pytest.raises(ValueError, match="dot"):
+        pydl.dot(T(a, device), T(u, device))
+
+
+@pytest.mark.parametrize("npdt", DTYPES, ids=DT_IDS)
+@pytest.mark.parametrize("ta_,tb_", [(False, False), (True, False), (False, True), (True, True)],
+                         ids=["NN", "TN", "NT", "TT"])
+def test_transposed_views(ta_, tb_, npdt, device, rng):
+    m, k, n = 37, 70, 29
+    a, b, ref = operands(rng, (m, k), (k, n), npdt)
+    # store the transposed operands contiguously and hand matmul a transposed view of them
+    ta = T(np.ascontiguousarray(a.T), device).T if ta_ else T(a, device)
+    tb = T(np.ascontiguousarray(b.T), device).transpose(-1, -2) if tb_ else T(b, device)
+    assert ta.is_contiguous() != ta_ and tb.is_contiguous() != tb_
+    check(ta @ tb, ref, npdt)
+    # batched, through .transpose(-1, -2) and .mT, with a broadcast batch dim
+    a3, b3, ref3 = operands(rng, (3, m, k), (1, k, n), npdt)
+    ta3 = T(np.ascontiguousarray(a3.transpose(0, 2, 1)), device).transpose(-1, -2) if ta_ else T(a3, device)
+    tb3 = T(np.ascontiguousarray(b3.transpose(0, 2, 1)), device).mT if tb_ else T(b3, device)
+    check(ta3 @ tb3, ref3, npdt)
+
+
+@pytest.mark.parametrize("npdt", DTYPES, ids=DT_IDS)
+def test_other_strided_operands(npdt, device, rng):
+    big = rng.standard_normal((40, 50)).astype(npdt)
+    other = rng.standard_normal((50, 30)).astype(npdt)
+    tbig, tother = T(big, device), T(other, device)
+    # row-stepped (leading dimension > cols), column-stepped (needs a copy), offset slices
+    cases = [
+        (tbig[::2], tother, big[::2], other),
+        (tbig[:, ::2], tother[::2], big[:, ::2], other[::2]),
+        (tbig[3:9, 5:45], tother[10:50, 1:30], big[3:9, 5:45], other[10:50, 1:30]),
+        (tbig[1], tother, big[1], other),  # a row as a 1-d operand
+        (tbig[:, 7], tother[:40], big[:, 7], other[:40]),  # a column (stride 50) as a 1-d operand
+        (tother.T, tbig.T[:, 7:17:3], other.T, big.T[:, 7:17:3]),  # transposed a, stepped transposed b
+        (tbig[::3, 0:1], tother[0:1, :], big[::3, 0:1], other[0:1, :]),  # k = 1 with strides
+    ]
+    for ta, tb, a, b in cases:
+        check(ta @ tb, a.astype(np.float64) @ b.astype(np.float64), npdt)
+    # an expanded (stride-0) batch operand
+    a = rng.standard_normal((6, 7)).astype(npdt)
+    b = rng.standard_normal((4, 7, 5)).astype(npdt)
+    check(T(a, device).expand(4, 6, 7) @ T(b, device), np.matmul(a.astype(np.float64), b.astype(np.float64)), npdt)
+    # a permuted batch (non-uniform batch strides)
+    b4 = rng.standard_normal((3, 2, 7, 5)).astype(npdt)
+    tb4 = T(np.ascontiguousarray(b4.transpose(1, 0, 2, 3)), device).permute(1, 0, 2, 3)
+    check(T(a, device) @ tb4, np.matmul(a.astype(np.float64), b4.astype(np.float64)), npdt)
+
+
+ODD = [
+    (1, 1, 1), (1, 7, 1), (7, 1, 7), (7, 7, 7), (33, 1, 33), (1, 33, 127), (127, 33, 1), (33, 127, 7),
+    (127, 127, 127), (1000, 3, 5), (5, 1000, 3), (3, 5, 1000), (7, 600, 33),  # k beyond one 256-deep block
+    (170, 40, 9),  # m beyond one row block
+    (9, 40, 1100),  # n beyond one column panel
+]
+
+
+@pytest.mark.parametrize("npdt", DTYPES, ids=DT_IDS)
+@pytest.mark.parametrize("m,k,n", ODD, ids=str)
+def test_odd_sizes(m, k, n, npdt, device, rng):
+    a, b, ref = operands(rng, (m, k), (k, n), npdt)
+    check(T(a, device) @ T(b, device), ref, npdt)
+
+
+@pytest.mark.parametrize("npdt", DTYPES, ids=DT_IDS)
+def test_empty_dims(npdt, device):
+    dt = pydl.float64 if npdt is np.float64 else pydl.float32
+
+    def z(*shape):
+        return pydl.zeros(*shape, dtype=dt, device=device)
+
+    def o(*shape):
+        return pydl.ones(*shape, dtype=dt, device=device)
+
+    check(o(3, 0) @ o(0, 4), np.zeros((3, 4)), npdt)  # k = 0: sums of nothing
+    check(o(2, 3, 0) @ z(0, 5), np.zeros((2, 3, 5)), npdt)
+    check(o(0) @ o(0), np.array(0.0), npdt)
+    check(z(0, 5) @ z(5, 4), np.zeros((0, 4)), npdt)  # m = 0
+    check(z(3, 5) @ z(5, 0), np.zeros((3, 0)), npdt)  # n = 0
+    check(z(0, 3, 5) @ z(5, 4), np.zeros((0, 3, 4)), npdt)  # no batches
+    check(z(2, 0, 5) @ z(2, 5, 0), np.zeros((2, 0, 0)), npdt)
+
+
+ISA_SCRIPT = textwrap.dedent("""
+    import sys
+    import numpy as np
+    import pydl
+    rng = np.random.default_rng(20240607)
+    out = {"isa": np.array(pydl._C.cpu_isa())}
+    for i, (sa, sb) in enumerate([((1, 1), (1, 1)), ((7, 33), (33, 127)), ((127, 300), (300, 33)),
+                                  ((2, 1, 13, 17), (3, 17, 9)), ((40,), (40, 70))]):
+        for dt in (np.float32, np.float64):
+            a = rng.standard_normal(sa).astype(dt)
+            b = rng.standard_normal(sb).astype(dt)
+            out[f"p{i}_{dt.__name__}"] = (pydl.tensor(a) @ pydl.tensor(b)).numpy()
+            # (a @ b)^T from transposed views: exercises the transposed packing of each ISA
+            ta = pydl.tensor(a).mT if a.ndim > 1 else pydl.tensor(a)
+            out[f"t{i}_{dt.__name__}"] = (pydl.tensor(b).mT @ ta).numpy()
+            out[f"a{i}_{dt.__name__}"], out[f"b{i}_{dt.__name__}"] = a, b
+    np.savez(sys.argv[1], **out)
+    print("checksum", sum(float(np.sum(np.abs(v))) for k, v in out.items() if k[0] == "p"))
+""")
+
+
+def test_every_cpu_isa_path_agrees(tmp_path):
+    script = tmp_path / "isa_product.py"
+    script.write_text(ISA_SCRIPT)
+    procs = {}
+    for isa in ("generic", "avx2", "default"):
+        env = dict(os.environ)
+        env.pop("PYDL_CPU_ISA", None)
+        if isa != "default":
+            env["PYDL_CPU_ISA"] = isa
+        procs[isa] = subprocess.Popen([sys.executable, str(script), str(tmp_path / f"{isa}.npz")], env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    results = {}
+    for isa, p in procs.items():
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, f"{isa}: {err}"
+        assert "checksum" in out
+        results[isa] = dict(np.load(tmp_path / f"{isa}.npz"))
+    # the variable can only lower the ISA
+    assert str(results["generic"]["isa"]) == "generic"
+    assert str(results["avx2"]["isa"]) in ("avx2", "generic")
+    assert str(results["default"]["isa"]) in ("avx512", "avx2", "generic")
+    assert str(results["default"]["isa"]) == pydl._C.cpu_isa()
+    ref_run = results["default"]
+    for isa, res in results.items():
+        for key in (k for k in res if k[0] in "pt"):
+            npdt = np.float32 if key.endswith("float32") else np.float64
+            a, b = ref_run["a" + key[1:]], ref_run["b" + key[1:]]
+            np.testing.assert_array_equal(res["a" + key[1:]], a)  # same inputs everywhere
+            ref = np.matmul(a.astype(np.float64), b.astype(np.float64))
+            if key[0] == "t":
+                ref = np.swapaxes(ref, -1, -2) if ref.ndim > 1 else ref
+            check(pydl.tensor(res[key]), ref, npdt)
+            # and the paths agree with each other at float32 accuracy
+            scale = max(np.max(np.abs(ref)), 1e-30)
+            assert np.max(np.abs(res[key].astype(np.float64) - ref_run[key])) / scale < 1e-4, (isa, key)
+
+
+@pytest.mark.parametrize("npdt", DTYPES, ids=DT_IDS)
+def test_threaded_product_matches_one_thread(npdt, rng):
+    a, b, ref = operands(rng, (300, 400), (400, 500), npdt)
+    a3, b3, ref3 = operands(rng, (64, 20, 30), (64, 30, 40), npdt)  # many small products, one per thread
+    ta, tb, ta3, tb3 = T(a, "cpu"), T(b, "cpu"), T(a3, "cpu"), T(b3, "cpu")
+    before = pydl.get_num_threads()
+    try:
+        pydl.set_num_threads(1)
+        assert pydl.get_num_threads() == 1
+        one, one3, one_t = ta @ tb, ta3 @ tb3, tb.T @ ta.T
+        pydl.set_num_threads(2)
+        assert pydl.get_num_threads() == 2
+        two, two3, two_t = ta @ tb, ta3 @ tb3, tb.T @ ta.T
+    finally:
+        pydl.set_num_threads(before)
+    for got in (one, two):
+        check(got, ref, npdt)
+    for got in (one3, two3):
+        check(got, ref3, npdt)
+    for got in (one_t, two_t):
+        check(got, ref.T, npdt)
+    tight = 1e-12 if npdt is np.float64 else 1e-6
+    for x, y in ((one, two), (one3, two3), (one_t, two_t)):
+        assert np.max(np.abs(x.numpy() - y.numpy())) <= tight * np.max(np.abs(y.numpy()))
+
+
+def test_mismatched_inner_dims_raise_value_error(device):
+    a, b = pydl.ones(3, 4, dtype=pydl.float64, device=device), pydl.ones(5, 6, dtype=pydl.float64, device=device)
+    with pytest.raises(ValueError, match=r"matmul.*\(3, 4\).*\(5, 6\)"):
+        a @ b
+    v = pydl.ones(3, dtype=pydl.float64, device=device)
+    with pytest.raises(ValueError, match=r"matmul.*\(3, 4\).*\(3,\)"):
+        a @ v
+    with pytest.raises(ValueError, match=r"matmul.*\(3,\).*\(5, 6\)"):
+        v @ b
+    with pytest.raises(ValueError, match="matmul"):  # batch dims that do not broadcast
+        pydl.ones(2, 3, 4, device=device) @ pydl.ones(3, 4, 5, device=device)
+
+
+def test_bad_dtypes_and_ranks(device):
+    i = pydl.tensor(np.arange(6).reshape(2, 3), device=device)
+    f = pydl.ones(3, 2, dtype=pydl.float32, device=device)
+    d = pydl.ones(3, 2, dtype=pydl.float64, device=device)
+    with pytest.raises(TypeError, match="matmul"):
+        i @ pydl.tensor(np.arange(6).reshape(3, 2), device=device)
+    with pytest.raises(TypeError, match="matmul"):
+        i @ f
+    with pytest.raises(TypeError, match="matmul"):
+        pydl.ones(2, 3, dtype=pydl.float32, device=device) @ d
+    with pytest.raises(TypeError, match="matmul"):
+        pydl.tensor(np.ones((2, 3), dtype=bool), device=device) @ pydl.tensor(np.ones((3, 2), dtype=bool),
+                                                                               device=device)
+    s = pydl.tensor(2.0, dtype=pydl.float64, device=device)
+    assert s.shape == ()
+    with pytest.raises(ValueError, match="matmul.*dimension"):
+        s @ d
+    with pytest.raises(ValueError, match="matmul.*dimension"):
+        d @ s
+
+
+def test_against_torch(rng):
+    torch = pytest.importorskip("torch")
+    for sa, sb in SHAPES:
+        a, b = rng.standard_normal(sa), rng.standard_normal(sb)
+        expected = torch.matmul(torch.tensor(a), torch.tensor(b)).numpy()
+        check(pydl.tensor(a) @ pydl.tensor(b), expected, np.float64)

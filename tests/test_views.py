@@ -1,0 +1,784 @@
+"""Views and shape ops, indexing, and tensor creation / conversion, against numpy.
+Views must share memory with their base (data_ptr / storage_offset / stride as torch)."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import pydl
+from conftest import assert_close
+
+FLOATS = [pydl.float32, pydl.float64]
+
+
+def ids(dtype):
+    return dtype.name
+
+
+def arange_like(shape, dtype=pydl.float64, device="cpu"):
+    n = int(np.prod(shape, dtype=np.int64))
+    a = np.arange(n, dtype=dtype.numpy).reshape(shape)
+    return a, pydl.tensor(a, device=device)
+
+
+def shares_memory(view, base):
+    """view's elements all lie inside base's storage (same storage, by address)."""
+    lo = base.data_ptr() - base.storage_offset() * base.element_size()
+    hi = lo + max(base.numel(), 1) * base.element_size() + base.storage_offset() * base.element_size()
+    return lo <= view.data_ptr() < hi
+
+
+# ---------------------------------------------------------------------- reshape / view
+@pytest.mark.parametrize("dtype", FLOATS, ids=ids)
+def test_reshape_and_view(dtype, device):
+    a, x = arange_like((2, 3, 4), dtype, device)
+    for shape in [(6, 4), (4, -1), (-1,), (2, 12), (1, 24, 1), (2, 3, 2, 2), (24,)]:
+        for out in (x.reshape(shape), x.reshape(*shape), x.view(shape), x.view(*shape), pydl.reshape(x, shape)):
+            assert out.dtype == dtype
+            assert_close(out, a.reshape(shape), 0, 0)
+            assert out.data_ptr() == x.data_ptr()  # contiguous: always a view
+    assert x.view(-1, 4).shape == (6, 4)
+    assert x.reshape(4, -1).shape == (4, 6)
+    assert x.view_as(pydl.zeros(4, 6)).shape == (4, 6)
+    assert pydl.tensor(5.0, device=device).reshape(1, 1).shape == (1, 1)
+    assert pydl.ones(1, 1, device=device).reshape(()).shape == ()
+    assert pydl.zeros(0, 3, device=device).reshape(-1, 2, 3).shape == (0, 2, 3)
+
+
+def test_view_writes_through(device):
+    x = pydl.zeros(2, 6, device=device)
+    v = x.view(3, 4)
+    v[1] = 7.0
+    expected = np.zeros((3, 4), np.float32)
+    expected[1] = 7
+    assert_close(x, expected.reshape(2, 6), 0, 0)
+
+
+def test_reshape_errors(device):
+    x = pydl.zeros(2, 3, 4, device=device)
+    with pytest.raises(ValueError, match=r"view.*\(5, 5\).*24"):
+        x.view(5, 5)
+    with pytest.raises(ValueError, match="reshape"):
+        x.reshape(7, -1)
+    with pytest.raises(ValueError, match="-1"):
+        x.view(-1, -1)
+    with pytest.raises(ValueError, match="reshape"):
+        pydl.zeros(0, 3, device=device).reshape(-1, 0)
+
+
+def test_view_of_non_contiguous_raises_and_suggests_reshape(device):
+    a, x = arange_like((3, 4), device=device)
+    t = x.T
+    assert not t.is_contiguous()
+    with pytest.raises(ValueError, match="reshape") as info:
+        t.view(12)
+    assert "(4, 3)" in str(info.value)
+    with pytest.raises(ValueError, match="reshape"):
+        x[:, :2].view(6)
+    assert_close(x[:, ::2].view(6), a[:, ::2].reshape(6), 0, 0)  # one uniform stride: a view is fine
+    # reshape copies instead, with the values in the transposed order
+    r = t.reshape(12)
+    assert_close(r, a.T.reshape(12), 0, 0)
+    assert r.is_contiguous()
+    r[0] = -1.0
+    assert x[0, 0].item() == 0.0  # a copy: the base is untouched
+    # ...but a view is still possible where the strides allow it
+    v = t.view(2, 2, 3)  # splits the first (stride-1) dim only
+    assert v.data_ptr() == x.data_ptr()
+    assert_close(v, a.T.reshape(2, 2, 3), 0, 0)
+
+
+def test_reshape_of_expanded_copies(device):
+    a = np.array([[1.0], [2.0], [3.0]])
+    e = pydl.tensor(a, device=device).expand(3, 4)
+    assert e.stride() == (1, 0)
+    r = e.reshape(12)
+    assert_close(r, np.broadcast_to(a, (3, 4)).reshape(12), 0, 0)
+    assert r.stride() == (1,)
+    with pytest.raises(ValueError, match="reshape"):
+        e.view(12)
+
+
+# ---------------------------------------------------------------------- permute / transpose
+@pytest.mark.parametrize("dtype", FLOATS, ids=ids)
+def test_permute_transpose_T(dtype, device):
+    a, x = arange_like((2, 3, 4), dtype, device)
+    for dims in [(2, 0, 1), (1, 0, 2), (0, 1, 2), (-1, 0, -2)]:
+        p = x.permute(dims)
+        assert_close(p, a.transpose(dims), 0, 0)
+        assert p.stride() == tuple(s // a.itemsize for s in a.transpose(dims).strides)
+        assert p.data_ptr() == x.data_ptr()
+    assert_close(x.permute(2, 0, 1), a.transpose(2, 0, 1), 0, 0)
+    assert_close(pydl.permute(x, (1, 2, 0)), a.transpose(1, 2, 0), 0, 0)
+    assert_close(x.transpose(0, 2), a.swapaxes(0, 2), 0, 0)
+    assert_close(pydl.transpose(x, -1, 1), a.swapaxes(-1, 1), 0, 0)
+    assert_close(x.T, a.T, 0, 0)
+    assert_close(x.mT, a.swapaxes(-1, -2), 0, 0)
+    assert x.T.stride() == (1, 4, 12)
+    m = x[0]
+    assert_close(m.t(), a[0].T, 0, 0)
+    v = pydl.arange(3, device=device)
+    assert v.T.shape == (3,) and v.t().shape == (3,)
+
+
+def test_permute_transpose_errors(device):
+    x = pydl.zeros(2, 3, 4, device=device)
+    with pytest.raises(ValueError, match="permute"):
+        x.permute(0, 1)
+    with pytest.raises(ValueError, match="more than once"):
+        x.permute(0, 1, 1)
+    with pytest.raises(IndexError, match="transpose"):
+        x.transpose(0, 3)
+    with pytest.raises(ValueError, match="t:"):
+        x.t()
+
+
+# ---------------------------------------------------------------------- squeeze / expand / flatten
+def test_squeeze_unsqueeze(device):
+    a, x = arange_like((1, 3, 1, 2), device=device)
+    assert x.squeeze().shape == (3, 2)
+    assert x.squeeze(0).shape == (3, 1, 2)
+    assert x.squeeze(-2).shape == (1, 3, 2)
+    assert x.squeeze((0, 2)).shape == (3, 2)
+    assert x.squeeze(1).shape == (1, 3, 1, 2)  # not of size 1: left alone
+    assert pydl.squeeze(x).data_ptr() == x.data_ptr()
+    assert_close(x.squeeze(), a.squeeze(), 0, 0)
+    b, y = arange_like((3, 4), device=device)
+    for d in range(-3, 3):
+        u = y.unsqueeze(d)
+        assert_close(u, np.expand_dims(b, d), 0, 0)
+        assert u.data_ptr() == y.data_ptr()
+    assert y.unsqueeze(0).stride() == (12, 4, 1)
+    assert y.unsqueeze(2).stride() == (4, 1, 1)
+    assert pydl.unsqueeze(pydl.tensor(2.0, device=device), 0).shape == (1,)
+    with pytest.raises(IndexError, match="unsqueeze"):
+        y.unsqueeze(3)
+
+
+def test_expand_broadcast_to(device):
+    a, x = arange_like((3, 1), device=device)
+    e = x.expand(2, 3, 4)
+    assert_close(e, np.broadcast_to(a, (2, 3, 4)), 0, 0)
+    assert e.stride() == (0, 1, 0)
+    assert e.data_ptr() == x.data_ptr()
+    assert x.expand(-1, 5).shape == (3, 5)
+    assert_close(pydl.broadcast_to(x, (3, 4)), np.broadcast_to(a, (3, 4)), 0, 0)
+    assert_close(x.broadcast_to((2, 3, 2)), np.broadcast_to(a, (2, 3, 2)), 0, 0)
+    assert x.expand_as(pydl.zeros(3, 7)).shape == (3, 7)
+    x[1, 0] = 100.0  # the expanded view sees writes to its base
+    assert e[1, 1].tolist() == [100.0] * 4
+    with pytest.raises(ValueError, match=r"expand.*\(3, 1\).*\(4, 4\)"):
+        x.expand(4, 4)
+    with pytest.raises(ValueError, match="fewer"):
+        x.expand(3)
+
+
+def test_flatten(device):
+    a, x = arange_like((2, 3, 4, 5), device=device)
+    assert_close(x.flatten(), a.reshape(-1), 0, 0)
+    assert_close(pydl.flatten(x, 1), a.reshape(2, -1), 0, 0)
+    assert_close(x.flatten(1, 2), a.reshape(2, 12, 5), 0, 0)
+    assert_close(x.flatten(-2), a.reshape(2, 3, 20), 0, 0)
+    assert x.flatten().data_ptr() == x.data_ptr()
+    assert pydl.tensor(3.0, device=device).flatten().shape == (1,)
+    t = x.transpose(0, 3).flatten()
+    assert_close(t, a.swapaxes(0, 3).reshape(-1), 0, 0)
+    with pytest.raises(ValueError, match="flatten"):
+        x.flatten(2, 1)
+
+
+# ---------------------------------------------------------------------- narrow / split / chunk / unbind
+def test_narrow(device):
+    a, x = arange_like((4, 6), device=device)
+    n = x.narrow(1, 2, 3)
+    assert_close(n, a[:, 2:5], 0, 0)
+    assert n.storage_offset() == 2 and n.stride() == (6, 1)
+    assert n.data_ptr() == x.data_ptr() + 2 * x.element_size()
+    assert_close(pydl.narrow(x, 0, 1, 2), a[1:3], 0, 0)
+    assert_close(x.narrow(-1, -2, 2), a[:, -2:], 0, 0)  # negative start counts from the end
+    assert x.narrow(0, 4, 0).shape == (0, 6)
+    n[:] = -1.0
+    assert x[0, 2].item() == -1.0 and x[0, 1].item() == 1.0
+    with pytest.raises(ValueError, match="narrow"):
+        x.narrow(1, 4, 3)
+    with pytest.raises(IndexError, match="narrow"):
+        x.narrow(0, 5, 0)
+
+
+def test_split_chunk(device):
+    a, x = arange_like((5, 6), device=device)
+    parts = x.split(2)
+    assert [p.shape for p in parts] == [(2, 6), (2, 6), (1, 6)]
+    for p, e in zip(parts, np.split(a, [2, 4])):
+        assert_close(p, e, 0, 0)
+    parts = pydl.split(x, [1, 4, 1], dim=1)
+    for p, e in zip(parts, np.split(a, [1, 5], axis=1)):
+        assert_close(p, e, 0, 0)
+    assert all(p.data_ptr() >= x.data_ptr() for p in parts)
+    parts = x.split(4, dim=-1)
+    assert [tuple(p.shape) for p in parts] == [(5, 4), (5, 2)]
+    chunks = x.chunk(3, dim=1)
+    assert [c.shape for c in chunks] == [(5, 2)] * 3
+    assert_close(chunks[2], a[:, 4:], 0, 0)
+    chunks = pydl.chunk(x, 2)  # 5 rows: sizes 3, 2 (as torch)
+    assert [c.shape[0] for c in chunks] == [3, 2]
+    assert len(x.chunk(4, dim=1)) == 3  # ceil(6/4) = 2 per chunk: 3 chunks, as torch
+    chunks[0][0, 0] = 99.0
+    assert x[0, 0].item() == 99.0
+    with pytest.raises(ValueError, match="split"):
+        x.split([2, 2])
+    with pytest.raises(ValueError, match="split"):
+        x.split(0)
+    with pytest.raises(ValueError, match="chunk"):
+        x.chunk(0)
+
+
+def test_unbind(device):
+    a, x = arange_like((2, 3, 4), device=device)
+    for dim in (0, 1, 2, -1):
+        parts = x.unbind(dim)
+        assert len(parts) == a.shape[dim]
+        for i, p in enumerate(parts):
+            assert_close(p, np.take(a, i, axis=dim), 0, 0)
+    rows = pydl.unbind(x)
+    rows[1][0, 0] = -5.0
+    assert x[1, 0, 0].item() == -5.0
+
+
+# ---------------------------------------------------------------------- cat / stack
+@pytest.mark.parametrize("dtype", FLOATS, ids=ids)
+def test_cat_stack(dtype, device):
+    a, x = arange_like((2, 3), dtype, device)
+    b, y = arange_like((2, 5), dtype, device)
+    c, z = arange_like((4, 3), dtype, device)
+    assert_close(pydl.cat([x, y], 1), np.concatenate([a, b], 1), 0, 0)
+    assert_close(pydl.cat([x, y], -1), np.concatenate([a, b], -1), 0, 0)
+    assert_close(pydl.cat((x, z, x)), np.concatenate([a, c, a]), 0, 0)
+    assert_close(pydl.concat([x.T, z.T], dim=1), np.concatenate([a.T, c.T], 1), 0, 0)  # strided inputs
+    assert_close(pydl.cat([x]), a, 0, 0)
+    assert_close(pydl.cat([x, pydl.zeros(0, 3, dtype=dtype, device=device)]), a, 0, 0)
+    assert pydl.cat([x, y], 1).dtype == dtype
+    for dim in (0, 1, 2, -1, -3):
+        assert_close(pydl.stack([x, x * 2, x * 3], dim), np.stack([a, a * 2, a * 3], dim), 0, 0)
+    out = pydl.cat([x, y], 1)
+    out[0, 0] = 100.0  # a new tensor
+    assert x[0, 0].item() == 0.0
+
+
+def test_cat_stack_errors(device):
+    x = pydl.zeros(2, 3, device=device)
+    with pytest.raises(ValueError, match=r"cat.*\(2, 4\)"):
+        pydl.cat([x, pydl.zeros(2, 4, device=device)])
+    with pytest.raises(ValueError, match="cat"):
+        pydl.cat([x, pydl.zeros(3, device=device)])
+    with pytest.raises(ValueError, match="cat"):
+        pydl.cat([])
+    with pytest.raises(ValueError, match="cat"):
+        pydl.cat([pydl.tensor(1.0, device=device), pydl.tensor(2.0, device=device)])
+    with pytest.raises(TypeError, match="cat"):
+        pydl.cat([x, 1.0])
+    with pytest.raises(ValueError, match=r"stack.*\(3, 2\)"):
+        pydl.stack([x, pydl.zeros(3, 2, device=device)])
+    with pytest.raises(ValueError, match="stack"):
+        pydl.stack([])
+
+
+# ---------------------------------------------------------------------- contiguous / clone / memory
+def test_contiguous_and_clone(device):
+    a, x = arange_like((3, 4), device=device)
+    assert x.contiguous() is x
+    t = x.T
+    c = t.contiguous()
+    assert c.is_contiguous() and c.stride() == (3, 1)
+    assert c.data_ptr() != x.data_ptr()
+    assert_close(c, a.T, 0, 0)
+    k = x.clone()
+    assert pydl.clone(x).data_ptr() != x.data_ptr() and k.data_ptr() != x.data_ptr()
+    k[0, 0] = 50.0
+    assert x[0, 0].item() == 0.0
+    assert_close(t.clone(), a.T, 0, 0)
+
+
+def test_views_share_memory_and_metadata(device):
+    a, x = arange_like((4, 6), pydl.float32, device)
+    assert x.stride() == (6, 1) and x.storage_offset() == 0 and x.element_size() == 4
+    v = x[1:3]
+    w = x[1:3, 2:]
+    assert v.storage_offset() == 6 and v.stride() == (6, 1)
+    assert v.data_ptr() == x.data_ptr() + 6 * 4
+    assert w.storage_offset() == 8 and w.data_ptr() == x.data_ptr() + 8 * 4
+    s = x[::2, 1::3]
+    assert s.stride() == (12, 3) and s.storage_offset() == 1
+    assert x.T.stride() == (1, 6) and x.stride(0) == 6 and x.stride(-1) == 1
+    r = x[2]
+    assert r.storage_offset() == 12 and r.stride() == (1,)
+    x[1:3] = 5
+    assert v.tolist() == [[5.0] * 6] * 2
+    assert w.tolist() == [[5.0] * 4] * 2
+    e = a.copy()
+    e[1:3] = 5
+    assert_close(x, e, 0, 0)
+    # and writing through a view shows in the base
+    w[:, 0] = pydl.tensor([-1.0, -2.0], device=device)
+    e[1:3, 2] = [-1.0, -2.0]
+    assert_close(x, e, 0, 0)
+    s[...] = 0
+    e[::2, 1::3] = 0
+    assert_close(x, e, 0, 0)
+
+
+# ---------------------------------------------------------------------- __getitem__
+def test_getitem_basic(device):
+    a, x = arange_like((3, 4, 5), device=device)
+    cases = [
+        (1, a[1]), (-1, a[-1]), ((0, -2), a[0, -2]), ((1, 2, 3), a[1, 2, 3]),
+        (slice(1, None), a[1:]), ((slice(None), slice(None, None, 2)), a[:, ::2]),
+        ((slice(None, None, 2), slice(1, None, 3)), a[::2, 1::3]), ((Ellipsis, 1), a[..., 1]),
+        ((None, 1), a[None, 1]), ((1, None, Ellipsis, None), a[1, None, ..., None]),
+        ((slice(-2, None), Ellipsis, slice(None, -1)), a[-2:, ..., :-1]),
+        ((slice(5, 10)), a[5:10]), ((slice(None), slice(-10, 2)), a[:, -10:2]),
+        (Ellipsis, a[...]), ((2, Ellipsis, 4), a[2, ..., 4]),
+    ]
+    for index, expected in cases:
+        out = x[index]
+        assert_close(out, expected, 0, 0)
+        if out.numel():
+            assert shares_memory(out, x), index
+    scalar = x[1, 2, 3]
+    assert scalar.shape == () and scalar.item() == a[1, 2, 3]
+    assert int(x[0, 0, 4]) == 4 and float(x[-1, -1, -1]) == 59.0
+
+
+def test_getitem_advanced(device):
+    a, x = arange_like((4, 5), device=device)
+    labels = np.array([4, 0, 2, 1])
+    out = x[pydl.arange(4, device=device), pydl.tensor(labels, device=device)]
+    assert_close(out, a[np.arange(4), labels], 0, 0)
+    assert out.shape == (4,)
+    assert_close(x[[2, 0, 2]], a[[2, 0, 2]], 0, 0)
+    assert_close(x[[-1, 1]], a[[-1, 1]], 0, 0)
+    assert_close(x[:, [4, 0]], a[:, [4, 0]], 0, 0)
+    assert_close(x[pydl.tensor([[0, 1], [3, 2]], device=device)], a[[[0, 1], [3, 2]]], 0, 0)
+    assert_close(x[[1, 3], [0, -1]], a[[1, 3], [0, -1]], 0, 0)
+    assert_close(x[1:, [0, 2]], a[1:, [0, 2]], 0, 0)
+    assert_close(x[np.array([3, 1])], a[[3, 1]], 0, 0)
+    assert_close(x[pydl.tensor(2, device=device)], a[2], 0, 0)
+    mask = a > 7
+    assert_close(x[pydl.tensor(mask, device=device)], a[mask], 0, 0)
+    assert_close(x[x > 7], a[a > 7], 0, 0)
+    assert_close(x[pydl.tensor([True, False, True, False], device=device)], a[[True, False, True, False]], 0, 0)
+    assert_close(x[:, [True, False, True, False, True]], a[:, [True, False, True, False, True]], 0, 0)
+    assert x[x > 100].shape == (0,)
+    # advanced indexing copies
+    picked = x[[0, 1]]
+    picked[0, 0] = -7.0
+    assert x[0, 0].item() == 0.0
+
+
+def test_getitem_advanced_is_differentiable():
+    w = pydl.zeros(3, 4, requires_grad=True)
+    labels = pydl.tensor([2, 0, 3])
+    w[pydl.arange(3), labels].sum().backward()
+    expected = np.zeros((3, 4), np.float32)
+    expected[[0, 1, 2], [2, 0, 3]] = 1
+    assert_close(w.grad, expected, 0, 0)
+
+
+def test_getitem_errors(device):
+    x = pydl.zeros(2, 3, device=device)
+    with pytest.raises(IndexError, match=r"index 2 is out of bounds for dimension 0 with size 2"):
+        x[2]
+    with pytest.raises(IndexError, match=r"index -3 is out of bounds.*size 2"):
+        x[-3]
+    with pytest.raises(IndexError, match=r"index 3 is out of bounds.*size 3"):
+        x[:, 3]
+    with pytest.raises(IndexError, match=r"5 is out of bounds.*size 2"):
+        x[pydl.tensor([0, 5], device=device)]
+    with pytest.raises(IndexError, match=r"-4 is out of bounds.*size 3"):
+        x[:, [0, -4]]
+    with pytest.raises(IndexError, match="too many indices"):
+        x[0, 0, 0]
+    with pytest.raises(IndexError, match="ellipsis"):
+        x[..., ...]
+    with pytest.raises(IndexError, match="int64 or bool"):
+        x[pydl.tensor([0.0], device=device)]
+    with pytest.raises(IndexError, match="too many indices.*0 dimension"):
+        pydl.tensor(1.0, device=device)[0]
+    with pytest.raises(ValueError, match="step"):
+        x[::-1]
+    with pytest.raises(IndexError):
+        x["a"]
+
+
+# ---------------------------------------------------------------------- __setitem__
+def test_setitem(device):
+    a, x = arange_like((4, 5), pydl.float32, device)
+    e = a.copy()
+    x[1:3] = 5
+    e[1:3] = 5
+    x[:, 0] = pydl.tensor([1.0, 2.0, 3.0, 4.0], device=device)
+    e[:, 0] = [1.0, 2.0, 3.0, 4.0]
+    x[0] = pydl.arange(5, device=device) * 10  # int tensor cast into float32
+    e[0] = np.arange(5) * 10
+    x[2:, 1:3] = pydl.tensor([[1.5], [2.5]], device=device)  # broadcast (2, 1) -> (2, 2)
+    e[2:, 1:3] = [[1.5], [2.5]]
+    x[::2, 1::3] = -3.0
+    e[::2, 1::3] = -3.0
+    x[-1, -1] = 0.25
+    e[-1, -1] = 0.25
+    x[None, 3, ..., 2] = 8
+    e[None, 3, ..., 2] = 8
+    assert_close(x, e, 0, 0)
+    assert x.dtype == pydl.float32
+    x[x > 4] = 0.0
+    e[e > 4] = 0.0
+    assert_close(x, e, 0, 0)
+    x[...] = 1
+    assert x.tolist() == [[1.0] * 5] * 4
+    x[:] = pydl.tensor([0.0, 1.0, 2.0, 3.0, 4.0], device=device)
+    assert_close(x, np.tile(np.arange(5.0), (4, 1)), 0, 0)
+
+
+def test_setitem_integer_tensor_and_transposed(device):
+    y = pydl.arange(10, device=device)
+    y[::3] = 0
+    y[1] = 2.7  # truncated into int64, as numpy
+    expected = np.arange(10)
+    expected[::3] = 0
+    expected[1] = 2
+    assert y.tolist() == expected.tolist()
+    a, x = arange_like((3, 4), device=device)
+    x.T[0] = pydl.tensor([7.0, 8.0, 9.0], device=device)
+    a.T[0] = [7.0, 8.0, 9.0]
+    assert_close(x, a, 0, 0)
+
+
+def test_setitem_errors(device):
+    x = pydl.zeros(3, 4, device=device)
+    with pytest.raises(ValueError):
+        x[0:1] = pydl.ones(3, 3, device=device)
+    with pytest.raises(IndexError, match="out of bounds"):
+        x[3] = 1.0
+    w = pydl.zeros(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="requires grad"):
+        w[0] = 1.0
+    with pydl.no_grad():
+        w[0] = 1.0
+    assert w.tolist() == [1.0, 0.0, 0.0]
+
+
+# ---------------------------------------------------------------------- hypothesis: views vs numpy
+@st.composite
+def shape_and_perm(draw):
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=4, min_side=0, max_side=4))
+    perm = draw(st.permutations(range(len(shape))))
+    return shape, tuple(perm)
+
+
+@settings(max_examples=40, deadline=None)
+@given(sp=shape_and_perm(), data=st.data())
+def test_permute_then_reshape_property(sp, data):
+    shape, perm = sp
+    a, x = arange_like(shape)
+    p = x.permute(perm)
+    ap = a.transpose(perm)
+    assert_close(p, ap, 0, 0)
+    assert p.stride() == tuple(s // 8 for s in ap.strides) or ap.size == 0
+    assert p.data_ptr() == x.data_ptr()
+    # any reshape of the permuted tensor: a view when possible, else a copy; values as numpy
+    new_shape = data.draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=6).filter(
+        lambda s: int(np.prod(s)) == ap.size)) if ap.size <= 216 else (ap.size,)
+    if int(np.prod(new_shape)) != ap.size:
+        new_shape = (ap.size,)
+    r = p.reshape(new_shape)
+    assert_close(r, ap.reshape(new_shape), 0, 0)
+    # where view() succeeds, it must alias the base
+    try:
+        v = p.view(new_shape)
+    except ValueError as e:
+        assert "reshape" in str(e)
+    else:
+        assert_close(v, ap.reshape(new_shape), 0, 0)
+        if ap.size:
+            assert v.data_ptr() == x.data_ptr()
+    assert_close(p.contiguous(), ap, 0, 0)
+    assert_close(p.flatten(), ap.reshape(-1), 0, 0)
+
+
+@st.composite
+def basic_index(draw):
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=5))
+    items = []
+    for n in shape:
+        kind = draw(st.sampled_from(["int", "slice", "slice", "none", "full"]))
+        if kind == "int":
+            items.append(draw(st.integers(-n, n - 1)))
+        elif kind == "slice":
+            start = draw(st.none() | st.integers(-n - 2, n + 2))
+            stop = draw(st.none() | st.integers(-n - 2, n + 2))
+            step = draw(st.none() | st.integers(1, 3))
+            items.append(slice(start, stop, step))
+        elif kind == "none":
+            items.append(None)
+            items.append(slice(None))
+        else:
+            items.append(slice(None))
+    if draw(st.booleans()) and len(items) > 1:  # replace a trailing run with an ellipsis
+        cut = draw(st.integers(1, len(items) - 1))
+        items = items[:cut] + [Ellipsis]
+    return shape, tuple(items)
+
+
+@settings(max_examples=60, deadline=None)
+@given(si=basic_index())
+def test_basic_indexing_property(si):
+    shape, index = si
+    a, x = arange_like(shape)
+    out = x[index]
+    expected = a[index]
+    assert_close(out, expected, 0, 0)
+    if expected.size:
+        # a view: same strides as numpy's, and writes show in the base
+        assert out.stride() == tuple(s // 8 for s in expected.strides) or expected.ndim == 0 or \
+            any(d == 1 for d in expected.shape)
+        x[index] = -1.0
+        a[index] = -1.0
+        assert_close(x, a, 0, 0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=5), data=st.data())
+def test_integer_array_indexing_property(shape, data):
+    a, x = arange_like(shape)
+    idx = data.draw(hnp.arrays(np.int64, data.draw(hnp.array_shapes(min_dims=1, max_dims=2, max_side=4)),
+                               elements=st.integers(-shape[0], shape[0] - 1)))
+    assert_close(x[pydl.tensor(idx)], a[idx], 0, 0)
+    mask = data.draw(hnp.arrays(np.bool_, shape))
+    assert_close(x[pydl.tensor(mask)], a[mask], 0, 0)
+
+
+# ---------------------------------------------------------------------- creation
+def test_tensor_dtype_inference(device):
+    cases = [
+        ([1.5, 2.0], pydl.float32), ([1, 2], pydl.int64), ([True, False], pydl.bool), (3.0, pydl.float32),
+        (3, pydl.int64), (True, pydl.bool), ([1, 2.5], pydl.float32), ([[1, 2], [3, 4]], pydl.int64),
+        (np.array([1.0, 2.0]), pydl.float64), (np.array([1.0], np.float32), pydl.float32),
+        (np.array([1, 2], np.int32), pydl.int64), (np.array([1, 2], np.uint8), pydl.uint8),
+        (np.array([True]), pydl.bool), (np.float64(2.0), pydl.float64), ([], pydl.float32),
+    ]
+    for data, dtype in cases:
+        t = pydl.tensor(data, device=device)
+        assert t.dtype == dtype, (data, t.dtype)
+        assert t.shape == np.asarray(data).shape, (data, t.shape)
+        np.testing.assert_array_equal(t.cpu().numpy(), np.asarray(data))
+    assert pydl.tensor([1, 2], dtype=pydl.float64).dtype == pydl.float64
+    assert pydl.tensor([1.7, -1.7], dtype=pydl.int64).tolist() == [1, -1]
+    assert pydl.tensor(2.5, dtype=float).dtype == pydl.float64
+    assert pydl.Tensor([1.0, 2.0]).tolist() == [1.0, 2.0]
+
+
+def test_zero_dim_tensors(device):
+    t = pydl.tensor(3.5, device=device)
+    assert t.shape == () and t.dim() == 0 and t.numel() == 1
+    assert t.item() == 3.5 and t.tolist() == 3.5
+    assert (t * pydl.ones(2, device=device)).shape == (2,)
+    assert pydl.tensor(np.float32(1.5)).shape == ()
+    with pytest.raises(TypeError, match="0-d"):
+        len(t)
+
+
+def test_tensor_copies_its_data():
+    a = np.array([1.0, 2.0])
+    t = pydl.tensor(a)
+    a[0] = 100.0
+    assert t.tolist() == [1.0, 2.0]
+    b = pydl.tensor(t)
+    b[0] = 5.0
+    assert t[0].item() == 1.0
+    nc = np.arange(12.0).reshape(3, 4).T  # non-contiguous numpy input
+    assert_close(pydl.tensor(nc), nc, 0, 0)
+
+
+def test_tensor_bad_input():
+    with pytest.raises(TypeError):
+        pydl.tensor([[1, 2], [3]])
+    with pytest.raises(TypeError):
+        pydl.tensor("abc")
+
+
+@pytest.mark.parametrize("dtype", FLOATS + [pydl.int64], ids=ids)
+def test_creation_functions(dtype, device):
+    assert_close(pydl.zeros(2, 3, dtype=dtype, device=device), np.zeros((2, 3)), 0, 0)
+    assert_close(pydl.zeros((2, 3), dtype=dtype, device=device), np.zeros((2, 3)), 0, 0)
+    assert_close(pydl.ones(4, dtype=dtype, device=device), np.ones(4), 0, 0)
+    assert_close(pydl.full((2, 2), 7, dtype=dtype, device=device), np.full((2, 2), 7), 0, 0)
+    assert_close(pydl.eye(3, dtype=dtype, device=device), np.eye(3), 0, 0)
+    assert_close(pydl.eye(2, 4, dtype=dtype, device=device), np.eye(2, 4), 0, 0)
+    assert_close(pydl.eye(4, 2, dtype=dtype, device=device), np.eye(4, 2), 0, 0)
+    assert_close(pydl.arange(5, dtype=dtype, device=device), np.arange(5), 0, 0)
+    assert_close(pydl.arange(2, 11, 3, dtype=dtype, device=device), np.arange(2, 11, 3), 0, 0)
+    assert_close(pydl.arange(5, 0, -2, dtype=dtype, device=device), np.arange(5, 0, -2), 0, 0)
+    for fn in (pydl.zeros, pydl.ones, pydl.empty):
+        t = fn(2, 3, dtype=dtype, device=device)
+        assert t.shape == (2, 3) and t.dtype == dtype and t.device == pydl.device(device)
+        assert not t.requires_grad
+    assert pydl.zeros(0, 3, dtype=dtype, device=device).shape == (0, 3)
+    assert pydl.zeros((), dtype=dtype, device=device).shape == ()
+
+
+def test_creation_defaults_and_requires_grad(device):
+    assert pydl.zeros(2).dtype == pydl.float32 and pydl.ones(2).dtype == pydl.float32
+    assert pydl.empty(2).dtype == pydl.float32
+    assert pydl.full((2,), 7).dtype == pydl.int64
+    assert pydl.full((2,), 1.5).dtype == pydl.float32
+    assert pydl.full((2,), True).dtype == pydl.bool
+    assert pydl.arange(5).dtype == pydl.int64 and pydl.arange(5.0).dtype == pydl.float32
+    assert pydl.arange(0, 1, 0.25).tolist() == [0.0, 0.25, 0.5, 0.75]
+    assert pydl.arange(0, 1, 0.1).shape == (10,)
+    assert pydl.eye(2).dtype == pydl.float32
+    for t in (pydl.zeros(2, requires_grad=True, device=device), pydl.ones(2, 2, requires_grad=True, device=device),
+              pydl.full((3,), 2.0, requires_grad=True, device=device),
+              pydl.empty(3, dtype=pydl.float64, requires_grad=True, device=device),
+              pydl.eye(2, requires_grad=True, device=device), pydl.arange(3.0, requires_grad=True, device=device),
+              pydl.linspace(0, 1, 3, requires_grad=True, device=device)):
+        assert t.requires_grad and t.is_leaf
+    with pytest.raises(RuntimeError, match="floating"):
+        pydl.zeros(2, dtype=pydl.int64, requires_grad=True)
+    with pytest.raises(ValueError, match="step"):
+        pydl.arange(0, 5, 0)
+    with pytest.raises(ValueError, match="negative"):
+        pydl.zeros(-1)
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=ids)
+def test_linspace(dtype, device):
+    rtol = 1e-6 if dtype == pydl.float32 else 1e-14
+    for start, end, steps in [(0, 1, 5), (-3, 7, 11), (2.5, -1.5, 4), (0, 1, 1), (1, 2, 2), (0, 1, 100)]:
+        t = pydl.linspace(start, end, steps, dtype=dtype, device=device)
+        assert t.dtype == dtype and t.shape == (steps,)
+        assert_close(t, np.linspace(start, end, steps), rtol, 1e-6 if dtype == pydl.float32 else 1e-14)
+    with pytest.raises(ValueError, match="linspace"):
+        pydl.linspace(0, 1, 0)
+
+
+def test_like_functions(device):
+    x = pydl.ones(2, 3, dtype=pydl.float64, device=device)
+    for fn in (pydl.zeros_like, pydl.ones_like, pydl.empty_like):
+        t = fn(x)
+        assert t.shape == (2, 3) and t.dtype == pydl.float64 and t.device == x.device
+        assert t.data_ptr() != x.data_ptr()
+    assert_close(pydl.zeros_like(x), np.zeros((2, 3)), 0, 0)
+    assert_close(pydl.ones_like(x), np.ones((2, 3)), 0, 0)
+    assert pydl.zeros_like(x, dtype=pydl.int64).dtype == pydl.int64
+    assert pydl.ones_like(x, requires_grad=True).requires_grad
+    f = pydl.full_like(x, 3)
+    assert f.dtype == pydl.float64 and f.tolist() == [[3.0] * 3] * 2
+    assert pydl.full_like(pydl.tensor([1, 2], device=device), 2.5).tolist() == [2, 2]
+    assert pydl.zeros_like(pydl.tensor(1.0, device=device)).shape == ()
+    assert pydl.full_like(x, 1.5, dtype=pydl.float32).dtype == pydl.float32
+
+
+# ---------------------------------------------------------------------- numpy interop
+def test_from_numpy_shares_memory():
+    a = np.arange(6.0).reshape(2, 3)
+    t = pydl.from_numpy(a)
+    assert t.dtype == pydl.float64 and t.shape == (2, 3)
+    a[0, 0] = 42.0
+    assert t[0, 0].item() == 42.0
+    t[1, 2] = -1.0
+    assert a[1, 2] == -1.0
+    s = pydl.from_numpy(a[:, ::2])  # strided numpy views keep their strides
+    assert s.stride() == (3, 2)
+    assert_close(s, a[:, ::2], 0, 0)
+    assert pydl.from_numpy(np.zeros(3, np.float32)).dtype == pydl.float32
+    assert pydl.from_numpy(np.zeros(3, np.int64)).dtype == pydl.int64
+    with pytest.raises(TypeError, match="from_numpy"):
+        pydl.from_numpy([1, 2])
+    with pytest.raises(TypeError, match="from_numpy"):
+        pydl.from_numpy(np.zeros(3, np.int32))
+
+
+def test_numpy_shares_memory():
+    t = pydl.zeros(2, 3)
+    n = t.numpy()
+    assert n.dtype == np.float32 and n.shape == (2, 3)
+    n[0, 1] = 5.0
+    assert t[0, 1].item() == 5.0
+    t[1] = 2.0
+    assert n[1].tolist() == [2.0, 2.0, 2.0]
+    nt = t.T.numpy()  # a view keeps its strides in numpy too
+    assert nt.shape == (3, 2) and nt[1, 0] == 5.0
+    arr = np.asarray(t)
+    assert arr.dtype == np.float32 and arr.tolist() == t.tolist()
+    assert np.asarray(t, dtype=np.float64).dtype == np.float64
+    w = pydl.zeros(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="detach"):
+        w.numpy()
+    assert w.detach().numpy().tolist() == [0.0, 0.0]
+
+
+def test_item_tolist_and_conversions():
+    assert pydl.tensor([7]).item() == 7 and isinstance(pydl.tensor([7]).item(), int)
+    assert isinstance(pydl.tensor(2.5).item(), float)
+    assert pydl.tensor(True).item() is True
+    with pytest.raises(ValueError, match="item"):
+        pydl.zeros(2).item()
+    assert pydl.tensor([[1, 2], [3, 4]]).tolist() == [[1, 2], [3, 4]]
+    assert pydl.tensor([True, False]).tolist() == [True, False]
+    assert pydl.arange(6).reshape(2, 3).T.tolist() == [[0, 3], [1, 4], [2, 5]]
+    assert float(pydl.tensor([2.5])) == 2.5 and int(pydl.tensor(3)) == 3
+    assert [0, 1, 2][pydl.tensor(1)] == 1
+    with pytest.raises(RuntimeError, match="ambiguous"):
+        bool(pydl.ones(2))
+
+
+def test_metadata(device):
+    x = pydl.zeros(2, 3, 4, dtype=pydl.float64, device=device)
+    assert x.shape == (2, 3, 4) and isinstance(x.shape, tuple)
+    assert x.size() == (2, 3, 4) and x.size(1) == 3 and x.size(-1) == 4
+    assert x.shape.numel() == 24 and x.numel() == 24
+    assert x.dim() == 3 and x.ndim == 3 and len(x) == 2
+    assert x.dtype == pydl.float64 and x.dtype is pydl.double
+    assert x.device == pydl.device(device) and x.device.type == pydl.device(device).type
+    assert x.is_floating_point() and not pydl.zeros(1, dtype=pydl.int64).is_floating_point()
+    assert repr(pydl.float32) == "pydl.float32"
+    with pytest.raises(IndexError, match="size"):
+        x.size(3)
+    assert [r.shape for r in x] == [(3, 4), (3, 4)]
+
+
+def test_to_and_casts(device):
+    x = pydl.tensor([1.5, -2.5, 3.0], device=device)
+    assert x.to(pydl.float32) is x and x.to(device) is x
+    d = x.to(pydl.float64)
+    assert d.dtype == pydl.float64 and d.tolist() == [1.5, -2.5, 3.0]
+    assert x.double().dtype == pydl.float64 and x.double().float().dtype == pydl.float32
+    assert x.long().dtype == pydl.int64 and x.long().tolist() == [1, -2, 3]
+    assert x.to(dtype=pydl.int64).tolist() == [1, -2, 3]
+    assert x.to(device, pydl.float64).dtype == pydl.float64
+    assert x.to(pydl.zeros(1, dtype=pydl.uint8)).dtype == pydl.uint8
+    assert x.bool().tolist() == [True, True, True]
+    assert pydl.tensor([0, 2]).bool().tolist() == [False, True]
+    assert x.cpu().device == pydl.device("cpu")
+    c = x.to(pydl.float64)
+    c[0] = 0.0
+    assert x[0].item() == 1.5  # a cast is a copy
+    with pytest.raises(TypeError):
+        x.to(pydl.float32, foo=1)
+
+
+def test_repr_is_readable():
+    r = repr(pydl.tensor([1.5, 2.25, -3.0]))
+    assert r.startswith("tensor(") and "1.5" in r and "2.25" in r and "-3." in r
+    assert "dtype" not in r
+    r = repr(pydl.tensor([[1, 2], [3, 4]]))
+    assert "[[1, 2]," in r and "[3, 4]]" in r
+    r = repr(pydl.tensor([1.0], dtype=pydl.float64))
+    assert "dtype=pydl.float64" in r
+    assert "requires_grad=True" in repr(pydl.ones(2, requires_grad=True))
+    assert repr(pydl.tensor(3.5)) == "tensor(3.5)"
+    assert "grad_fn" in repr(pydl.ones(2, requires_grad=True) * 2)
+    big = repr(pydl.arange(10_000))
+    assert "..." in big and len(big) < 500
+    assert str(pydl.tensor([True, False])) == "tensor([ True, False])"
