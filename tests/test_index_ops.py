@@ -165,6 +165,23 @@ def test_index_add_repeated_indices_accumulate(device):
     assert_close(out, [[1.0, 1.0], [0.0, 0.0], [3.0, 3.0]], 0, 0)
 
 
+def test_large_index_ops_on_the_threaded_path(device, rng):
+    x = rng.standard_normal((200, 300))
+    idx = rng.integers(-300, 300, size=500)
+    src = rng.standard_normal((200, 500))
+    t = T(x, device)
+    before = pydl.get_num_threads()
+    try:
+        for n in (1, 2):
+            pydl.set_num_threads(n)
+            assert_close(pydl.index_select(t, 1, idx), np.take(x, idx, axis=1), 0, 0)
+            assert_close(pydl.index_add(t, 1, idx, T(src, device)), ref_index_add(x, 1, idx, src), 1e-12, 1e-12)
+            gidx = rng.integers(0, 200, size=(150, 300))
+            assert_close(pydl.gather(t, 0, gidx), np.take_along_axis(x, gidx, axis=0), 0, 0)
+    finally:
+        pydl.set_num_threads(before)
+
+
 OOR_CASES = [  # (op, call(x) with an out-of-range index, the bad index, the dim's size)
     ("gather", lambda x: pydl.gather(x, 1, [[0, 4], [1, 2], [3, 0]]), 4),
     ("gather", lambda x: pydl.gather(x, 0, [[0, 1], [-1, 0]]), -1),  # gather takes no negative indices
