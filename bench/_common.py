@@ -27,22 +27,38 @@ def try_import_torch():
         return None
 
 
-def bench_ns(fn, repeat=20, warmup=3, min_time_ns=2_000_000):
-    """Median ns per call of fn(). Each repeat times a loop of `number` calls, with `number`
-    chosen so that one repeat lasts at least min_time_ns (so timer overhead is negligible)."""
-    for _ in range(warmup):
-        fn()
-    number, t0 = 1, time.perf_counter_ns()
-    fn()
-    one = max(time.perf_counter_ns() - t0, 1)
-    number = max(1, min_time_ns // one)
-    samples = []
-    for _ in range(repeat):
-        t0 = time.perf_counter_ns()
-        for _ in range(number):
+def _calibrate(fn, min_block_ns):
+    """Calls per block so that one block lasts >= min_block_ns (best of 3 tries, so a call
+    stalled by another process on this shared machine does not make the block too short)."""
+    best = 1
+    for _ in range(3):
+        n, t0 = 0, time.perf_counter_ns()
+        while time.perf_counter_ns() - t0 < min_block_ns:
             fn()
-        samples.append((time.perf_counter_ns() - t0) / number)
-    return statistics.median(samples)
+            n += 1
+        best = max(best, n)
+    return best
+
+
+def bench(fns, repeat=20, rounds=3, warmup=3, settle_s=0.25, min_block_ns=1_000_000):
+    """Median ns per call for each fn in the dict fns. Each sample times a block of calls lasting
+    >= min_block_ns. The repeats are split over `rounds`; in each round every fn in turn gets a
+    pause of settle_s (idle library threads stop spinning: OpenBLAS's spin for ~0.1 s after a
+    call and steal a core from whatever runs next), a warm-up, then its blocks. Rounds spread
+    load from other processes on this shared machine over pydl and its references alike."""
+    samples = {k: [] for k in fns}
+    for r in range(rounds):
+        for k, fn in fns.items():
+            time.sleep(settle_s)
+            for _ in range(warmup):
+                fn()
+            n = _calibrate(fn, min_block_ns)
+            for _ in range(len(range(r, repeat, rounds))):
+                t0 = time.perf_counter_ns()
+                for _ in range(n):
+                    fn()
+                samples[k].append((time.perf_counter_ns() - t0) / n)
+    return {k: statistics.median(v) for k, v in samples.items()}
 
 
 def _cpu_model():
@@ -77,6 +93,7 @@ def machine_info():
         "numpy": np.__version__,
         "python": platform.python_version(),
         "env": {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS_", "OMP_"))},
+        "loadavg_1m": round(os.getloadavg()[0], 2),  # > cores: other processes were running
         "commit": _git_commit(),
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
     }

@@ -5,7 +5,8 @@ Measures x + y, x @ y and x.relu() on 32x32 float32, each with plain inputs and 
 require grad (forward only, graph construction included, no backward), plus a full
 forward + backward of ((x @ w).relu().sum()).backward() with w.grad reset each call.
 The same ops run in PyTorch in the same process (same thread count) when torch imports.
-Each figure is the median over --repeat repeats (after warm-up) of a loop lasting >= 2 ms.
+Each figure is the median over --repeat samples of a block of calls lasting >= 1 ms, taken in
+3 rounds; in each round pydl and torch take turns, each after a 0.25 s pause and a warm-up.
 ratio = pydl / torch time: lower is better.
 
     python bench/overhead.py [--repeat 30] [--threads N] [--out bench/results/overhead-cpu.json]
@@ -59,19 +60,17 @@ def main():
     if torch:
         torch.set_num_threads(threads)
 
-    ref = {}
-    if torch:
-        for op, grad, fn in all_cases(torch):
-            ref[op, grad] = _common.bench_ns(fn, args.repeat) / 1e3
+    pydl_cases = all_cases(pydl)
+    torch_cases = all_cases(torch) if torch else [None] * len(pydl_cases)
     rows = []
-    for op, grad, fn in all_cases(pydl):
-        us = _common.bench_ns(fn, args.repeat) / 1e3
-        t = ref.get((op, grad))
+    for (op, grad, fn), ref in zip(pydl_cases, torch_cases):
+        t = _common.bench({"pydl": fn, **({"torch": ref[2]} if ref else {})}, args.repeat)
+        us, ref_us = t["pydl"] / 1e3, (t["torch"] / 1e3 if ref else None)
         rows.append({"op": op, "shape": f"{N}x{N}", "dtype": "float32", "device": "cpu",
                      "requires_grad": grad, "threads": threads, "median_us": round(us, 3),
-                     "reference": "torch" if t else None,
-                     "reference_median_us": round(t, 3) if t else None,
-                     "ratio": round(us / t, 3) if t else None})
+                     "reference": "torch" if ref else None,
+                     "reference_median_us": round(ref_us, 3) if ref else None,
+                     "ratio": round(us / ref_us, 3) if ref else None})
 
     _common.print_table(rows, [("op", "op", ""), ("shape", "shape", ""),
                                ("requires_grad", "grad", ""), ("median_us", "pydl us", ".2f"),

@@ -79,6 +79,8 @@ Array binary_scalar(BinaryOp op, const Array& a, double s, bool is_float, bool r
   DType dt = is_comparison(op) ? (is_float && !is_floating(a.dtype()) ? DType::Float32 : a.dtype())
                                : compute_dtype(op, scalar_dtype(a.dtype(), is_float));
   if (is_comparison(op) && a.dtype() == DType::Bool && !is_float) dt = DType::Int64;
+  if (op == BinaryOp::Pow && !is_floating(dt) && !reverse && s < 0)
+    fail<ValueError>("pow: integers to negative integer powers are not allowed (got exponent ", s, ")");
   Array ac = a.astype(dt);
   Array out = Array::empty(a.shape(), is_comparison(op) ? DType::Bool : dt, a.device());
   ScalarOperand scalar(s, dt);
@@ -102,6 +104,9 @@ void binary_inplace(BinaryOp op, Array& a, const Array& b) {
   if (broadcast_shapes(a.shape(), b.shape(), op_name(op)) != a.shape())
     fail<ValueError>(op_name(op), "_: cannot broadcast ", shape_str(b.shape()), " into the in-place output ",
                      shape_str(a.shape()));
+  if (promote(a.dtype(), b.dtype()) != a.dtype() && is_floating(b.dtype()))
+    fail<TypeError>(op_name(op), "_: the result type ", dtype_name(b.dtype()), " cannot be written into a ",
+                    dtype_name(a.dtype()), " tensor in place");
   Array bc = b.astype(a.dtype());
   cpu::binary(op, a.dtype(), make_loop(a, {&a, &bc}));
 }

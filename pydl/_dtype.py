@@ -30,8 +30,6 @@ _ALIASES = {
     "bool": bool_, "uint8": uint8, "int64": int64, "long": int64, "float32": float32, "float": float32,
     "float64": float64, "double": float64,
 }
-# numpy kinds we widen on the way in: other ints to int64, float16 to float32.
-_FROM_NUMPY = {"b": bool_, "u": uint8, "i": int64, "f": float32}
 
 
 def _dtype_by_name(name):
@@ -57,6 +55,7 @@ def as_dtype(d):
 
 
 def from_numpy_dtype(nd):
+    """Our dtype for a numpy one, widening what we lack: other integers to int64, float16 to float32."""
     for d in DTYPES:
         if d.numpy == nd:
             return d

@@ -61,9 +61,10 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     if steps < 1:
         raise ValueError(f"linspace: steps must be positive, got {steps}")
     step = (end - start) / (steps - 1) if steps > 1 else 0.0
-    arr = _C.arange(0.0, float(steps), 1.0, (as_dtype(dtype) or float32).code, "cpu")
+    dt = as_dtype(dtype) or float32
+    arr = _C.arange(0.0, float(steps), 1.0, dt.code if dt.is_floating_point else 4, "cpu")  # ints: via float64
     out = _wrap(arr) * step + start if steps > 1 else _wrap(arr) * 0.0 + start
-    return _finish(out._a.to(device_str(device)), requires_grad)
+    return _finish(out._a.astype(dt.code).to(device_str(device)), requires_grad)
 
 
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):

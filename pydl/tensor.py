@@ -32,7 +32,7 @@ class Tensor:
         shape = self._a.shape
         if dim is None:
             return Size(shape)
-        return shape[_C_wrap_dim(dim, len(shape), "size")]
+        return shape[_wrap_dim(dim, len(shape), "size")]
 
     def dim(self):
         return self._a.ndim
@@ -50,7 +50,7 @@ class Tensor:
 
     def stride(self, dim=None):
         s = self._a.strides
-        return s if dim is None else s[_C_wrap_dim(dim, len(s), "stride")]
+        return s if dim is None else s[_wrap_dim(dim, len(s), "stride")]
 
     def storage_offset(self):
         return self._a.offset
@@ -260,7 +260,7 @@ def _wrap(arr, requires_grad=False):
 _new = object.__new__
 
 
-def _C_wrap_dim(dim, ndim, op):
+def _wrap_dim(dim, ndim, op):
     n = max(ndim, 1)
     if not -n <= dim < n:
         raise IndexError(f"{op}: dim {dim} is out of range for a tensor of {ndim} dimension(s)")
@@ -276,6 +276,8 @@ def _infer_dtype(data):
         if isinstance(x, (list, tuple)):
             for y in x:
                 walk(y)
+        elif x is None:
+            raise TypeError("tensor: cannot infer a dtype for None; data must be numbers")
         elif isinstance(x, (bool, np.bool_)):
             kinds.add("b")
         elif isinstance(x, numbers.Integral):

@@ -103,6 +103,25 @@ def test_unary_ops_match_numpy(name, dtype, device, rng):
 
 
 @pytest.mark.parametrize("dtype", FLOATS, ids=ids)
+@pytest.mark.parametrize("shape", [(), (0,), (3, 0, 2), (1,)], ids=str)
+def test_unary_ops_on_0d_and_empty(shape, dtype, device, rng):
+    a, x = make(rng, shape, dtype, device, 0.5, 2.0)
+    for name, (ref, _, _) in sorted(UNARY.items()):
+        out = getattr(pydl, name)(x)
+        assert out.shape == shape and out.dtype == dtype, name
+        assert_close(out, ref(a.astype(np.float64)), *TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=ids)
+def test_numpy_scalars_act_as_python_scalars(dtype, device):
+    x = pydl.tensor([1.0, 2.0], dtype=dtype, device=device)
+    for out in (x * np.float64(2.5), np.float64(2.5) * x, x + np.float32(1), np.int64(3) - x):
+        assert isinstance(out, pydl.Tensor) and out.dtype == dtype
+    assert (np.int64(3) - x).tolist() == [2.0, 1.0]
+    assert (pydl.tensor([1, 2], device=device) * np.float32(1.5)).dtype == pydl.float32
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=ids)
 def test_sign_abs_relu_at_zero(dtype, device):
     x = pydl.tensor([-2.5, -0.0, 0.0, 3.0], dtype=dtype, device=device)
     assert pydl.sign(x).tolist() == [-1.0, 0.0, 0.0, 1.0]
@@ -520,3 +539,18 @@ def test_ops_across_devices_raise():
         pydl.add(x, y)
     with pytest.raises(RuntimeError, match="device"):
         pydl.where(x > 0, x, y)
+
+
+def test_integer_to_negative_integer_power_raises():
+    with pytest.raises(ValueError, match="pow"):
+        pydl.arange(3) ** -1
+
+
+def test_in_place_refuses_to_narrow_float_into_int():
+    x = pydl.arange(3)
+    with pytest.raises(TypeError, match="int64"):
+        x += pydl.ones(3)
+    with pytest.raises(TypeError, match="int64"):
+        x.add_(1.5)
+    x += 2
+    assert x.tolist() == [2, 3, 4]

@@ -605,6 +605,10 @@ def test_tensor_bad_input():
         pydl.tensor([[1, 2], [3]])
     with pytest.raises(TypeError):
         pydl.tensor("abc")
+    with pytest.raises(TypeError, match="None"):
+        pydl.tensor(None)
+    with pytest.raises(TypeError, match="None"):
+        pydl.tensor([1.0, None])
 
 
 @pytest.mark.parametrize("dtype", FLOATS + [pydl.int64], ids=ids)
@@ -660,6 +664,12 @@ def test_linspace(dtype, device):
         assert_close(t, np.linspace(start, end, steps), rtol, 1e-6 if dtype == pydl.float32 else 1e-14)
     with pytest.raises(ValueError, match="linspace"):
         pydl.linspace(0, 1, 0)
+
+
+def test_linspace_integer_dtype(device):
+    t = pydl.linspace(0, 10, 5, dtype=pydl.int64, device=device)
+    assert t.dtype == pydl.int64
+    assert t.tolist() == [0, 2, 5, 7, 10]  # truncated, as torch
 
 
 def test_like_functions(device):

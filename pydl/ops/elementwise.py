@@ -357,6 +357,8 @@ def inplace(op, t, other):
     if isinstance(other, Tensor):
         _C.binary_(op, t._a, other._a)
     elif isinstance(other, numbers.Number):
+        if not isinstance(other, numbers.Integral) and not t.dtype.is_floating_point:
+            raise TypeError(f"in-place op: a float cannot be written into a {t.dtype.name} tensor in place")
         _C.binary_scalar_(op, t._a, other)
     else:
         _C.binary_(op, t._a, as_tensor_like(other, t)._a)

@@ -1,0 +1,119 @@
+"""float32 matmul throughput (GFLOP/s = 2*M*N*K / time) of pydl against numpy (OpenBLAS sgemm
+on the same float32 data) and PyTorch when it imports, all in one run.
+
+Cases: square n x n for n in 64..1024; the MLP 784-100-10 at batch 64 (forward, and the backward
+products as autograd computes them, through transposed views such as x.T @ g); and square
+transposed-operand cases (a.T @ b, a @ b.T). Each figure is the median over --repeat repeats
+of a block of calls lasting >= 1 ms, taken in 3 rounds; in each round pydl, numpy and torch
+take turns, each after a 0.25 s pause (OpenBLAS's idle threads spin ~0.1 s after a call and
+would steal a core from the next library) and a warm-up.
+ratio = pydl time / numpy time: lower is better (0.5 means pydl is twice as fast).
+
+As PERFORMANCE.md asks, OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for the numpy reference:
+the script re-executes itself without them. --threads sets pydl's, torch's and OpenBLAS's.
+
+    python bench/matmul.py [--repeat 20] [--threads N] [--out bench/results/matmul-cpu.json]
+"""
+import argparse
+import os
+import sys
+
+UNSET = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--repeat", type=int, default=20)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--out", default="bench/results/matmul-cpu.json")
+    return p.parse_args()
+
+
+def reexec_with_clean_env(args):
+    """Before numpy loads OpenBLAS: drop UNSET and pin OPENBLAS_NUM_THREADS to --threads."""
+    env = {k: v for k, v in os.environ.items() if k not in UNSET}
+    if args.threads:
+        env["OPENBLAS_NUM_THREADS"] = str(args.threads)
+    if env != dict(os.environ):
+        env["PYDL_BENCH_UNSET"] = ",".join(k for k in UNSET if k in os.environ)
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
+
+ARGS = parse_args()
+reexec_with_clean_env(ARGS)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import numpy as np  # noqa: E402
+import _common  # noqa: E402
+import pydl  # noqa: E402
+
+# (label, M, K, N, transpose a, transpose b): C[MxN] = A[MxK] @ B[KxN]; a transposed operand
+# is stored the other way round and passed as a .T view, as autograd's backward does.
+CASES = [(f"square {n}", n, n, n, False, False) for n in (64, 128, 256, 512, 1024)] + [
+    ("mlp fwd L1", 64, 784, 100, False, False),
+    ("mlp fwd L2", 64, 100, 10, False, False),
+    ("mlp bwd dW1 = x.T@g", 784, 64, 100, True, False),
+    ("mlp bwd dx = g@W1.T", 64, 100, 784, False, True),
+    ("mlp bwd dW2 = h.T@g", 100, 64, 10, True, False),
+    ("mlp bwd dh = g@W2.T", 64, 10, 100, False, True),
+] + [(f"square {n} {t}", n, n, n, t == "a.T@b", t == "a@b.T")
+     for n in (256, 1024) for t in ("a.T@b", "a@b.T")]
+
+
+def operands(m, k, n, ta, tb, rng):
+    a = rng.standard_normal((k, m) if ta else (m, k), dtype=np.float32)
+    b = rng.standard_normal((n, k) if tb else (k, n), dtype=np.float32)
+    return a, b
+
+
+def main():
+    torch = _common.try_import_torch()
+    if ARGS.threads:
+        pydl.set_num_threads(ARGS.threads)
+    threads = pydl.get_num_threads()
+    if torch:
+        torch.set_num_threads(threads)
+    rng = np.random.default_rng(0)
+
+    rows = []
+    for label, m, k, n, ta, tb in CASES:
+        a, b = operands(m, k, n, ta, tb, rng)
+        libs = {"pydl": (pydl.from_numpy(a), pydl.from_numpy(b)), "numpy": (a, b)}
+        if torch:
+            libs["torch"] = (torch.from_numpy(a), torch.from_numpy(b))
+        fns = {}
+        for name, (x, y) in libs.items():
+            x, y = (x.T if ta else x), (y.T if tb else y)
+            fns[name] = lambda x=x, y=y: x @ y
+        np.testing.assert_allclose(fns["pydl"]().numpy(), fns["numpy"](), rtol=1e-3, atol=1e-3)
+
+        t = _common.bench(fns, ARGS.repeat)
+        gflop = 2 * m * n * k / 1e9
+        op = "matmul" + (" a.T@b" if ta else "") + (" a@b.T" if tb else "")
+        row = {"op": op, "case": label, "shape": f"{m}x{k} @ {k}x{n}", "dtype": "float32",
+               "device": "cpu", "threads": threads,
+               "median_us": round(t["pydl"] / 1e3, 2), "gflops": round(gflop / t["pydl"] * 1e9, 1),
+               "reference": "numpy", "reference_median_us": round(t["numpy"] / 1e3, 2),
+               "reference_gflops": round(gflop / t["numpy"] * 1e9, 1),
+               "ratio": round(t["pydl"] / t["numpy"], 3)}
+        if torch:
+            row.update(torch_median_us=round(t["torch"] / 1e3, 2),
+                       torch_gflops=round(gflop / t["torch"] * 1e9, 1),
+                       ratio_vs_torch=round(t["pydl"] / t["torch"], 3))
+        rows.append(row)
+
+    cols = [("case", "case", ""), ("shape", "shape", ""), ("median_us", "pydl us", ".1f"),
+            ("gflops", "pydl GF/s", ".1f"), ("reference_gflops", "numpy GF/s", ".1f")]
+    if torch:
+        cols.append(("torch_gflops", "torch GF/s", ".1f"))
+    cols.append(("ratio", "pydl/numpy", ".2f"))
+    if torch:
+        cols.append(("ratio_vs_torch", "pydl/torch", ".2f"))
+    _common.print_table(rows, cols, title=f"float32 matmul, {threads} thread(s); ratio = pydl time "
+                                          "/ reference time, lower is better")
+    _common.write_json(ARGS.out, rows, {"benchmark": "matmul",
+                                        "env_unset": os.environ.get("PYDL_BENCH_UNSET") or None})
+
+
+if __name__ == "__main__":
+    main()
