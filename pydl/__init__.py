@@ -1,6 +1,12 @@
 """pydl: a compact deep-learning engine. Hand-written C++ (and CUDA) kernels under a
 Python autograd graph, with PyTorch's API."""
-from pydl import _C
+try:
+    from pydl import _C
+except ImportError as e:  # a source checkout without the built extension
+    raise ImportError(
+        "pydl's compiled extension pydl._C is missing: this looks like the source tree. "
+        "Install with `pip install .` and import pydl from another directory"
+    ) from e
 from pydl._dtype import bool_ as bool  # noqa: A001  (pydl.bool, as torch.bool)
 from pydl._dtype import device, dtype, float32, float64, int64, uint8
 from pydl.autograd import Function, enable_grad, gradcheck, is_grad_enabled, no_grad, set_grad_enabled

@@ -148,9 +148,10 @@ FORK_SCRIPT = textwrap.dedent("""
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-def test_fork_after_parallel_matmul():
-    try:
-        r = subprocess.run([sys.executable, "-c", FORK_SCRIPT], capture_output=True, text=True, timeout=90)
+def test_fork_after_parallel_matmul(tmp_path):
+    try:  # cwd outside the source tree, so the child imports the installed pydl
+        r = subprocess.run([sys.executable, "-c", FORK_SCRIPT], capture_output=True, text=True, timeout=90,
+                           cwd=tmp_path)
     except subprocess.TimeoutExpired:
         pytest.fail("the forking process hung")
     assert r.returncode == 0, f"rc={r.returncode}\nstdout:\n{r.stdout}\nstderr:\n{r.stderr}"
