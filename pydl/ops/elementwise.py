@@ -96,29 +96,24 @@ class Pow(_Binary):
         return ga, gb
 
 
-class Maximum(_Binary):
-    op = MAXIMUM
+class _Pick(_Binary):
+    """maximum / minimum: the gradient goes to the operand picked; ties split it evenly, as PyTorch."""
 
-    @staticmethod
-    def grads(ctx, g, a, b):
-        # Ties split the gradient evenly, as PyTorch.
-        share = _tie_share(a, b, GT)
+    wins = None  # the comparison under which a is picked
+
+    @classmethod
+    def grads(cls, ctx, g, a, b):
+        share = _wrap(_C.binary_scalar(MUL, _raw(cls.wins, a, b), 1.0, True, False)) + \
+            _wrap(_C.binary_scalar(MUL, _raw(EQ, a, b), 0.5, True, False))
         return g * share, g * (1.0 - share)
 
 
-class Minimum(_Binary):
-    op = MINIMUM
-
-    @staticmethod
-    def grads(ctx, g, a, b):
-        share = _tie_share(a, b, LT)
-        return g * share, g * (1.0 - share)
+class Maximum(_Pick):
+    op, wins = MAXIMUM, GT
 
 
-def _tie_share(a, b, wins):
-    """1 where a wins, 0.5 on ties, 0 where b wins (as a float tensor)."""
-    return _wrap(_C.binary_scalar(MUL, _raw(wins, a, b), 1.0, True, False)) + \
-        _wrap(_C.binary_scalar(MUL, _raw(EQ, a, b), 0.5, True, False))
+class Minimum(_Pick):
+    op, wins = MINIMUM, LT
 
 
 def add(a, b, alpha=1):
