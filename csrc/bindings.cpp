@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include "csrc/array.h"
+#include "csrc/bind.h"
 #include "csrc/cuda/runtime.h"
 #include "csrc/errors.h"
 #include "csrc/ops.h"
@@ -102,7 +103,15 @@ py::object item(const Array& x) {
 PYBIND11_MODULE(_C, m) {
   m.doc() = "pydl's C++/CUDA runtime and kernels";
   install_fork_handler();
+  bind_core(m);
+  bind_gemm(m);
+  bind_activation(m);
+  bind_norm(m);
+  bind_conv(m);
+  bind_optim(m);
+}
 
+void pydl::bind_core(py::module_& m) {
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);

@@ -1,0 +1,14 @@
+// The pybind11 module is assembled from one binding file per op family.
+#pragma once
+#include <pybind11/pybind11.h>
+
+namespace pydl {
+
+void bind_core(pybind11::module_& m);        // bindings.cpp: Array, creation, elementwise, reductions, indexing
+void bind_gemm(pybind11::module_& m);        // bind_gemm.cpp: linear (GEMM with fused epilogue)
+void bind_activation(pybind11::module_& m);  // bind_activation.cpp: activations, softmax, losses
+void bind_norm(pybind11::module_& m);        // bind_norm.cpp: dropout, batch-norm
+void bind_conv(pybind11::module_& m);        // bind_conv.cpp: conv2d, pooling
+void bind_optim(pybind11::module_& m);       // bind_optim.cpp: optimizer update kernels
+
+}  // namespace pydl

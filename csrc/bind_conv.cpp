@@ -1,0 +1,7 @@
+#include "csrc/bind.h"
+
+namespace pydl {
+
+void bind_conv(pybind11::module_& m) { (void)m; }
+
+}  // namespace pydl

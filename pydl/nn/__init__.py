@@ -1,0 +1,2 @@
+"""Neural-network building blocks."""
+from pydl.nn import functional  # noqa: F401
