@@ -187,7 +187,7 @@ void pydl::bind_core(py::module_& m) {
   });
   m.def("max_min_dim", &max_min_dim);
   m.def("arg_max_min", &arg_max_min);
-  m.def("matmul", &matmul);
+  m.def("matmul", [](const Array& a, const Array& b) { return matmul(a, b); });
   m.def("gather", &gather);
   m.def("scatter_add", &scatter_add);
   m.def("index_select", &index_select);

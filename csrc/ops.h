@@ -29,7 +29,10 @@ std::tuple<Array, Array> max_min_dim(bool is_max, const Array& x, int64_t dim, b
 Array arg_max_min(bool is_max, const Array& x, const std::vector<int64_t>& dim, bool keepdim);  // dim: [] or [d]
 
 // linear algebra (ops_linalg.cpp)
-Array matmul(const Array& a, const Array& b);
+// bias (length n, added to every row) and ReLU run in the GEMM's write-back.
+Array matmul(const Array& a, const Array& b, const Array* bias = nullptr, bool relu = false);
+// x @ weight^T + bias (then ReLU), as torch.nn.functional.linear; weight is (out, in).
+Array linear(const Array& x, const Array& weight, const Array* bias, bool relu);
 
 // indexing and shapes (ops_index.cpp)
 Array gather(const Array& x, int64_t dim, const Array& index);

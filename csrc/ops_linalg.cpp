@@ -50,7 +50,7 @@ MatrixLayout layout_of(const Array& x) {
 
 }  // namespace
 
-Array matmul(const Array& a_in, const Array& b_in) {
+Array matmul(const Array& a_in, const Array& b_in, const Array* bias, bool relu) {
   check_same_device(a_in, b_in, "matmul");
   check_cpu(a_in, "matmul");
   if (a_in.ndim() == 0 || b_in.ndim() == 0)
@@ -79,8 +79,18 @@ Array matmul(const Array& a_in, const Array& b_in) {
   if (!la.ok) { a = a.contiguous(); la = layout_of(a); }
   if (!lb.ok) { b = b.contiguous(); lb = layout_of(b); }
 
+  Array bias_c;
+  if (bias) {
+    check_same_device(a_in, *bias, "linear");
+    if (bias->dtype() != a.dtype() || bias->ndim() != 1 || bias->shape()[0] != n)
+      fail<ValueError>("linear: expected a ", dtype_name(a.dtype()), " bias of shape (", n, ",), got ",
+                       dtype_name(bias->dtype()), " ", shape_str(bias->shape()));
+    bias_c = bias->contiguous();
+  }
   Array out = Array::empty(out_shape, a.dtype(), a.device());
   GemmArgs g;
+  g.bias = bias ? bias_c.data() : nullptr;
+  g.relu = relu;
   g.trans_a = la.trans;
   g.trans_b = lb.trans;
   g.m = m;
@@ -102,6 +112,15 @@ Array matmul(const Array& a_in, const Array& b_in) {
   if (a_vec) return out.squeeze({-2});
   if (b_vec) return out.squeeze({-1});
   return out;
+}
+
+Array linear(const Array& x, const Array& weight, const Array* bias, bool relu) {
+  if (weight.ndim() != 2)
+    fail<ValueError>("linear: expected a 2-d weight (out_features, in_features), got shape ", shape_str(weight.shape()));
+  if (x.ndim() == 0 || x.shape().back() != weight.shape()[1])
+    fail<ValueError>("linear: input has ", x.ndim() ? x.shape().back() : 0, " features (shape ",
+                     shape_str(x.shape()), "), weight expects ", weight.shape()[1]);
+  return matmul(x, weight.transpose(0, 1), bias, relu);
 }
 
 }  // namespace pydl
