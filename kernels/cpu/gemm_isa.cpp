@@ -81,35 +81,22 @@ void pack_b_strip(const T* b, View v, int64_t cols, int64_t kc, T* dst) {
 }
 
 template <class T>
-void micro_kernel(int64_t kc, const T* __restrict pa, const T* __restrict pb, T* __restrict tile) {
-  using V = typename Cfg<T>::V;
-  constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR, VL = Tiles<T>::VL;
-  V acc[MR][kNV];
-  for (int i = 0; i < MR; ++i)
-    for (int v = 0; v < kNV; ++v) acc[i][v] = V{};
-  for (int64_t p = 0; p < kc; ++p) {
-    V b[kNV];
-    for (int v = 0; v < kNV; ++v) b[v] = *reinterpret_cast<const V*>(pb + p * NR + v * VL);
-    for (int i = 0; i < MR; ++i) {
-      const T a = pa[p * MR + i];
-      for (int v = 0; v < kNV; ++v) acc[i][v] += b[v] * a;
-    }
-  }
-  for (int i = 0; i < MR; ++i)
-    for (int v = 0; v < kNV; ++v) *reinterpret_cast<V*>(tile + i * NR + v * VL) = acc[i][v];
-}
-
-template <class T>
 struct Epilogue {
   T alpha, beta;
   const T* bias;
   bool relu;
 };
 
-// C tile = (first ? beta*C : C) + alpha*tile, then bias and ReLU once the last K block is in.
+template <class V>
+inline V relu_vector(V x) {
+  const auto negative = x < V{};  // lanes of all ones where x < 0 (NaN is kept)
+  return (V)((decltype(negative))x & ~negative);
+}
+
+// Scalar write-back of a partial (edge) tile kept in `tile`.
 template <class T>
-void write_tile(const T* tile, T* c, int64_t ldc, int64_t rows, int64_t cols, const Epilogue<T>& e, bool first,
-                bool last, const T* bias) {
+void write_edge_tile(const T* tile, T* c, int64_t ldc, int64_t rows, int64_t cols, const Epilogue<T>& e, bool first,
+                     bool last, const T* bias) {
   constexpr int NR = Tiles<T>::NR;
   for (int64_t i = 0; i < rows; ++i) {
     T* crow = c + i * ldc;
@@ -124,6 +111,52 @@ void write_tile(const T* tile, T* c, int64_t ldc, int64_t rows, int64_t cols, co
       crow[j] = v;
     }
   }
+}
+
+// The MR x NR register tile of op(A) @ op(B) over kc, written back into C:
+// C = (first ? beta*C : C) + alpha*AB, then bias and ReLU once the last K block is in.
+template <class T>
+void micro_kernel(int64_t kc, const T* __restrict pa, const T* __restrict pb, T* c, int64_t ldc, int64_t rows,
+                  int64_t cols, const Epilogue<T>& e, bool first, bool last, const T* bias) {
+  using V = typename Cfg<T>::V;
+  constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR, VL = Tiles<T>::VL;
+  V acc[MR][kNV];
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < kNV; ++v) acc[i][v] = V{};
+  for (int64_t p = 0; p < kc; ++p) {
+    V b[kNV];
+    for (int v = 0; v < kNV; ++v) b[v] = *reinterpret_cast<const V*>(pb + p * NR + v * VL);
+    for (int i = 0; i < MR; ++i) {
+      const T a = pa[p * MR + i];
+      for (int v = 0; v < kNV; ++v) acc[i][v] += b[v] * a;
+    }
+  }
+  if (rows < MR || cols < NR) {
+    alignas(64) T tile[MR * NR];
+    for (int i = 0; i < MR; ++i)
+      for (int v = 0; v < kNV; ++v) *reinterpret_cast<V*>(tile + i * NR + v * VL) = acc[i][v];
+    write_edge_tile(tile, c, ldc, rows, cols, e, first, last, bias);
+    return;
+  }
+  V bias_v[kNV];
+  for (int v = 0; v < kNV; ++v) {
+    bias_v[v] = V{};
+    if (last && bias) __builtin_memcpy(&bias_v[v], bias + v * VL, sizeof(V));
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < kNV; ++v) {
+      T* cp = c + i * ldc + v * VL;
+      V r = acc[i][v] * e.alpha, old;
+      if (!first || e.beta != T(0)) {
+        __builtin_memcpy(&old, cp, sizeof(V));
+        r += first ? old * e.beta : old;
+      }
+      if (last) {
+        r += bias_v[v];
+        if (e.relu) r = relu_vector(r);
+      }
+      __builtin_memcpy(cp, &r, sizeof(V));
+    }
 }
 
 template <class T>
@@ -158,13 +191,11 @@ void gemm_one(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int64
 #pragma omp for schedule(static)
         for (int64_t t = 0; t < n_strips * m_strips; ++t) {
           const int64_t js = t / m_strips, is = t % m_strips;
-          alignas(64) T tile[MR * NR];
-          micro_kernel<T>(kc, pa + is * MR * kc, pb + js * NR * kc, tile);
           const int64_t rows = mc - is * MR < MR ? mc - is * MR : MR;
           const int64_t cols = nc - js * NR < NR ? nc - js * NR : NR;
           const int64_t col0 = jc + js * NR;
-          write_tile(tile, c + (ic + is * MR) * ldc + col0, ldc, rows, cols, e, first, last,
-                     e.bias ? e.bias + col0 : nullptr);
+          micro_kernel<T>(kc, pa + is * MR * kc, pb + js * NR * kc, c + (ic + is * MR) * ldc + col0, ldc, rows, cols,
+                          e, first, last, e.bias ? e.bias + col0 : nullptr);
         }
       }
     }

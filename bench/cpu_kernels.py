@@ -1,0 +1,70 @@
+"""CPU deep-learning kernels against PyTorch CPU, timed in the same run.
+
+Each bench/kernels_<family>.py module lists its cases (``cases(torch)``: op, shape, a pydl
+callable, a torch callable, and the work of one call in GFLOP or GB). For each case this
+prints our median time, GFLOP/s or GB/s, the same for PyTorch, and the ratio
+(pydl time / torch time: lower is better), and writes bench/results/cpu-<family>.json.
+GEMM against numpy is bench/matmul.py.
+
+    python bench/cpu_kernels.py [--only activation,conv] [--repeat 15] [--threads N]
+"""
+import argparse
+import glob
+import importlib
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common  # noqa: E402
+import pydl  # noqa: E402
+
+
+def families():
+    here = os.path.dirname(os.path.abspath(__file__))
+    return sorted(os.path.basename(p)[len("kernels_"):-3] for p in glob.glob(os.path.join(here, "kernels_*.py")))
+
+
+def run_family(family, torch, repeat, threads):
+    module = importlib.import_module(f"kernels_{family}")
+    rows = []
+    for case in module.cases(torch):
+        fns = {"pydl": case["pydl"]}
+        if case.get("torch") is not None:
+            fns["torch"] = case["torch"]
+        t = _common.bench(fns, repeat, settle_s=0.05)
+        unit, amount = case["work"]
+        rate = "gflops" if unit == "GFLOP" else "gbps"
+        row = {"op": case["op"], "shape": case["shape"], "dtype": case.get("dtype", "float32"), "device": "cpu",
+               "threads": threads, "median_us": round(t["pydl"] / 1e3, 2),
+               rate: round(amount / t["pydl"] * 1e9, 2)}
+        if "torch" in t:
+            row.update(reference="torch", reference_median_us=round(t["torch"] / 1e3, 2),
+                       **{"reference_" + rate: round(amount / t["torch"] * 1e9, 2)},
+                       ratio=round(t["pydl"] / t["torch"], 3))
+        rows.append(row)
+    cols = [("op", "op", ""), ("shape", "shape", ""), ("median_us", "pydl us", ".1f"),
+            ("reference_median_us", "torch us", ".1f"), ("gflops", "GF/s", ".1f"), ("gbps", "GB/s", ".1f"),
+            ("ratio", "pydl/torch", ".2f")]
+    _common.print_table(rows, cols, title=f"\n{family} ({threads} threads; ratio = pydl time / torch time, "
+                                          "lower is better)")
+    _common.write_json(f"cpu-{family}.json", rows, {"benchmark": f"cpu-{family}"})
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", help="comma-separated families (default: all of " + ", ".join(families()) + ")")
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--threads", type=int)
+    args = parser.parse_args()
+    torch = _common.try_import_torch()
+    if args.threads:
+        pydl.set_num_threads(args.threads)
+    threads = pydl.get_num_threads()
+    if torch:
+        torch.set_num_threads(threads)
+    for family in (args.only.split(",") if args.only else families()):
+        run_family(family, torch, args.repeat, threads)
+
+
+if __name__ == "__main__":
+    main()
