@@ -1,2 +1,21 @@
-"""Neural-network building blocks."""
-from pydl.nn import functional  # noqa: F401
+"""``pydl.nn``: layers, containers, losses and initializers with torch.nn's names."""
+from pydl.nn import functional, init  # noqa: F401
+from pydl.nn.activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from pydl.nn.container import ModuleDict, ModuleList, Sequential
+from pydl.nn.conv import Conv2d
+from pydl.nn.dropout import Dropout
+from pydl.nn.flatten import Flatten, Unflatten
+from pydl.nn.linear import Identity, Linear
+from pydl.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from pydl.nn.module import Module, Parameter
+from pydl.nn.norm import BatchNorm1d, BatchNorm2d
+from pydl.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from pydl.nn.residual import BasicBlock, Residual
+from pydl.nn import utils  # noqa: F401
+
+__all__ = [
+    "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Linear", "Identity", "Conv2d", "BatchNorm1d",
+    "BatchNorm2d", "Dropout", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softplus", "GELU", "Softmax", "LogSoftmax",
+    "Flatten", "Unflatten", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Residual", "BasicBlock", "MSELoss",
+    "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss", "functional", "init", "utils",
+]
