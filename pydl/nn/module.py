@@ -45,29 +45,35 @@ class Module:
 
     # ------------------------------------------------------------------ registration
     def __setattr__(self, name, value):
-        if "_parameters" not in self.__dict__ and isinstance(value, (Parameter, Module)):
+        params, modules = self.__dict__.get("_parameters"), self.__dict__.get("_modules")
+        if isinstance(value, (Parameter, Module)) and params is None:
             raise AttributeError(f"cannot assign {type(value).__name__} before Module.__init__() call")
-        for registry in (self.__dict__.get("_parameters"), self.__dict__.get("_modules"),
-                         self.__dict__.get("_buffers")):
-            if registry is not None and name in registry and not _fits(registry, value, self):
-                del registry[name]
         if isinstance(value, Parameter):
-            self._parameters[name] = value
-        elif isinstance(value, Module):
-            self._modules[name] = value
-        elif name in self.__dict__.get("_parameters", ()):
+            self._forget(name)
+            params[name] = value
+        elif params is not None and name in params:
             if value is not None:
                 raise TypeError(f"cannot assign {type(value).__name__} as parameter '{name}' (Parameter or None expected)")
-            self._parameters[name] = None
+            params[name] = None
+        elif isinstance(value, Module):
+            self._forget(name)
+            modules[name] = value
+        elif modules is not None and name in modules:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} as child module '{name}' (Module or None expected)")
+            modules[name] = None
         elif name in self.__dict__.get("_buffers", ()):
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign {type(value).__name__} as buffer '{name}' (Tensor or None expected)")
             self._buffers[name] = value
         object.__setattr__(self, name, value)
 
-    def __delattr__(self, name):
+    def _forget(self, name):
         for registry in (self._parameters, self._buffers, self._modules):
             registry.pop(name, None)
+
+    def __delattr__(self, name):
+        self._forget(name)
         object.__delattr__(self, name)
 
     def register_parameter(self, name, param):
@@ -192,10 +198,14 @@ class Module:
         return self.to("cpu")
 
     def float(self):
-        return self.to("float32")
+        from pydl._dtype import float32
+
+        return self.to(float32)
 
     def double(self):
-        return self.to("float64")
+        from pydl._dtype import float64
+
+        return self.to(float64)
 
     # ------------------------------------------------------------------ state
     def state_dict(self, prefix=""):
@@ -271,16 +281,7 @@ class _IncompatibleKeys(tuple):
         return self[1]
 
 
-def _fits(registry, value, module):
-    """Whether value may stay in the registry it is already in (same kind)."""
-    if registry is module.__dict__.get("_parameters"):
-        return isinstance(value, Parameter) or value is None
-    if registry is module.__dict__.get("_modules"):
-        return isinstance(value, Module)
-    return isinstance(value, Tensor) or value is None
-
-
 def _is_dtype(a):
     from pydl._dtype import dtype
 
-    return isinstance(a, dtype) or (isinstance(a, str) and a in ("float32", "float64", "float", "double"))
+    return isinstance(a, dtype)
