@@ -22,7 +22,8 @@ from pydl.ops.reduction import all, amax, amin, any, argmax, argmin, max, mean, 
 from pydl.ops.shape import (broadcast_to, cat, chunk, clone, concat, flatten, narrow, permute, reshape, split, squeeze,
                             stack, transpose, unbind, unsqueeze)
 from pydl.tensor import Size, Tensor
-from pydl import cuda  # noqa: E402
+from pydl.serialization import load, save
+from pydl import cuda, data, nn  # noqa: E402
 
 float = float32  # noqa: A001  (as torch.float)
 double = float64
