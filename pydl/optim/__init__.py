@@ -1,0 +1,11 @@
+"""``pydl.optim``: optimizers with torch.optim's names and semantics, each step one
+multi-tensor kernel call per parameter group (``pydl.optim.functional``), and LR schedules."""
+from pydl.optim import functional, lr_scheduler  # noqa: F401
+from pydl.optim.adadelta import Adadelta
+from pydl.optim.adagrad import Adagrad
+from pydl.optim.adam import Adam, AdamW
+from pydl.optim.optimizer import Optimizer
+from pydl.optim.rmsprop import RMSprop
+from pydl.optim.sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "functional", "lr_scheduler"]
