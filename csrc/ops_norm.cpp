@@ -1,0 +1,169 @@
+// Dropout and batch normalization: checks, allocation, dispatch to kernels/cpu.
+#include "csrc/ops_norm.h"
+
+#include <cmath>
+
+#include "csrc/errors.h"
+#include "csrc/rng.h"
+#include "kernels/cpu/batchnorm.h"
+#include "kernels/cpu/dropout.h"
+
+namespace pydl {
+
+namespace {
+
+void check_float(const Array& a, const char* op, const char* what) {
+  if (!is_floating(a.dtype()))
+    fail<TypeError>(op, ": expected a float32 or float64 ", what, ", got ", dtype_name(a.dtype()));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------- dropout
+std::tuple<Array, Array> dropout(const Array& x, double p) {
+  check_cpu(x, "dropout");
+  check_float(x, "dropout", "input");
+  if (!(p >= 0.0 && p <= 1.0)) fail<ValueError>("dropout: expected a probability p in [0, 1], got ", p);
+  Array in = x.contiguous();
+  Array out = Array::empty(x.shape(), x.dtype(), x.device());
+  Array mask = Array::empty(x.shape(), DType::Bool, x.device());
+  const bool draws = p > 0.0 && p < 1.0;
+  const uint64_t offset = draws ? rng::reserve(static_cast<uint64_t>(x.numel())) : 0;
+  cpu::dropout_forward(x.dtype(), in.data(), out.data(), reinterpret_cast<bool*>(mask.data()), x.numel(),
+                       rng::seed(), offset, p);
+  return {out, mask};
+}
+
+Array dropout_backward(const Array& grad, const Array& mask, double p) {
+  check_same_device(grad, mask, "dropout_backward");
+  check_cpu(grad, "dropout_backward");
+  check_float(grad, "dropout_backward", "gradient");
+  if (mask.dtype() != DType::Bool)
+    fail<TypeError>("dropout_backward: expected a bool mask, got ", dtype_name(mask.dtype()));
+  if (grad.shape() != mask.shape())
+    fail<ValueError>("dropout_backward: expected the gradient's shape ", shape_str(grad.shape()),
+                     " to equal the mask's ", shape_str(mask.shape()));
+  if (!(p >= 0.0 && p <= 1.0)) fail<ValueError>("dropout_backward: expected a probability p in [0, 1], got ", p);
+  Array g = grad.contiguous(), m = mask.contiguous();
+  Array out = Array::empty(grad.shape(), grad.dtype(), grad.device());
+  cpu::dropout_backward(grad.dtype(), g.data(), reinterpret_cast<const bool*>(m.data()), out.data(), grad.numel(), p);
+  return out;
+}
+
+// ---------------------------------------------------------------------- batch-norm
+namespace {
+
+// A per-channel array: same device and dtype as x, one dimension of C values.
+void check_channel_array(const Array& a, const Array& x, int64_t C, const char* what) {
+  check_same_device(x, a, "batch_norm");
+  if (a.dtype() != x.dtype())
+    fail<TypeError>("batch_norm: expected ", what, " of the input's dtype ", dtype_name(x.dtype()), ", got ",
+                    dtype_name(a.dtype()));
+  if (a.ndim() != 1 || a.shape()[0] != C)
+    fail<ValueError>("batch_norm: expected ", what, " of shape (", C, ",) for an input of ", C,
+                     " channels, got shape ", shape_str(a.shape()));
+}
+
+// x viewed as (N, C, S).
+void channel_layout(const Array& x, const char* op, BatchNormArgs* a) {
+  if (x.ndim() < 2)
+    fail<ValueError>(op, ": expected an input of shape (N, C), (N, C, L) or (N, C, H, W), got shape ",
+                     shape_str(x.shape()));
+  a->n = x.shape()[0];
+  a->c = x.shape()[1];
+  a->s = 1;
+  for (int64_t d = 2; d < x.ndim(); ++d) a->s *= x.shape()[d];
+}
+
+}  // namespace
+
+std::tuple<Array, Array, Array> batch_norm(const Array& x, const std::optional<Array>& running_mean,
+                                           const std::optional<Array>& running_var,
+                                           const std::optional<Array>& weight, const std::optional<Array>& bias,
+                                           bool training, double momentum, double eps) {
+  check_cpu(x, "batch_norm");
+  check_float(x, "batch_norm", "input");
+  BatchNormArgs a;
+  channel_layout(x, "batch_norm", &a);
+  if (running_mean.has_value() != running_var.has_value())
+    fail<ValueError>("batch_norm: expected running_mean and running_var both given or both None");
+  if (running_mean) check_channel_array(*running_mean, x, a.c, "running_mean");
+  if (running_var) check_channel_array(*running_var, x, a.c, "running_var");
+  if (weight) check_channel_array(*weight, x, a.c, "weight");
+  if (bias) check_channel_array(*bias, x, a.c, "bias");
+  if (!training && !running_mean)
+    fail<ValueError>("batch_norm: expected running_mean and running_var in evaluation mode (training=False), got None");
+  if (training && a.n * a.s <= 1)
+    fail<ValueError>("batch_norm: Expected more than 1 value per channel when training, got input size ",
+                     shape_str(x.shape()));
+  if (!(eps >= 0.0)) fail<ValueError>("batch_norm: expected eps >= 0, got ", eps);
+  if (!std::isfinite(momentum)) fail<ValueError>("batch_norm: expected a finite momentum, got ", momentum);
+
+  Array in = x.contiguous();
+  Array wc = weight ? weight->contiguous() : Array(), bc = bias ? bias->contiguous() : Array();
+  Array y = Array::empty(x.shape(), x.dtype(), x.device());
+  Array save_mean = Array::empty({a.c}, x.dtype(), x.device());
+  Array save_invstd = Array::empty({a.c}, x.dtype(), x.device());
+  a.x = in.data();
+  a.weight = weight ? wc.data() : nullptr;
+  a.bias = bias ? bc.data() : nullptr;
+  if (running_mean) {  // written in place through their own strides: views stay views
+    a.running_mean = running_mean->data();
+    a.running_var = running_var->data();
+    a.running_mean_stride = running_mean->strides()[0];
+    a.running_var_stride = running_var->strides()[0];
+  }
+  a.training = training;
+  a.momentum = momentum;
+  a.eps = eps;
+  a.y = y.data();
+  a.save_mean = save_mean.data();
+  a.save_invstd = save_invstd.data();
+  cpu::batch_norm_forward(x.dtype(), a);
+  return {y, save_mean, save_invstd};
+}
+
+std::tuple<std::optional<Array>, std::optional<Array>, std::optional<Array>> batch_norm_backward(
+    const Array& grad, const Array& x, const Array& save_mean, const Array& save_invstd,
+    const std::optional<Array>& weight, bool training, bool need_dx, bool need_dweight, bool need_dbias) {
+  const char* op = "batch_norm_backward";
+  check_cpu(x, op);
+  check_same_device(grad, x, op);
+  check_float(x, op, "input");
+  if (grad.dtype() != x.dtype())
+    fail<TypeError>(op, ": expected a gradient of the input's dtype ", dtype_name(x.dtype()), ", got ",
+                    dtype_name(grad.dtype()));
+  if (grad.shape() != x.shape())
+    fail<ValueError>(op, ": expected a gradient of the input's shape ", shape_str(x.shape()), ", got ",
+                     shape_str(grad.shape()));
+  BatchNormArgs a;
+  channel_layout(x, op, &a);
+  for (const Array* s : {&save_mean, &save_invstd}) check_channel_array(*s, x, a.c, "saved statistics");
+  if (weight) check_channel_array(*weight, x, a.c, "weight");
+
+  Array g = grad.contiguous(), in = x.contiguous(), m = save_mean.contiguous(), s = save_invstd.contiguous();
+  Array wc = weight ? weight->contiguous() : Array();
+  std::optional<Array> dx, dweight, dbias;
+  a.grad = g.data();
+  a.x = in.data();
+  a.save_mean = m.data();
+  a.save_invstd = s.data();
+  a.weight = weight ? wc.data() : nullptr;
+  a.training = training;
+  if (need_dx) {
+    dx = Array::empty(x.shape(), x.dtype(), x.device());
+    a.dx = dx->data();
+  }
+  if (need_dweight) {
+    dweight = Array::empty({a.c}, x.dtype(), x.device());
+    a.dweight = dweight->data();
+  }
+  if (need_dbias) {
+    dbias = Array::empty({a.c}, x.dtype(), x.device());
+    a.dbias = dbias->data();
+  }
+  cpu::batch_norm_backward(x.dtype(), a);
+  return {dx, dweight, dbias};
+}
+
+}  // namespace pydl
