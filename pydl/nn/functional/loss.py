@@ -1,1 +1,148 @@
-__all__ = []
+"""Losses, as ``torch.nn.functional``. cross_entropy is one fused kernel: its forward
+writes the loss and, when a gradient is wanted, d loss / d logits in the same pass, so
+the backward only scales that by the incoming gradient."""
+from pydl import _C
+from pydl.autograd.function import Function
+from pydl.ops._util import MUL, sum_to
+from pydl.tensor import _wrap
+
+__all__ = ["cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss",
+           "l1_loss"]
+
+# Codes, in the order of the enums in kernels/common/loss.h.
+NONE, MEAN, SUM = range(3)
+MSE, L1, BCE, BCE_WITH_LOGITS = range(4)
+_REDUCTIONS = {"none": NONE, "mean": MEAN, "sum": SUM}
+
+
+def _reduction(name, size_average, reduce, reduction):
+    """The reduction code; the legacy size_average / reduce arguments win when given, as PyTorch."""
+    if size_average is not None or reduce is not None:
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        reduction = "none" if not reduce else "mean" if size_average else "sum"
+    code = _REDUCTIONS.get(reduction)
+    if code is None:
+        raise ValueError(f"{name}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+    return code
+
+
+def _arr(t):
+    return None if t is None else t._a
+
+
+def _per_sample_grad(g, like_shape):
+    """An incoming per-sample gradient (N, d1, ...) viewed as (N, 1, d1, ...) to scale (N, C, d1, ...)."""
+    return g._a.reshape([like_shape[0], 1] + list(like_shape[2:]))
+
+
+# ---------------------------------------------------------------------- cross-entropy
+class CrossEntropy(Function):
+    @staticmethod
+    def forward(ctx, input, target, weight, reduction, ignore_index, label_smoothing):
+        loss, dlogits = _C.cross_entropy(input._a, target._a, _arr(weight), reduction, ignore_index,
+                                         label_smoothing, bool(ctx.needs_input_grad[0]))
+        ctx.dlogits, ctx.reduction = dlogits, reduction
+        return _wrap(loss)
+
+    @staticmethod
+    def backward(ctx, g):
+        d = ctx.dlogits
+        if d is None:  # only the class weight asked for a gradient: it gets none
+            return None, None, None, None, None, None
+        scale = _per_sample_grad(g, d.shape) if ctx.reduction == NONE else g._a
+        return _wrap(_C.binary(MUL, d, scale)), None, None, None, None, None
+
+
+def _unbatched(input, target):
+    """(C,) logits with a 0-d target run as a batch of one."""
+    return input.dim() == 1 and target.dim() == 0
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
+                  label_smoothing=0.0):
+    """Softmax cross-entropy on logits (N, C) or (N, C, d1, ...) with int64 class targets."""
+    code = _reduction("cross_entropy", size_average, reduce, reduction)
+    if _unbatched(input, target):
+        loss = CrossEntropy.apply(input.reshape(1, -1), target.reshape(1), weight, code, int(ignore_index),
+                                  float(label_smoothing))
+        return loss.reshape(()) if code == NONE else loss
+    return CrossEntropy.apply(input, target, weight, code, int(ignore_index), float(label_smoothing))
+
+
+# ---------------------------------------------------------------------- NLL
+class NllLoss(Function):
+    @staticmethod
+    def forward(ctx, input, target, weight, reduction, ignore_index):
+        loss, scale = _C.nll_loss(input._a, target._a, _arr(weight), reduction, ignore_index)
+        ctx.shape, ctx.target, ctx.weight = list(input._a.shape), target._a, _arr(weight)
+        ctx.reduction, ctx.ignore_index, ctx.scale = reduction, ignore_index, scale
+        return _wrap(loss)
+
+    @staticmethod
+    def backward(ctx, g):
+        if not ctx.needs_input_grad[0]:
+            return None, None, None, None, None
+        dx = _C.nll_loss_backward(g._a, ctx.shape, ctx.target, ctx.weight, ctx.reduction, ctx.ignore_index, ctx.scale)
+        return _wrap(dx), None, None, None, None
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+    """Negative log-likelihood on log-probabilities (N, C) or (N, C, d1, ...) with int64 class targets."""
+    code = _reduction("nll_loss", size_average, reduce, reduction)
+    if _unbatched(input, target):
+        loss = NllLoss.apply(input.reshape(1, -1), target.reshape(1), weight, code, int(ignore_index))
+        return loss.reshape(()) if code == NONE else loss
+    return NllLoss.apply(input, target, weight, code, int(ignore_index))
+
+
+# ---------------------------------------------------------------------- pointwise losses
+class PointwiseLoss(Function):
+    """MSE, L1, BCE, BCE with logits: one kernel forward; the backward kernel gives the
+    gradient in the input and, when asked, in the target (summed back over broadcasting)."""
+
+    @staticmethod
+    def forward(ctx, input, target, weight, pos_weight, op, reduction):
+        loss, scale = _C.pointwise_loss(op, input._a, target._a, _arr(weight), _arr(pos_weight), reduction)
+        ctx.args = (input._a, target._a, _arr(weight), _arr(pos_weight))
+        ctx.op, ctx.reduction, ctx.scale = op, reduction, scale
+        return _wrap(loss)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y, w, pw = ctx.args
+        grads = []
+        for i, arr in enumerate((x, y)):
+            if not ctx.needs_input_grad[i]:
+                grads.append(None)
+                continue
+            d = _C.pointwise_loss_backward(ctx.op, g._a, x, y, w, pw, ctx.reduction, ctx.scale, i == 1)
+            grads.append(sum_to(_wrap(d), arr.shape))
+        return grads[0], grads[1], None, None, None, None
+
+
+def _pointwise(name, op, input, target, weight, pos_weight, size_average, reduce, reduction):
+    return PointwiseLoss.apply(input, target, weight, pos_weight, op,
+                               _reduction(name, size_average, reduce, reduction))
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """(input - target)^2, times weight if given ('mean' then divides by the sum of the weights)."""
+    return _pointwise("mse_loss", MSE, input, target, weight, None, size_average, reduce, reduction)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """|input - target|, times weight if given ('mean' then divides by the sum of the weights)."""
+    return _pointwise("l1_loss", L1, input, target, weight, None, size_average, reduce, reduction)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """On probabilities in [0, 1]; logs clamped at -100 as PyTorch."""
+    return _pointwise("binary_cross_entropy", BCE, input, target, weight, None, size_average, reduce, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
+                                     pos_weight=None):
+    """On logits, in the stable form max(x, 0) - x y + log(1 + e^-|x|) (pos_weight scales the positive term)."""
+    return _pointwise("binary_cross_entropy_with_logits", BCE_WITH_LOGITS, input, target, weight, pos_weight,
+                      size_average, reduce, reduction)
