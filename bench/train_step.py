@@ -1,0 +1,80 @@
+"""Time per training step (forward, loss, backward, optimizer step) of the MLP 784-100-10 and
+LeNet-5, in pydl and in PyTorch eager, same models, same batch, same run.
+
+    python bench/train_step.py [--device cpu] [--batch-sizes 64,512] [--repeat 15] [--threads N]
+
+ratio = pydl time / torch time (lower is better); results in bench/results/<device>-train_step.json.
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common  # noqa: E402
+import pydl  # noqa: E402
+
+
+def mlp(nn):
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 100), nn.ReLU(), nn.Linear(100, 10))
+
+
+def lenet5(nn):
+    return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+                         nn.Linear(84, 10))
+
+
+def step_fn(lib, build, x, y, device):
+    model = build(lib.nn).to(device)
+    opt = lib.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    loss_fn = lib.nn.CrossEntropyLoss()
+    x, y = lib.from_numpy(x).to(device), lib.from_numpy(y).to(device)
+    sync = (lambda: lib.cuda.synchronize()) if device != "cpu" else (lambda: None)
+
+    def step():
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+        sync()
+    return step
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--batch-sizes", default="64,512")
+    p.add_argument("--repeat", type=int, default=15)
+    p.add_argument("--threads", type=int)
+    args = p.parse_args()
+    torch = _common.try_import_torch()
+    if args.threads:
+        pydl.set_num_threads(args.threads)
+    threads = pydl.get_num_threads()
+    if torch:
+        torch.set_num_threads(threads)
+    rng = np.random.default_rng(0)
+    rows = []
+    for name, build in (("mlp 784-100-10", mlp), ("lenet5", lenet5)):
+        for batch in (int(b) for b in args.batch_sizes.split(",")):
+            x = rng.random((batch, 1, 28, 28), dtype=np.float32)
+            y = rng.integers(0, 10, batch).astype(np.int64)
+            fns = {"pydl": step_fn(pydl, build, x, y, args.device)}
+            if torch:
+                fns["torch"] = step_fn(torch, build, x, y, args.device)
+            t = _common.bench(fns, args.repeat, settle_s=0.1)
+            row = {"op": f"{name} train step", "shape": f"batch {batch}", "dtype": "float32", "device": args.device,
+                   "threads": threads, "median_us": round(t["pydl"] / 1e3, 1)}
+            if torch:
+                row.update(reference="torch", reference_median_us=round(t["torch"] / 1e3, 1),
+                           ratio=round(t["pydl"] / t["torch"], 3), speedup=round(t["torch"] / t["pydl"], 2))
+            rows.append(row)
+    _common.print_table(rows, [("op", "model", ""), ("shape", "batch", ""), ("median_us", "pydl us", ".0f"),
+                               ("reference_median_us", "torch us", ".0f"), ("speedup", "speed-up vs torch", ".2f")],
+                        title=f"training step, {args.device}, {threads} threads (speed-up > 1: pydl is faster)")
+    _common.write_json(f"{args.device.split(':')[0]}-train_step.json", rows, {"benchmark": "train_step"})
+
+
+if __name__ == "__main__":
+    main()
