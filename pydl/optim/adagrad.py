@@ -12,18 +12,27 @@ class Adagrad(Optimizer):
                               initial_accumulator_value=initial_accumulator_value)
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay, eps=eps,
                                       initial_accumulator_value=initial_accumulator_value, maximize=maximize))
-        for g in self.param_groups:  # as PyTorch: the state exists from the start
-            for p in g["params"]:
-                self.state_of(p).update(step=0, sum=full_like(p, g["initial_accumulator_value"]))
+
+    def add_param_group(self, group):
+        super().add_param_group(group)
+        g = self.param_groups[-1]
+        for p in g["params"]:  # as PyTorch: the state exists from the start (groups added later included)
+            self._state(p, g)
+
+    def _state(self, p, g):
+        s = self.state_of(p)
+        if not s:
+            s.update(step=0, sum=full_like(p, g["initial_accumulator_value"]))
+        return s
 
     @no_grad()
     def step(self, closure=None):
-        loss = closure() if closure is not None else None
+        loss = self._closure_loss(closure)
         for g in self.param_groups:
             params, grads = self._with_grads(g)
             if not params:
                 continue
-            states = [self.state[p] for p in params]
+            states = [self._state(p, g) for p in params]
             for s in states:
                 s["step"] += 1
             F.adagrad(params, grads, [s["sum"] for s in states], [s["step"] for s in states], lr=g["lr"],

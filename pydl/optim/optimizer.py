@@ -2,6 +2,7 @@
 as torch.optim.Optimizer. Subclasses implement step() with one multi-tensor kernel call per group."""
 import copy
 
+from pydl.autograd.grad_mode import enable_grad
 from pydl.tensor import Tensor
 
 
@@ -10,6 +11,9 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.state = {}  # Parameter -> dict of state (Tensors hash by identity)
         self.param_groups = []
+        if isinstance(params, (Tensor, set)):  # as torch: a lone tensor or an unordered set is refused
+            raise TypeError(f"{type(self).__name__}: params must be an ordered iterable of Tensors or dicts, "
+                            f"got {type(params).__name__}")
         params = list(params)
         if not params:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
@@ -22,9 +26,11 @@ class Optimizer:
         group = dict(group)
         ps = group["params"]
         group["params"] = [ps] if isinstance(ps, Tensor) else list(ps)
-        for p in group["params"]:
-            if not isinstance(p, Tensor) or not p.requires_grad:
-                raise ValueError(f"{type(self).__name__}: can only optimize tensors that require grad")
+        for p in group["params"]:  # as torch: tensors that do not require grad are kept (and skipped)
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{type(self).__name__}: can only optimize Tensors, got {type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError(f"{type(self).__name__}: can't optimize a non-leaf Tensor")
         for key, value in self.defaults.items():
             group.setdefault(key, value)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
@@ -39,6 +45,14 @@ class Optimizer:
                     p.grad = None
                 elif p.grad is not None:
                     p.grad.detach_().zero_()
+
+    @staticmethod
+    def _closure_loss(closure):
+        """closure() with the graph recorded (step() itself runs under no_grad), as torch."""
+        if closure is None:
+            return None
+        with enable_grad():
+            return closure()
 
     def _with_grads(self, group):
         """(params, grads) of the group's parameters that have a gradient."""
@@ -63,17 +77,15 @@ class Optimizer:
         if len(groups) != len(self.param_groups):
             raise ValueError(f"{type(self).__name__}.load_state_dict: {len(groups)} parameter groups in the state dict, "
                              f"{len(self.param_groups)} in the optimizer")
-        params = {}
         for saved, group in zip(groups, self.param_groups):
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(f"{type(self).__name__}.load_state_dict: a group has {len(saved['params'])} "
                                  f"parameters in the state dict and {len(group['params'])} in the optimizer")
+        params = {}
+        for saved, group in zip(groups, self.param_groups):
             for i, p in zip(saved["params"], group["params"]):
                 params[int(i)] = p
-            for k, v in saved.items():
-                if k != "params":
-                    group[k] = copy.deepcopy(v)
-        self.state = {}
+        state = {}  # built (and checked) in full before the optimizer changes: a refused dict changes nothing
         for i, s in state_dict["state"].items():
             p = params.get(int(i))
             if p is None:
@@ -87,7 +99,12 @@ class Optimizer:
                     v = v.to(p.device, p.dtype) if v.dtype.is_floating_point else v.to(p.device)
                     v = v.clone()
                 restored[k] = v
-            self.state[p] = restored
+            state[p] = restored
+        for saved, group in zip(groups, self.param_groups):
+            for k, v in saved.items():
+                if k != "params":
+                    group[k] = copy.deepcopy(v)
+        self.state = state
 
     def state_of(self, p):
         """The state dict of parameter p (created empty on first use)."""

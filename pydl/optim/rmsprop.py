@@ -14,7 +14,7 @@ class RMSprop(Optimizer):
 
     @no_grad()
     def step(self, closure=None):
-        loss = closure() if closure is not None else None
+        loss = self._closure_loss(closure)
         for g in self.param_groups:
             params, grads = self._with_grads(g)
             if not params:
