@@ -28,7 +28,9 @@ def parse_args(description, epochs, lr, batch_size=64):
     p.add_argument("--patience", type=int, default=5, help="early stopping on the validation loss")
     p.add_argument("--out", default="runs", help="folder for the checkpoint and the curve plot")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    return p.parse_args()
+    args = p.parse_args()
+    pydl.manual_seed(args.seed)  # before the caller builds its model, so --seed also sets the initial weights
+    return args
 
 
 def load_data(args):
@@ -69,7 +71,6 @@ def run_epoch(model, loader, loss_fn, device, optimizer=None, progress=None):
 
 def train(model, args, name):
     """Trains with early stopping on the validation loss; saves the best weights and the curves."""
-    pydl.manual_seed(args.seed)
     train_set, val_set = load_data(args)
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, generator=args.seed)
     val_loader = DataLoader(val_set, batch_size=512)
@@ -93,6 +94,10 @@ def train(model, args, name):
             print(f"early stop: no better validation loss for {args.patience} epochs; "
                   f"best weights from epoch {stopper.best_epoch + 1} restored")
             break
+    else:
+        if stopper.best_state is not None and stopper.best_epoch != stopper.epoch:
+            model.load_state_dict(stopper.best_state)  # the best epoch's weights, as an early stop would
+            print(f"best weights (validation loss) from epoch {stopper.best_epoch + 1} restored")
     _, best_acc = run_epoch(model, val_loader, loss_fn, args.device)
     print(f"validation accuracy {best_acc:.2%}, {time.perf_counter() - start:.1f} s")
     os.makedirs(args.out, exist_ok=True)

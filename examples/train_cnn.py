@@ -1,6 +1,6 @@
 """Train LeNet-5 on the bundled MNIST digits (or full MNIST with --data).
 
-    python examples/train_cnn.py [--epochs 10] [--optimizer sgd] [--lr 0.05] [--device cpu]
+    python examples/train_cnn.py [--epochs 15] [--batch-size 32] [--optimizer sgd] [--lr 0.02] [--device cpu]
 """
 from common import parse_args, train
 
@@ -19,7 +19,7 @@ def lenet5():
 
 
 def main():
-    args = parse_args(__doc__.splitlines()[0], epochs=10, lr=0.05)
+    args = parse_args(__doc__.splitlines()[0], epochs=15, lr=0.02, batch_size=32)
     train(lenet5(), args, "lenet5")
 
 

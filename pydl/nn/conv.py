@@ -21,7 +21,8 @@ class Conv2d(Module):
             raise ValueError(f"Conv2d: channel counts must be positive, got {in_channels} and {out_channels}")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
-        self.padding, self.dilation, self.groups = _pair(padding), _pair(dilation), groups
+        self.padding = padding if isinstance(padding, str) else _pair(padding)  # or 'same' / 'valid'
+        self.dilation, self.groups = _pair(dilation), groups
         self.weight = Parameter(empty(out_channels, in_channels, *self.kernel_size, device=device, dtype=dtype))
         if bias:
             self.bias = Parameter(empty(out_channels, device=device, dtype=dtype))

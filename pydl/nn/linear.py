@@ -26,11 +26,21 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
+        self._check(x)
         return linear(x, self.weight, self.bias)
 
     def forward_relu(self, x):
         """relu(self(x)) in one GEMM: Sequential calls this for Linear followed by ReLU."""
+        self._check(x)
         return linear_relu(x, self.weight, self.bias)
+
+    def _check(self, x):
+        """A ValueError naming the layer and both shapes when x's last dimension is not in_features."""
+        w = self.weight
+        if x.dim() == 0 or x.shape[-1] != w.shape[1]:
+            raise ValueError(f"Linear(in_features={self.in_features}, out_features={self.out_features}): input of "
+                             f"shape {tuple(x.shape)} does not match weight of shape {tuple(w.shape)} (the input's "
+                             f"last dimension must be {w.shape[1]})")
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -6,6 +6,7 @@ from pydl.nn.module import Module, Parameter
 
 class _BatchNorm(Module):
     expected_dims = ()
+    expected_layouts = ()
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
                  dtype=None):
@@ -34,12 +35,11 @@ class _BatchNorm(Module):
             self.num_batches_tracked.zero_()
 
     def forward(self, x):
-        if x.dim() not in self.expected_dims:
-            raise ValueError(f"{type(self).__name__}: expected a {' or '.join(f'{d}-d' for d in self.expected_dims)} "
-                             f"input, got shape {tuple(x.shape)}")
-        if x.shape[1] != self.num_features:
-            raise ValueError(f"{type(self).__name__}({self.num_features}): input has {x.shape[1]} channels "
-                             f"(shape {tuple(x.shape)})")
+        if x.dim() not in self.expected_dims or x.shape[1] != self.num_features:
+            c = self.num_features
+            expected = " or ".join(f"{layout.count(',') + 1}-d {layout.format(c=c)}"
+                                   for layout in self.expected_layouts)
+            raise ValueError(f"{type(self).__name__}({c}): expected a {expected} input, got shape {tuple(x.shape)}")
         use_batch_stats = self.training or not self.track_running_stats
         if self.training and self.track_running_stats:
             self.num_batches_tracked._a.copy_((self.num_batches_tracked + 1)._a)
@@ -54,7 +54,9 @@ class _BatchNorm(Module):
 
 class BatchNorm1d(_BatchNorm):
     expected_dims = (2, 3)
+    expected_layouts = ("(N, {c})", "(N, {c}, L)")
 
 
 class BatchNorm2d(_BatchNorm):
     expected_dims = (4,)
+    expected_layouts = ("(N, {c}, H, W)",)
