@@ -30,3 +30,10 @@ def assert_close(actual, expected, rtol=1e-5, atol=1e-6):
     e = np.asarray(expected)
     assert a.shape == e.shape, f"shape {a.shape} != {e.shape}"
     np.testing.assert_allclose(a, e, rtol=rtol, atol=atol)
+
+
+# Property tests run on shared, sometimes loaded machines: no per-example deadline, no "too slow" failures.
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile("pydl", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("pydl")
