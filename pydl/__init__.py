@@ -1,5 +1,10 @@
 """pydl: a compact deep-learning engine. Hand-written C++ (and CUDA) kernels under a
 Python autograd graph, with PyTorch's API."""
+import os as _os
+
+# OpenMP workers spin ~0.3 s by default before sleeping; on a shared or oversubscribed machine that
+# spinning steals the core a descheduled sibling needs. A short spin keeps small regions fast.
+_os.environ.setdefault("GOMP_SPINCOUNT", "20000")
 try:
     from pydl import _C
 except ImportError as e:  # a source checkout without the built extension
