@@ -49,7 +49,7 @@ import pydl  # noqa: E402
 
 # (label, M, K, N, transpose a, transpose b): C[MxN] = A[MxK] @ B[KxN]; a transposed operand
 # is stored the other way round and passed as a .T view, as autograd's backward does.
-CASES = [(f"square {n}", n, n, n, False, False) for n in (64, 128, 256, 512, 1024)] + [
+CASES = [(f"square {n}", n, n, n, False, False) for n in (64, 128, 256, 512, 1024, 2048)] + [
     ("mlp fwd L1", 64, 784, 100, False, False),
     ("mlp fwd L2", 64, 100, 10, False, False),
     ("mlp bwd dW1 = x.T@g", 784, 64, 100, True, False),
