@@ -1,10 +1,7 @@
 """pydl.nn layers and losses against PyTorch: the same parameters copied in, then forward
 outputs, input gradients, parameter gradients and buffers compared; train()/eval()
 behaviour; shape and hyperparameter errors; state_dict round trips through pydl.save."""
-import importlib.util
 import re
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +12,6 @@ from pydl import nn
 torch = pytest.importorskip("torch")
 tnn = torch.nn
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 # ---------------------------------------------------------------------- helpers
@@ -66,15 +62,10 @@ def randn(*shape, seed=0, scale=1.0):
 
 
 def _example_lenet5():
-    """LeNet-5 as built by examples/train_cnn.py (imported, so the test follows the example)."""
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        spec = importlib.util.spec_from_file_location("_pydl_example_train_cnn", EXAMPLES / "train_cnn.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(EXAMPLES))
-    return module.lenet5
+    """LeNet-5 as examples/train_cnn.py builds it."""
+    from pydl.nn.models import lenet5
+
+    return lenet5
 
 
 def torch_lenet5():

@@ -222,16 +222,9 @@ def test_train_mlp_example(tmp_path):
 
 
 def _lenet5():
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        import importlib.util
+    from pydl.nn.models import lenet5
 
-        spec = importlib.util.spec_from_file_location("_pydl_example_train_cnn", EXAMPLES / "train_cnn.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(EXAMPLES))
-    return module.lenet5()
+    return lenet5()
 
 
 def test_train_cnn_example(tmp_path):

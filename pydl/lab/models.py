@@ -4,6 +4,7 @@ import math
 
 from pydl import nn
 from pydl.nn import init
+from pydl.nn.models import lenet5  # noqa: F401  (the lab's CNN)
 
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}
 
@@ -22,18 +23,6 @@ def mlp(hidden, activation="relu", dropout=0.0, batch_norm=False, inputs=784, cl
         width = h
     layers.append(nn.Linear(width, classes))
     return nn.Sequential(*layers)
-
-
-def lenet5():
-    """LeNet-5 with ReLU and max-pooling, as examples/train_cnn.py."""
-    return nn.Sequential(
-        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(16 * 5 * 5, 120), nn.ReLU(),
-        nn.Linear(120, 84), nn.ReLU(),
-        nn.Linear(84, 10),
-    )
 
 
 def linear_layers(model):

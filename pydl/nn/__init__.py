@@ -11,7 +11,7 @@ from pydl.nn.module import Module, Parameter
 from pydl.nn.norm import BatchNorm1d, BatchNorm2d
 from pydl.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from pydl.nn.residual import BasicBlock, Residual
-from pydl.nn import utils  # noqa: F401
+from pydl.nn import models, utils  # noqa: F401
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Linear", "Identity", "Conv2d", "BatchNorm1d",

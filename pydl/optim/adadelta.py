@@ -1,5 +1,4 @@
 """Adadelta (torch.optim.Adadelta, default lr 1.0)."""
-from pydl.autograd.grad_mode import no_grad
 from pydl.creation import zeros_like
 from pydl.optim import functional as F
 from pydl.optim.optimizer import Optimizer, check_hyperparameters
@@ -10,19 +9,12 @@ class Adadelta(Optimizer):
         check_hyperparameters("Adadelta", lr=lr, rho=rho, eps=eps, weight_decay=weight_decay)
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize))
 
-    @no_grad()
-    def step(self, closure=None):
-        loss = self._closure_loss(closure)
-        for g in self.param_groups:
-            params, grads = self._with_grads(g)
-            if not params:
-                continue
-            states = [self._state(p) for p in params]
-            F.adadelta(params, grads, [s["square_avg"] for s in states], [s["acc_delta"] for s in states],
-                       lr=g["lr"], rho=g["rho"], eps=g["eps"], weight_decay=g["weight_decay"], maximize=g["maximize"])
-            for s in states:
-                s["step"] += 1
-        return loss
+    def _update(self, g, params, grads):
+        states = [self._state(p) for p in params]
+        F.adadelta(params, grads, [s["square_avg"] for s in states], [s["acc_delta"] for s in states],
+                   lr=g["lr"], rho=g["rho"], eps=g["eps"], weight_decay=g["weight_decay"], maximize=g["maximize"])
+        for s in states:
+            s["step"] += 1
 
     def _state(self, p):
         s = self.state_of(p)

@@ -1,5 +1,4 @@
 """Adagrad (torch.optim.Adagrad): lr decay, weight decay, initial accumulator value."""
-from pydl.autograd.grad_mode import no_grad
 from pydl.creation import full_like
 from pydl.optim import functional as F
 from pydl.optim.optimizer import Optimizer, check_hyperparameters
@@ -25,16 +24,9 @@ class Adagrad(Optimizer):
             s.update(step=0, sum=full_like(p, g["initial_accumulator_value"]))
         return s
 
-    @no_grad()
-    def step(self, closure=None):
-        loss = self._closure_loss(closure)
-        for g in self.param_groups:
-            params, grads = self._with_grads(g)
-            if not params:
-                continue
-            states = [self._state(p, g) for p in params]
-            for s in states:
-                s["step"] += 1
-            F.adagrad(params, grads, [s["sum"] for s in states], [s["step"] for s in states], lr=g["lr"],
-                      lr_decay=g["lr_decay"], weight_decay=g["weight_decay"], eps=g["eps"], maximize=g["maximize"])
-        return loss
+    def _update(self, g, params, grads):
+        states = [self._state(p, g) for p in params]
+        for s in states:
+            s["step"] += 1
+        F.adagrad(params, grads, [s["sum"] for s in states], [s["step"] for s in states], lr=g["lr"],
+                  lr_decay=g["lr_decay"], weight_decay=g["weight_decay"], eps=g["eps"], maximize=g["maximize"])

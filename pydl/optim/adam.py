@@ -1,5 +1,4 @@
 """Adam and AdamW (torch.optim.Adam / AdamW), bias-corrected, with optional amsgrad."""
-from pydl.autograd.grad_mode import no_grad
 from pydl.creation import zeros_like
 from pydl.optim import functional as F
 from pydl.optim.optimizer import Optimizer, check_hyperparameters
@@ -15,22 +14,15 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize))
 
-    @no_grad()
-    def step(self, closure=None):
-        loss = self._closure_loss(closure)
-        for g in self.param_groups:
-            params, grads = self._with_grads(g)
-            if not params:
-                continue
-            states = [self._state(p, g["amsgrad"]) for p in params]
-            for s in states:
-                s["step"] += 1
-            F.adam(params, grads, [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states],
-                   [s["max_exp_avg_sq"] for s in states] if g["amsgrad"] else None, [s["step"] for s in states],
-                   lr=g["lr"], beta1=g["betas"][0], beta2=g["betas"][1], eps=g["eps"],
-                   weight_decay=g["weight_decay"], amsgrad=g["amsgrad"], maximize=g["maximize"],
-                   decoupled_weight_decay=self.decoupled)
-        return loss
+    def _update(self, g, params, grads):
+        states = [self._state(p, g["amsgrad"]) for p in params]
+        for s in states:
+            s["step"] += 1
+        F.adam(params, grads, [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states],
+               [s["max_exp_avg_sq"] for s in states] if g["amsgrad"] else None, [s["step"] for s in states],
+               lr=g["lr"], beta1=g["betas"][0], beta2=g["betas"][1], eps=g["eps"],
+               weight_decay=g["weight_decay"], amsgrad=g["amsgrad"], maximize=g["maximize"],
+               decoupled_weight_decay=self.decoupled)
 
     def _state(self, p, amsgrad):
         s = self.state_of(p)

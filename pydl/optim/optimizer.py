@@ -1,8 +1,8 @@
 """``Optimizer``: parameter groups, per-parameter state, zero_grad, state_dict / load_state_dict,
-as torch.optim.Optimizer. Subclasses implement step() with one multi-tensor kernel call per group."""
+as torch.optim.Optimizer. Subclasses implement _update(): one multi-tensor kernel call per group."""
 import copy
 
-from pydl.autograd.grad_mode import enable_grad
+from pydl.autograd.grad_mode import enable_grad, no_grad
 from pydl.tensor import Tensor
 
 
@@ -53,6 +53,19 @@ class Optimizer:
             return None
         with enable_grad():
             return closure()
+
+    @no_grad()
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient: one kernel call per group."""
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            params, grads = self._with_grads(group)
+            if params:
+                self._update(group, params, grads)
+        return loss
+
+    def _update(self, group, params, grads):
+        raise NotImplementedError
 
     def _with_grads(self, group):
         """(params, grads) of the group's parameters that have a gradient."""

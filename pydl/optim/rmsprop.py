@@ -1,5 +1,4 @@
 """RMSprop (torch.optim.RMSprop): alpha, eps, weight decay, momentum, centered."""
-from pydl.autograd.grad_mode import no_grad
 from pydl.creation import zeros_like
 from pydl.optim import functional as F
 from pydl.optim.optimizer import Optimizer, check_hyperparameters
@@ -12,22 +11,15 @@ class RMSprop(Optimizer):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
                                       centered=centered, maximize=maximize))
 
-    @no_grad()
-    def step(self, closure=None):
-        loss = self._closure_loss(closure)
-        for g in self.param_groups:
-            params, grads = self._with_grads(g)
-            if not params:
-                continue
-            states = [self._state(p, g) for p in params]
-            F.rmsprop(params, grads, [s["square_avg"] for s in states],
-                      [s["grad_avg"] for s in states] if g["centered"] else None,
-                      [s["momentum_buffer"] for s in states] if g["momentum"] > 0 else None,
-                      lr=g["lr"], alpha=g["alpha"], eps=g["eps"], weight_decay=g["weight_decay"],
-                      momentum=g["momentum"], centered=g["centered"], maximize=g["maximize"])
-            for s in states:
-                s["step"] += 1
-        return loss
+    def _update(self, g, params, grads):
+        states = [self._state(p, g) for p in params]
+        F.rmsprop(params, grads, [s["square_avg"] for s in states],
+                  [s["grad_avg"] for s in states] if g["centered"] else None,
+                  [s["momentum_buffer"] for s in states] if g["momentum"] > 0 else None,
+                  lr=g["lr"], alpha=g["alpha"], eps=g["eps"], weight_decay=g["weight_decay"],
+                  momentum=g["momentum"], centered=g["centered"], maximize=g["maximize"])
+        for s in states:
+            s["step"] += 1
 
     def _state(self, p, g):
         s = self.state_of(p)

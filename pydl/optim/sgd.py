@@ -1,5 +1,4 @@
 """SGD with momentum, dampening, Nesterov and weight decay (torch.optim.SGD)."""
-from pydl.autograd.grad_mode import no_grad
 from pydl.optim import functional as F
 from pydl.optim.optimizer import Optimizer, check_hyperparameters
 
@@ -13,17 +12,10 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                                       nesterov=nesterov, maximize=maximize))
 
-    @no_grad()
-    def step(self, closure=None):
-        loss = self._closure_loss(closure)
-        for g in self.param_groups:
-            params, grads = self._with_grads(g)
-            if not params:
-                continue
-            buffers = [self.state_of(p).get("momentum_buffer") for p in params]
-            F.sgd(params, grads, buffers, lr=g["lr"], momentum=g["momentum"], dampening=g["dampening"],
-                  nesterov=g["nesterov"], weight_decay=g["weight_decay"], maximize=g["maximize"])
-            if g["momentum"] != 0:
-                for p, b in zip(params, buffers):
-                    self.state[p]["momentum_buffer"] = b
-        return loss
+    def _update(self, g, params, grads):
+        buffers = [self.state_of(p).get("momentum_buffer") for p in params]
+        F.sgd(params, grads, buffers, lr=g["lr"], momentum=g["momentum"], dampening=g["dampening"],
+              nesterov=g["nesterov"], weight_decay=g["weight_decay"], maximize=g["maximize"])
+        if g["momentum"] != 0:
+            for p, b in zip(params, buffers):
+                self.state[p]["momentum_buffer"] = b

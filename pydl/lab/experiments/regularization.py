@@ -46,7 +46,7 @@ def run(lab):
         f"{runs['none'].params:,} parameters) trained on only {n:,} digits, so that it can memorize them.",
         f"SGD, learning rate {LR}, momentum {MOMENTUM}; {b.describe(lab.data.n_train)}. Train metrics are measured "
         f"in eval mode (no dropout) on the training slice, validation on all {lab.data.n_val:,} validation digits.",
-        f"Early stopping watches the validation loss and restores the best epoch's weights.",
+        "Early stopping watches the validation loss and restores the best epoch's weights.",
     ], budget=b.describe(lab.data.n_train))
     section.tables.append(Table(
         ["method", "train acc", "val acc", "gap", "best val acc (epoch)", "final val loss", "min val loss"],
@@ -103,6 +103,6 @@ def _interpret(runs, n_val):
     notes.append(f"The lowest final validation loss was {low}'s ({num(runs[low].final['val_loss'])}, none: "
                  f"{num(f['val_loss'])}).")
     stop = next(r for k, r in others.items() if k.startswith("early"))
-    notes.append(f"Early stopping " + (f"stopped after epoch {stop.stopped_epoch}" if stop.stopped_epoch else
+    notes.append("Early stopping " + (f"stopped after epoch {stop.stopped_epoch}" if stop.stopped_epoch else
                                        "never triggered") + f" and kept epoch {stop.best_epoch}'s weights.")
     return notes
