@@ -37,6 +37,7 @@
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/scratch.h"
 
 PYDL_ISA_DECLARE(void conv_direct_lanes(bool is_double, int64_t channels, int64_t* lanes))
 PYDL_ISA_DECLARE(void conv_direct_forward(bool is_double, const Conv2dParams& p, const void* x, const void* w,
@@ -56,28 +57,7 @@ namespace {
 constexpr int64_t kBlockBytes = int64_t(1) << 19;
 constexpr int64_t kMinChunk = 32;
 
-struct Buffer {
-  void* p = nullptr;
-  size_t bytes = 0;
-  void* get(size_t want) {
-    if (want > bytes) {
-      free(p);
-      bytes = (want + 4095) & ~size_t(4095);
-      p = aligned_alloc(64, bytes);
-      if (!p) bytes = 0;
-    }
-    return p;
-  }
-  ~Buffer() { free(p); }
-};
-thread_local Buffer tls_col, tls_stage;
-
-template <class T>
-T* buffer(Buffer& b, int64_t elems) {
-  T* p = static_cast<T*>(b.get(sizeof(T) * size_t(std::max<int64_t>(1, elems))));
-  if (!p) abort();  // a bounded buffer; out of memory here has no sane recovery
-  return p;
-}
+thread_local kernels::ScratchBuffer tls_col, tls_stage;
 
 struct Layout {
   int64_t P, cin_g, cout_g, Kg, K;
@@ -263,8 +243,8 @@ struct Conv {
 
   void forward(const T* x, const T* w, const T* bias, T* y) const {
     over_images(p, p.c_out * l.Kg * l.P, [&](int64_t n0, int64_t n1) {
-      T* col = l.pointwise ? nullptr : buffer<T>(tls_col, l.K * std::max(l.images * l.P, l.chunk));
-      T* stage = l.images > 1 ? buffer<T>(tls_stage, p.c_out * l.images * l.P) : nullptr;
+      T* col = l.pointwise ? nullptr : tls_col.get<T>(l.K * std::max(l.images * l.P, l.chunk));
+      T* stage = l.images > 1 ? tls_stage.get<T>(p.c_out * l.images * l.P) : nullptr;
       for_each_block(l, n0, n1, [&](const Block& b) {
         const int64_t q = b.width();
         const T* src = col;
@@ -305,8 +285,8 @@ struct Conv {
                                dy + n * yhw + g * l.cout_g * l.P, l.P, dx + n * chw + g * l.cin_g * l.P, l.P, 0.0));
         return;
       }
-      T* dcol = buffer<T>(tls_col, l.K * std::max(l.images * l.P, l.chunk));
-      T* stage = l.images > 1 ? buffer<T>(tls_stage, p.c_out * l.images * l.P) : nullptr;
+      T* dcol = tls_col.get<T>(l.K * std::max(l.images * l.P, l.chunk));
+      T* stage = l.images > 1 ? tls_stage.get<T>(p.c_out * l.images * l.P) : nullptr;
       memset(static_cast<void*>(dx + n0 * chw), 0, sizeof(T) * size_t((n1 - n0) * chw));
       for_each_block(l, n0, n1, [&](const Block& b) {
         const int64_t q = b.width(), pc = b.pixels();
@@ -332,8 +312,8 @@ struct Conv {
     std::vector<T> parts(size_t(slices * wsize), T(0));
     auto slice = [&](int64_t sl) {
       const int64_t n0 = sl * p.n / slices, n1 = (sl + 1) * p.n / slices;
-      T* col = l.pointwise ? nullptr : buffer<T>(tls_col, l.K * std::max(l.images * l.P, l.chunk));
-      T* stage = l.images > 1 ? buffer<T>(tls_stage, p.c_out * l.images * l.P) : nullptr;
+      T* col = l.pointwise ? nullptr : tls_col.get<T>(l.K * std::max(l.images * l.P, l.chunk));
+      T* stage = l.images > 1 ? tls_stage.get<T>(p.c_out * l.images * l.P) : nullptr;
       T* acc = parts.data() + sl * wsize;
       for_each_block(l, n0, n1, [&](const Block& b) {
         const int64_t q = b.width();

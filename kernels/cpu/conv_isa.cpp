@@ -24,6 +24,7 @@
 #include "kernels/common/conv.h"
 #include "kernels/common/macros.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/scratch.h"
 
 PYDL_KERNELS_BEGIN
 
@@ -51,21 +52,7 @@ struct VecOf {
   typedef T V __attribute__((vector_size(VB)));
 };
 
-struct Buf {
-  void* p = nullptr;
-  size_t bytes = 0;
-  void* get(size_t want) {
-    if (want > bytes) {
-      free(p);
-      bytes = (want + 4095) & ~size_t(4095);
-      p = aligned_alloc(64, bytes);
-      if (!p) abort();  // bounded by one image; no sane recovery
-    }
-    return p;
-  }
-  ~Buf() { free(p); }
-};
-thread_local Buf tls_pad, tls_dyt, tls_row;
+thread_local ScratchBuffer tls_pad, tls_dyt, tls_row;
 
 template <class T>
 T* aligned_array(size_t n) {
@@ -174,7 +161,7 @@ void forward_typed(const Conv2dParams& p, const T* x, const T* w, const T* bias,
   auto rows = [&](const T* xp, T* yn, int64_t r0, int64_t r1) {
     // One output row of VL channels is staged as (pixel, channel), then written out as VL
     // runs of out_w pixels.
-    V* staged = static_cast<V*>(tls_row.get(sizeof(V) * size_t(p.out_w)));
+    V* staged = tls_row.get<V>(size_t(p.out_w));
     for (int64_t row = r0; row < r1; ++row) {
       const int64_t oh = row % p.out_h, gb = row / p.out_h, b = gb % d.nblk, g = gb / d.nblk;
       const int64_t co0 = b * VL, valid = d.cout_g - co0 < VL ? d.cout_g - co0 : VL;
@@ -195,14 +182,14 @@ void forward_typed(const Conv2dParams& p, const T* x, const T* w, const T* bias,
   const int64_t work = nrows * p.out_w * d.Kg * VL;
   if (p.n >= omp_get_max_threads()) {
     parallel_ranges(p.n, work, [&](int64_t n0, int64_t n1) {
-      T* xp = static_cast<T*>(tls_pad.get(sizeof(T) * size_t(plane)));
+      T* xp = tls_pad.get<T>(size_t(plane));
       for (int64_t n = n0; n < n1; ++n) {
         d.pad_image(x + n * p.c_in * p.h * p.w, xp);
         rows(xp, y + n * p.c_out * d.P, 0, nrows);
       }
     });
   } else {
-    T* xp = static_cast<T*>(tls_pad.get(sizeof(T) * size_t(plane)));
+    T* xp = tls_pad.get<T>(size_t(plane));
     for (int64_t n = 0; n < p.n; ++n) {
       d.pad_image(x + n * p.c_in * p.h * p.w, xp);
       parallel_ranges(nrows, work / (nrows ? nrows : 1), [&](int64_t r0, int64_t r1) {
@@ -318,7 +305,7 @@ void wgrad_typed(const Conv2dParams& p, const T* dy, const T* x, T* dw) {
       });
     }
   };
-  const size_t dyt_bytes = sizeof(T) * size_t(p.groups * chunk * d.coutp);
+  const size_t dyt_count = size_t(p.groups * chunk * d.coutp);
   const int64_t slices = omp_get_max_threads();
   if (p.n >= slices && slices > 1) {
     // One partial sum per slice of the batch, added up in slice order afterwards: the result
@@ -326,8 +313,8 @@ void wgrad_typed(const Conv2dParams& p, const T* dy, const T* x, T* dw) {
     T* parts = aligned_array<T>(size_t(slices * acc_n));
     memset(static_cast<void*>(parts), 0, sizeof(T) * size_t(slices * acc_n));
     parallel_ranges(slices, work * (p.n / slices), [&](int64_t s0, int64_t s1) {
-      T* xp = static_cast<T*>(tls_pad.get(sizeof(T) * size_t(plane)));
-      T* dyt = static_cast<T*>(tls_dyt.get(dyt_bytes));
+      T* xp = tls_pad.get<T>(size_t(plane));
+      T* dyt = tls_dyt.get<T>(dyt_count);
       for (int64_t sl = s0; sl < s1; ++sl)
         for (int64_t n = sl * p.n / slices; n < (sl + 1) * p.n / slices; ++n)
           one_image(n, xp, dyt, parts + sl * acc_n, false);
@@ -336,8 +323,8 @@ void wgrad_typed(const Conv2dParams& p, const T* dy, const T* x, T* dw) {
       for (int64_t i = 0; i < acc_n; ++i) total[i] += parts[sl * acc_n + i];
     free(parts);
   } else {
-    T* xp = static_cast<T*>(tls_pad.get(sizeof(T) * size_t(plane)));
-    T* dyt = static_cast<T*>(tls_dyt.get(dyt_bytes));
+    T* xp = tls_pad.get<T>(size_t(plane));
+    T* dyt = tls_dyt.get<T>(dyt_count);
     for (int64_t n = 0; n < p.n; ++n) one_image(n, xp, dyt, total, true);
   }
   for (int64_t g = 0; g < p.groups; ++g)

@@ -16,6 +16,7 @@
 
 #include "kernels/common/gemm_args.h"
 #include "kernels/common/macros.h"
+#include "kernels/cpu/scratch.h"
 
 PYDL_KERNELS_BEGIN
 
@@ -47,20 +48,7 @@ struct Tiles {
 // Below this many multiply-adds one thread does the whole product.
 constexpr int64_t kThreadedMacs = int64_t(1) << 19;
 
-struct Buffer {
-  void* p = nullptr;
-  size_t bytes = 0;
-  void* get(size_t want) {
-    if (want > bytes) {
-      free(p);
-      bytes = (want + 4095) & ~size_t(4095);
-      p = aligned_alloc(64, bytes);
-    }
-    return p;
-  }
-  ~Buffer() { free(p); }
-};
-thread_local Buffer tls_a, tls_b;
+thread_local ScratchBuffer tls_a, tls_b;
 
 struct View {  // element (i, j) of op(X) is x[i * rs + j * cs]
   int64_t rs, cs;
@@ -165,8 +153,8 @@ void gemm_one(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int64
   using Tl = Tiles<T>;
   constexpr int MR = Tl::MR, NR = Tl::NR;
   const int64_t kc_max = k < Tl::KC ? (k ? k : 1) : Tl::KC;
-  T* pb = static_cast<T*>(tls_b.get(sizeof(T) * kc_max * (((n < Tl::NC ? n : Tl::NC) + NR - 1) / NR) * NR));
-  T* pa = static_cast<T*>(tls_a.get(sizeof(T) * kc_max * (((m < Tl::MC ? m : Tl::MC) + MR - 1) / MR) * MR));
+  T* pb = tls_b.get<T>(kc_max * (((n < Tl::NC ? n : Tl::NC) + NR - 1) / NR) * NR);
+  T* pa = tls_a.get<T>(kc_max * (((m < Tl::MC ? m : Tl::MC) + MR - 1) / MR) * MR);
 
 #pragma omp parallel if (threaded)
   for (int64_t jc = 0; jc < n; jc += Tl::NC) {
