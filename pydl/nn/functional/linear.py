@@ -2,7 +2,8 @@
 GEMM's write-back; the backward multiplies by transposed views (transpose flags, no copies)."""
 from pydl import _C
 from pydl.autograd.function import Function
-from pydl.ops._util import GT, MUL, SUM
+from pydl.nn.functional.activation import RELU
+from pydl.ops._util import SUM
 from pydl.tensor import _wrap
 
 __all__ = ["linear"]
@@ -19,8 +20,8 @@ class Linear(Function):
     @staticmethod
     def backward(ctx, g):
         g = g._a
-        if ctx.out is not None:  # ReLU: pass the gradient where the output is positive
-            g = _C.binary(MUL, g, _C.binary_scalar(GT, ctx.out, 0, False, False))
+        if ctx.out is not None:  # ReLU's backward from its output: y > 0 exactly where x > 0
+            g = _C.activation_backward(RELU, g, ctx.out, 0.0, 0.0)
         x, w = ctx.x, ctx.weight
         out_features, in_features = w.shape
         g2 = g.reshape([-1, out_features])
