@@ -2,10 +2,12 @@
 
 #include <algorithm>
 
+#include "csrc/cuda/dispatch.h"
 #include "csrc/cuda/runtime.h"
 #include "csrc/errors.h"
 #include "csrc/loop.h"
 #include "kernels/cpu/elementwise.h"
+#include "kernels/cuda/elementwise.h"
 
 namespace pydl {
 
@@ -252,18 +254,23 @@ void Array::copy_from(const Array& src) {
     return;
   }
   Array source = src.shape() == shape_ ? src : src.expand(shape_);
-  if (!device().is_cpu()) {
+  if (on_cuda(*this)) {
     if (source.is_contiguous() && is_contiguous() && source.dtype() == dtype_)
       return cuda::copy_device_to_device(data(), source.data(), numel_ * itemsize(), device().index);
-    fail<RuntimeError>("copy: strided or casting copies on cuda are not implemented yet");
+    StridedLoop loop = make_loop(*this, {&source});
+    PYDL_CUDA_LAUNCH(device(), cuda_kernels::copy(dtype_, source.dtype(), loop, stream, check));
+    return;
   }
   StridedLoop loop = make_loop(*this, {&source});
   cpu::copy(dtype_, source.dtype(), loop);
 }
 
 void Array::fill(double value) {
-  check_cpu(*this, "fill");
   StridedLoop loop = make_loop(*this, {});
+  if (on_cuda(*this)) {
+    PYDL_CUDA_LAUNCH(device(), cuda_kernels::fill(dtype_, loop, value, stream, check));
+    return;
+  }
   cpu::fill(dtype_, loop, value);
 }
 

@@ -109,6 +109,7 @@ PYBIND11_MODULE(_C, m) {
   bind_norm(m);
   bind_conv(m);
   bind_optim(m);
+  bind_runtime(m);
 }
 
 void pydl::bind_core(py::module_& m) {

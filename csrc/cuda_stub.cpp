@@ -1,5 +1,6 @@
 // The CUDA runtime interface in a build without CUDA: nothing is available.
 #ifndef PYDL_WITH_CUDA
+#include "csrc/cuda/allocator.h"
 #include "csrc/cuda/runtime.h"
 #include "csrc/errors.h"
 
@@ -17,6 +18,19 @@ void copy_to_device(void*, const void*, size_t, int) { fail<RuntimeError>(kNoCud
 void copy_to_host(void*, const void*, size_t, int) { fail<RuntimeError>(kNoCuda); }
 void copy_device_to_device(void*, const void*, size_t, int) { fail<RuntimeError>(kNoCuda); }
 void synchronize(int) {}
+void stream_synchronize(int) {}
+void* current_stream(int) { fail<RuntimeError>(kNoCuda); }
+void check_launch(const char* kernel_name) { fail<RuntimeError>("CUDA kernel ", kernel_name, ": ", kNoCuda); }
+bool sync_checks_enabled() { return false; }
+void make_stream_wait(int, intptr_t) { fail<RuntimeError>(kNoCuda); }
+
+size_t allocator_round_size(size_t bytes) { return bytes; }
+size_t memory_allocated(int) { return 0; }
+size_t memory_reserved(int) { return 0; }
+size_t max_memory_allocated(int) { return 0; }
+void reset_peak_memory_stats(int) {}
+void empty_cache(int) {}
+uint64_t allocator_num_cuda_mallocs(int) { return 0; }
 
 }  // namespace pydl::cuda
 #endif

@@ -1,20 +1,23 @@
 #include <cmath>
 
+#include "csrc/cuda/dispatch.h"
 #include "csrc/errors.h"
 #include "csrc/ops.h"
 #include "csrc/rng.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/random.h"
+#include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/random.h"
 
 namespace pydl {
 
-// Fills on the CPU and copies over: the GPU kernels for creation come with the CUDA backend.
-static Array on_device(const Array& cpu_array, Device device) { return cpu_array.to(device); }
+// Every creation op fills the array where it lives; random draws take the same Philox
+// stream positions on every device (rng::reserve), so a seed gives the same numbers.
 
 Array full(const Shape& shape, double value, DType dtype, Device device) {
-  Array out = Array::empty(shape, dtype, Device{});
+  Array out = Array::empty(shape, dtype, device);
   out.fill(value);
-  return on_device(out, device);
+  return out;
 }
 
 Array arange(double start, double end, double step, DType dtype, Device device) {
@@ -22,9 +25,10 @@ Array arange(double start, double end, double step, DType dtype, Device device) 
   if (!std::isfinite(start) || !std::isfinite(end)) fail<ValueError>("arange: start and end must be finite");
   const double span = (end - start) / step;
   const int64_t n = span > 0 ? static_cast<int64_t>(std::ceil(span)) : 0;
-  Array out = Array::empty({n}, dtype, Device{});
-  cpu::arange(dtype, out.data(), n, start, step);
-  return on_device(out, device);
+  Array out = Array::empty({n}, dtype, device);
+  if (on_cuda(out)) PYDL_CUDA_LAUNCH(device, cuda_kernels::arange(dtype, out.data(), n, start, step, stream, check));
+  else cpu::arange(dtype, out.data(), n, start, step);
+  return out;
 }
 
 static void check_float(DType dtype, const char* op) {
@@ -33,19 +37,29 @@ static void check_float(DType dtype, const char* op) {
 
 Array uniform(const Shape& shape, double low, double high, DType dtype, Device device) {
   check_float(dtype, "rand");
-  Array out = Array::empty(shape, dtype, Device{});
+  Array out = Array::empty(shape, dtype, device);
   const uint64_t offset = rng::reserve(out.numel());
-  cpu::uniform(dtype, out.data(), out.numel(), rng::seed(), offset, low, high);
-  return on_device(out, device);
+  if (on_cuda(out)) {
+    PYDL_CUDA_LAUNCH(device, cuda_kernels::uniform(dtype, out.data(), out.numel(), rng::seed(), offset, low, high,
+                                                   stream, check));
+  } else {
+    cpu::uniform(dtype, out.data(), out.numel(), rng::seed(), offset, low, high);
+  }
+  return out;
 }
 
 Array normal(const Shape& shape, double mean, double std, DType dtype, Device device) {
   check_float(dtype, "randn");
   if (std < 0) fail<ValueError>("normal: std must be non-negative, got ", std);
-  Array out = Array::empty(shape, dtype, Device{});
+  Array out = Array::empty(shape, dtype, device);
   const uint64_t offset = rng::reserve(out.numel());
-  cpu::normal(dtype, out.data(), out.numel(), rng::seed(), offset, mean, std);
-  return on_device(out, device);
+  if (on_cuda(out)) {
+    PYDL_CUDA_LAUNCH(device, cuda_kernels::normal(dtype, out.data(), out.numel(), rng::seed(), offset, mean, std,
+                                                  stream, check));
+  } else {
+    cpu::normal(dtype, out.data(), out.numel(), rng::seed(), offset, mean, std);
+  }
+  return out;
 }
 
 }  // namespace pydl

@@ -6,12 +6,41 @@
 //     integer or bool tensor float32 and an int scalar makes a bool tensor int64;
 //   arithmetic on bool computes in int64; div on integers computes in float32;
 //   comparisons return bool.
+#include <cstring>
+
+#include "csrc/cuda/dispatch.h"
 #include "csrc/errors.h"
 #include "csrc/loop.h"
 #include "csrc/ops.h"
 #include "kernels/cpu/elementwise.h"
+#include "kernels/cuda/elementwise.h"
 
 namespace pydl {
+
+namespace {
+
+// Device dispatch. `out` is the array the loop writes (it names the device). On CUDA a
+// Python scalar operand (operand `scalar_index` of the loop, pointing to host bytes) is
+// passed to the kernel by value.
+void run_unary(UnaryOp op, DType dt, const Array& out, const StridedLoop& loop) {
+  if (on_cuda(out)) PYDL_CUDA_LAUNCH(out.device(), cuda_kernels::unary(op, dt, loop, stream, check));
+  else cpu::unary(op, dt, loop);
+}
+
+void run_binary(BinaryOp op, DType dt, const Array& out, const StridedLoop& loop, int scalar_index = 0) {
+  if (on_cuda(out)) {
+    cuda_kernels::HostScalar scalar;
+    if (scalar_index > 0) {
+      scalar.index = scalar_index;
+      std::memcpy(scalar.bytes, loop.data[scalar_index], itemsize(dt));
+    }
+    PYDL_CUDA_LAUNCH(out.device(), cuda_kernels::binary(op, dt, loop, scalar, stream, check));
+  } else {
+    cpu::binary(op, dt, loop);
+  }
+}
+
+}  // namespace
 
 const char* op_name(UnaryOp op) {
   static const char* names[] = {"neg", "exp", "log", "sqrt", "rsqrt", "abs", "sign", "tanh", "sigmoid", "relu"};
@@ -35,25 +64,23 @@ static DType compute_dtype(BinaryOp op, DType d) {
 }
 
 Array unary(UnaryOp op, const Array& x) {
-  check_cpu(x, op_name(op));
   DType dt = x.dtype();
   if (needs_floating(op) && !is_floating(dt)) dt = DType::Float32;
   if (dt == DType::Bool) fail<TypeError>(op_name(op), ": not supported for bool tensors");
   Array in = x.astype(dt);
   Array out = Array::empty(x.shape(), dt, x.device());
-  cpu::unary(op, dt, make_loop(out, {&in}));
+  run_unary(op, dt, out, make_loop(out, {&in}));
   return out;
 }
 
 Array binary(BinaryOp op, const Array& a, const Array& b) {
   const char* name = op_name(op);
   check_same_device(a, b, name);
-  check_cpu(a, name);
   const DType dt = compute_dtype(op, promote(a.dtype(), b.dtype()));
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
   Array ac = a.astype(dt), bc = b.astype(dt);
   Array out = Array::empty(shape, is_comparison(op) ? DType::Bool : dt, a.device());
-  cpu::binary(op, dt, make_loop(out, {&ac, &bc}));
+  run_binary(op, dt, out, make_loop(out, {&ac, &bc}));
   return out;
 }
 
@@ -74,8 +101,6 @@ static DType scalar_dtype(DType tensor, bool is_float) {
 }
 
 Array binary_scalar(BinaryOp op, const Array& a, double s, bool is_float, bool reverse) {
-  const char* name = op_name(op);
-  check_cpu(a, name);
   DType dt = is_comparison(op) ? (is_float && !is_floating(a.dtype()) ? DType::Float32 : a.dtype())
                                : compute_dtype(op, scalar_dtype(a.dtype(), is_float));
   if (is_comparison(op) && a.dtype() == DType::Bool && !is_float) dt = DType::Int64;
@@ -86,7 +111,7 @@ Array binary_scalar(BinaryOp op, const Array& a, double s, bool is_float, bool r
   ScalarOperand scalar(s, dt);
   StridedLoop loop = reverse ? make_loop(out.shape(), {operand(out), scalar.operand(dt), operand(ac)})
                              : make_loop(out.shape(), {operand(out), operand(ac), scalar.operand(dt)});
-  cpu::binary(op, dt, loop);
+  run_binary(op, dt, out, loop, reverse ? 1 : 2);
   return out;
 }
 
@@ -100,7 +125,6 @@ static void check_inplace(BinaryOp op, const Array& a) {
 void binary_inplace(BinaryOp op, Array& a, const Array& b) {
   check_inplace(op, a);
   check_same_device(a, b, op_name(op));
-  check_cpu(a, op_name(op));
   if (broadcast_shapes(a.shape(), b.shape(), op_name(op)) != a.shape())
     fail<ValueError>(op_name(op), "_: cannot broadcast ", shape_str(b.shape()), " into the in-place output ",
                      shape_str(a.shape()));
@@ -108,27 +132,27 @@ void binary_inplace(BinaryOp op, Array& a, const Array& b) {
     fail<TypeError>(op_name(op), "_: the result type ", dtype_name(b.dtype()), " cannot be written into a ",
                     dtype_name(a.dtype()), " tensor in place");
   Array bc = b.astype(a.dtype());
-  cpu::binary(op, a.dtype(), make_loop(a, {&a, &bc}));
+  run_binary(op, a.dtype(), a, make_loop(a, {&a, &bc}));
 }
 
 void binary_scalar_inplace(BinaryOp op, Array& a, double s) {
   check_inplace(op, a);
-  check_cpu(a, op_name(op));
   ScalarOperand scalar(s, a.dtype());
-  cpu::binary(op, a.dtype(), make_loop(a.shape(), {operand(a), operand(a), scalar.operand(a.dtype())}));
+  run_binary(op, a.dtype(), a, make_loop(a.shape(), {operand(a), operand(a), scalar.operand(a.dtype())}), 2);
 }
 
 Array where(const Array& cond, const Array& a, const Array& b) {
   check_same_device(cond, a, "where");
   check_same_device(a, b, "where");
-  check_cpu(a, "where");
   if (cond.dtype() != DType::Bool)
     fail<TypeError>("where: expected a bool condition, got ", dtype_name(cond.dtype()));
   const DType dt = promote(a.dtype(), b.dtype());
   const Shape shape = broadcast_shapes(cond.shape(), broadcast_shapes(a.shape(), b.shape(), "where"), "where");
   Array ac = a.astype(dt), bc = b.astype(dt);
   Array out = Array::empty(shape, dt, a.device());
-  cpu::where(dt, make_loop(out, {&cond, &ac, &bc}));
+  StridedLoop loop = make_loop(out, {&cond, &ac, &bc});
+  if (on_cuda(out)) PYDL_CUDA_LAUNCH(out.device(), cuda_kernels::where(dt, loop, stream, check));
+  else cpu::where(dt, loop);
   return out;
 }
 

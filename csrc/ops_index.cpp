@@ -1,7 +1,9 @@
 // Index-driven ops and cat. Every index is range-checked before a kernel runs.
+#include "csrc/cuda/dispatch.h"
 #include "csrc/errors.h"
 #include "csrc/ops.h"
 #include "kernels/cpu/index.h"
+#include "kernels/cuda/index.h"
 
 namespace pydl {
 
@@ -14,7 +16,9 @@ Array checked_index(const Array& index, const Array& x, const char* op) {
   return index.contiguous();
 }
 
-void check_range(const Array& index, int64_t low, int64_t high, int64_t dim, const char* op) {
+// On CUDA the check runs on a host copy of the index, before any kernel is launched.
+void check_range(const Array& index_in, int64_t low, int64_t high, int64_t dim, const char* op) {
+  const Array index = index_in.to(Device{});
   const int64_t* idx = reinterpret_cast<const int64_t*>(index.data());
   const int64_t bad = cpu::first_out_of_range(idx, index.numel(), low, high);
   if (bad >= 0)
@@ -37,6 +41,17 @@ cpu::IndexedAxis indexed_axis(const Array& x, const Array& index, int64_t dim, c
   return ax;
 }
 
+cuda_kernels::IndexedAxis to_cuda(const cpu::IndexedAxis& ax) {
+  cuda_kernels::IndexedAxis c;
+  c.ndim = ax.ndim;
+  c.dim = ax.dim;
+  for (int d = 0; d < kMaxDims; ++d) {
+    c.shape[d] = d < ax.ndim ? ax.shape[d] : 1;
+    c.x_strides[d] = d < ax.ndim ? ax.x_strides[d] : 0;
+  }
+  return c;
+}
+
 // (outer, size, inner) around `dim` of a contiguous shape.
 void split_at(const Shape& shape, int64_t dim, int64_t& outer, int64_t& inner) {
   outer = inner = 1;
@@ -47,18 +62,18 @@ void split_at(const Shape& shape, int64_t dim, int64_t& outer, int64_t& inner) {
 }  // namespace
 
 Array gather(const Array& x, int64_t dim, const Array& index_in) {
-  check_cpu(x, "gather");
   dim = wrap_dim(dim, x.ndim(), "gather");
   Array index = checked_index(index_in, x, "gather");
   const cpu::IndexedAxis ax = indexed_axis(x, index, dim, "gather");
   check_range(index, 0, x.ndim() ? x.shape()[dim] : 1, dim, "gather");
   Array out = Array::empty(index.shape(), x.dtype(), x.device());
-  cpu::gather(x.dtype(), x.data(), reinterpret_cast<const int64_t*>(index.data()), out.data(), ax);
+  const int64_t* idx = reinterpret_cast<const int64_t*>(index.data());
+  if (on_cuda(x)) PYDL_CUDA_LAUNCH(x.device(), cuda_kernels::gather(x.dtype(), x.data(), idx, out.data(), to_cuda(ax), stream, check));
+  else cpu::gather(x.dtype(), x.data(), idx, out.data(), ax);
   return out;
 }
 
 Array scatter_add(const Array& x, int64_t dim, const Array& index_in, const Array& src_in) {
-  check_cpu(x, "scatter_add");
   dim = wrap_dim(dim, x.ndim(), "scatter_add");
   Array index = checked_index(index_in, x, "scatter_add");
   if (src_in.shape() != index.shape())
@@ -68,12 +83,16 @@ Array scatter_add(const Array& x, int64_t dim, const Array& index_in, const Arra
   const cpu::IndexedAxis ax = indexed_axis(out, index, dim, "scatter_add");
   check_range(index, 0, x.ndim() ? x.shape()[dim] : 1, dim, "scatter_add");
   Array src = src_in.astype(x.dtype()).contiguous();
-  cpu::scatter_add(x.dtype(), out.data(), reinterpret_cast<const int64_t*>(index.data()), src.data(), ax);
+  const int64_t* idx = reinterpret_cast<const int64_t*>(index.data());
+  if (on_cuda(x)) {  // atomics: repeated float indices may sum in any order (kernels/cuda/index.h)
+    PYDL_CUDA_LAUNCH(x.device(), cuda_kernels::scatter_add(x.dtype(), out.data(), idx, src.data(), to_cuda(ax), stream, check));
+  } else {
+    cpu::scatter_add(x.dtype(), out.data(), idx, src.data(), ax);
+  }
   return out;
 }
 
 Array index_select(const Array& x_in, int64_t dim, const Array& index_in) {
-  check_cpu(x_in, "index_select");
   if (x_in.ndim() == 0) fail<IndexError>("index_select: cannot index a 0-d tensor");
   dim = wrap_dim(dim, x_in.ndim(), "index_select");
   Array index = checked_index(index_in, x_in, "index_select");
@@ -86,13 +105,17 @@ Array index_select(const Array& x_in, int64_t dim, const Array& index_in) {
   Array out = Array::empty(out_shape, x.dtype(), x.device());
   int64_t outer, inner;
   split_at(x.shape(), dim, outer, inner);
-  cpu::index_select(x.dtype(), x.data(), size, reinterpret_cast<const int64_t*>(index.data()), index.numel(),
-                    out.data(), outer, inner);
+  const int64_t* idx = reinterpret_cast<const int64_t*>(index.data());
+  if (on_cuda(x)) {
+    PYDL_CUDA_LAUNCH(x.device(), cuda_kernels::index_select(x.dtype(), x.data(), size, idx, index.numel(), out.data(),
+                                                            outer, inner, stream, check));
+  } else {
+    cpu::index_select(x.dtype(), x.data(), size, idx, index.numel(), out.data(), outer, inner);
+  }
   return out;
 }
 
 Array index_add(const Array& x, int64_t dim, const Array& index_in, const Array& src_in) {
-  check_cpu(x, "index_add");
   if (x.ndim() == 0) fail<IndexError>("index_add: cannot index a 0-d tensor");
   dim = wrap_dim(dim, x.ndim(), "index_add");
   Array index = checked_index(index_in, x, "index_add");
@@ -107,8 +130,13 @@ Array index_add(const Array& x, int64_t dim, const Array& index_in, const Array&
   Array src = src_in.astype(x.dtype()).contiguous();
   int64_t outer, inner;
   split_at(out.shape(), dim, outer, inner);
-  cpu::index_add(x.dtype(), out.data(), size, reinterpret_cast<const int64_t*>(index.data()), index.numel(),
-                 src.data(), outer, inner);
+  const int64_t* idx = reinterpret_cast<const int64_t*>(index.data());
+  if (on_cuda(x)) {  // atomics: repeated float indices may sum in any order (kernels/cuda/index.h)
+    PYDL_CUDA_LAUNCH(x.device(), cuda_kernels::index_add(x.dtype(), out.data(), size, idx, index.numel(), src.data(),
+                                                         outer, inner, stream, check));
+  } else {
+    cpu::index_add(x.dtype(), out.data(), size, idx, index.numel(), src.data(), outer, inner);
+  }
   return out;
 }
 

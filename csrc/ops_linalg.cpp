@@ -1,9 +1,11 @@
 // matmul with torch.matmul's semantics (1-d promotion, broadcast batch dims),
 // mapped onto the one GEMM entry point: transposed operands are passed as
 // transpose flags and broadcast batch dims as stride 0, never copied.
+#include "csrc/cuda/dispatch.h"
 #include "csrc/errors.h"
 #include "csrc/ops.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cuda/gemm.h"
 
 namespace pydl {
 
@@ -52,7 +54,6 @@ MatrixLayout layout_of(const Array& x) {
 
 Array matmul(const Array& a_in, const Array& b_in, const Array* bias, bool relu) {
   check_same_device(a_in, b_in, "matmul");
-  check_cpu(a_in, "matmul");
   if (a_in.ndim() == 0 || b_in.ndim() == 0)
     fail<ValueError>("matmul: both arguments need at least 1 dimension, got shapes ", shape_str(a_in.shape()),
                      " and ", shape_str(b_in.shape()));
@@ -106,7 +107,10 @@ Array matmul(const Array& a_in, const Array& b_in, const Array* bias, bool relu)
   g.stride_a = la.batch_stride;
   g.stride_b = lb.batch_stride;
   g.stride_c = m * n;
-  if (g.batch > 0) cpu::gemm(a.dtype(), g);
+  if (g.batch > 0) {
+    if (on_cuda(out)) PYDL_CUDA_LAUNCH(out.device(), cuda_kernels::gemm(a.dtype(), g, stream, check));
+    else cpu::gemm(a.dtype(), g);
+  }
 
   if (a_vec && b_vec) return out.reshape(Shape(batch));
   if (a_vec) return out.squeeze({-2});

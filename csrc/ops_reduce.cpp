@@ -3,12 +3,26 @@
 // permuting them to the end and copying.
 #include <algorithm>
 
+#include "csrc/cuda/dispatch.h"
 #include "csrc/errors.h"
 #include "csrc/ops.h"
+#include "kernels/cuda/reduce.h"
 
 namespace pydl {
 
 namespace {
+
+static_assert(int(cpu::ReduceOp::Sum) == int(cuda_kernels::ReduceOp::Sum) &&
+                  int(cpu::ReduceOp::Mean) == int(cuda_kernels::ReduceOp::Mean) &&
+                  int(cpu::ReduceOp::Max) == int(cuda_kernels::ReduceOp::Max) &&
+                  int(cpu::ReduceOp::Min) == int(cuda_kernels::ReduceOp::Min) &&
+                  int(cpu::ReduceOp::Var) == int(cuda_kernels::ReduceOp::Var),
+              "the CPU and CUDA reduce op codes must agree");
+
+// Device scratch for the CUDA reductions' two-pass path (freed, stream-ordered, on return).
+Array device_workspace(Device device, size_t bytes) {
+  return Array::empty({static_cast<int64_t>(bytes)}, DType::UInt8, device);
+}
 
 const char* reduce_name(cpu::ReduceOp op) {
   static const char* names[] = {"sum", "mean", "max", "min", "var"};
@@ -61,11 +75,23 @@ Plan plan_reduction(const Array& x, const std::vector<int64_t>& dims_in, bool ke
   return p;
 }
 
+void run_arg_reduce(bool is_max, DType dt, const Plan& p, void* values, const Array& indices) {
+  int64_t* idx = reinterpret_cast<int64_t*>(indices.data());
+  if (on_cuda(indices)) {
+    PYDL_CUDA_LAUNCH(indices.device(), {
+      Array ws = device_workspace(indices.device(), cuda_kernels::arg_reduce_workspace_bytes(dt, p.outer, p.r, p.inner));
+      cuda_kernels::arg_reduce(is_max, dt, p.input.data(), values, idx, p.outer, p.r, p.inner,
+                               ws.numel() ? ws.data() : nullptr, stream, check);
+    });
+    return;
+  }
+  cpu::arg_reduce(is_max, dt, p.input.data(), values, idx, p.outer, p.r, p.inner);
+}
+
 }  // namespace
 
 Array reduce(cpu::ReduceOp op, const Array& x, const std::vector<int64_t>& dims, bool keepdim, double correction) {
   const char* name = reduce_name(op);
-  check_cpu(x, name);
   using cpu::ReduceOp;
   DType dt = x.dtype();
   if (op == ReduceOp::Sum && !is_floating(dt)) dt = DType::Int64;
@@ -78,32 +104,37 @@ Array reduce(cpu::ReduceOp op, const Array& x, const std::vector<int64_t>& dims,
     out.fill(op == ReduceOp::Sum ? 0.0 : std::nan(""));
     return out;
   }
+  if (on_cuda(x)) {
+    PYDL_CUDA_LAUNCH(x.device(), {
+      const auto cop = static_cast<cuda_kernels::ReduceOp>(op);
+      Array ws = device_workspace(x.device(), cuda_kernels::reduce_workspace_bytes(cop, dt, p.outer, p.r, p.inner));
+      cuda_kernels::reduce(cop, dt, p.input.data(), out.data(), p.outer, p.r, p.inner, correction,
+                           ws.numel() ? ws.data() : nullptr, stream, check);
+    });
+    return out;
+  }
   cpu::reduce(op, dt, p.input.data(), out.data(), p.outer, p.r, p.inner, correction);
   return out;
 }
 
 std::tuple<Array, Array> max_min_dim(bool is_max, const Array& x, int64_t dim, bool keepdim) {
   const char* name = is_max ? "max" : "min";
-  check_cpu(x, name);
   Plan p = plan_reduction(x, {dim}, keepdim, name);
   if (p.r == 0) fail<IndexError>(name, ": cannot reduce over a zero-size dimension (no identity)");
   Array values = Array::empty(p.out_shape, x.dtype(), x.device());
   Array indices = Array::empty(p.out_shape, DType::Int64, x.device());
-  cpu::arg_reduce(is_max, x.dtype(), p.input.data(), values.data(), reinterpret_cast<int64_t*>(indices.data()),
-                  p.outer, p.r, p.inner);
+  run_arg_reduce(is_max, x.dtype(), p, values.numel() ? values.data() : nullptr, indices);
   return {values, indices};
 }
 
 Array arg_max_min(bool is_max, const Array& x, const std::vector<int64_t>& dim, bool keepdim) {
   const char* name = is_max ? "argmax" : "argmin";
-  check_cpu(x, name);
   Array src = dim.empty() ? x.reshape({x.numel()}) : x;
   Plan p = plan_reduction(src, dim.empty() ? std::vector<int64_t>{0} : dim, keepdim && !dim.empty(), name);
   if (p.r == 0) fail<IndexError>(name, ": cannot reduce over a zero-size dimension (no identity)");
   if (dim.empty() && keepdim) p.out_shape = Shape(x.ndim(), 1);
   Array indices = Array::empty(p.out_shape, DType::Int64, x.device());
-  cpu::arg_reduce(is_max, x.dtype(), p.input.data(), nullptr, reinterpret_cast<int64_t*>(indices.data()), p.outer,
-                  p.r, p.inner);
+  run_arg_reduce(is_max, x.dtype(), p, nullptr, indices);
   return indices;
 }
 

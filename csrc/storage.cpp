@@ -14,6 +14,7 @@ std::shared_ptr<Storage> Storage::allocate(size_t nbytes, Device device) {
     if (!p) fail<MemoryError>("cpu: out of memory allocating ", nbytes, " bytes");
     return std::make_shared<Storage>(p, nbytes, device, [](void* q) { std::free(q); });
   }
+  // The device's caching allocator (csrc/cuda/allocator.h): freeing returns the block to its cache.
   const int index = device.index;
   void* p = cuda::malloc(nbytes, index);
   return std::make_shared<Storage>(p, nbytes, device, [index](void* q) { cuda::free(q, index); });

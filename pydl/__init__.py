@@ -27,6 +27,7 @@ from pydl.ops.reduction import all, amax, amin, any, argmax, argmin, max, mean, 
 from pydl.ops.shape import (broadcast_to, cat, chunk, clone, concat, flatten, narrow, permute, reshape, split, squeeze,
                             stack, transpose, unbind, unsqueeze)
 from pydl.tensor import Size, Tensor
+from pydl.dlpack import from_dlpack
 from pydl.serialization import load, save
 from pydl import cuda, data, nn, optim  # noqa: E402
 

@@ -1,5 +1,22 @@
-"""``pydl.cuda``: is a GPU here? Works (and answers no) in a build without CUDA."""
+"""``pydl.cuda``: is a GPU here, and what does pydl hold on it. Works (and answers no, or
+0) in a build without CUDA or on a machine without a GPU."""
 from pydl import _C
+
+
+def _index(device):
+    """A device index from None (device 0), an int, 'cuda', 'cuda:N' or a pydl.device."""
+    if device is None:
+        return 0
+    if isinstance(device, int):
+        return device
+    if not isinstance(device, str) and getattr(device, "type", None) == "cuda":  # a pydl.device
+        return device.index or 0
+    text = str(device)
+    if text == "cuda":
+        return 0
+    if text.startswith("cuda:") and text[5:].isdigit():
+        return int(text[5:])
+    raise ValueError(f"pydl.cuda: expected a CUDA device (None, N, 'cuda' or 'cuda:N'), got {device!r}")
 
 
 def is_available():
@@ -15,10 +32,8 @@ def device_count():
     return _C.cuda_device_count()
 
 
-def get_device_name(device=0):
-    if isinstance(device, str):
-        device = int(device.partition(":")[2] or 0)
-    return _C.cuda_device_name(device)
+def get_device_name(device=None):
+    return _C.cuda_device_name(_index(device))
 
 
 def unavailable_reason():
@@ -27,5 +42,47 @@ def unavailable_reason():
         "pydl was built without CUDA support"
 
 
-def synchronize(device=0):
-    _C.cuda_synchronize(device)
+def synchronize(device=None):
+    """Waits for all work on the device (a no-op without a GPU)."""
+    _C.cuda_synchronize(_index(device))
+
+
+def current_stream(device=None):
+    """pydl's stream on the device, as an integer cudaStream_t (what DLPack's ``stream`` takes)."""
+    return _C.cuda_current_stream(_index(device))
+
+
+# ---------------------------------------------------------------- the caching allocator
+# Bytes, per device; all 0 without a GPU. "allocated" counts blocks held by live tensors
+# (rounded to the allocator's size buckets), "reserved" adds the cached free blocks.
+
+def memory_allocated(device=None):
+    return _C.cuda_memory_allocated(_index(device))
+
+
+def memory_reserved(device=None):
+    return _C.cuda_memory_reserved(_index(device))
+
+
+def max_memory_allocated(device=None):
+    """Peak of memory_allocated() since the start or the last reset_peak_memory_stats()."""
+    return _C.cuda_max_memory_allocated(_index(device))
+
+
+def reset_peak_memory_stats(device=None):
+    _C.cuda_reset_peak_memory_stats(_index(device))
+
+
+def empty_cache(device=None):
+    """Returns the cached free blocks to the driver (tensors in use keep their memory)."""
+    if device is None:
+        for d in range(device_count()):
+            _C.cuda_empty_cache(d)
+    else:
+        _C.cuda_empty_cache(_index(device))
+
+
+def memory_stats(device=None):
+    d = _index(device)
+    return {"allocated_bytes": _C.cuda_memory_allocated(d), "reserved_bytes": _C.cuda_memory_reserved(d),
+            "peak_allocated_bytes": _C.cuda_max_memory_allocated(d), "num_cuda_mallocs": _C.cuda_num_mallocs(d)}

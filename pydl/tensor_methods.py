@@ -2,6 +2,7 @@
 so that ``x.exp()`` and ``pydl.exp(x)`` are the same call."""
 from pydl import _C
 from pydl.autograd.grad_mode import state as grad_state
+from pydl.dlpack import _tensor_dlpack, _tensor_dlpack_device
 from pydl.ops import elementwise as ew
 from pydl.ops import indexing, linalg, reduction, shape
 from pydl.ops._util import ADD, DIV, MUL, SUB
@@ -115,6 +116,7 @@ def install(Tensor):
         # indexing
         "__getitem__": indexing.getitem, "__setitem__": indexing.setitem, "gather": indexing.gather,
         "scatter_add": indexing.scatter_add, "index_select": indexing.index_select, "index_add": indexing.index_add,
+        "__dlpack__": _tensor_dlpack, "__dlpack_device__": _tensor_dlpack_device,
     }
     for name, fn in methods.items():
         setattr(Tensor, name, fn)

@@ -1,28 +1,48 @@
-// The CUDA runtime: device discovery, a plain device allocator and host<->device copies.
-// (The caching allocator and the stream discipline build on this.)
+// The CUDA runtime: device discovery, one stream per device, host<->device copies on it,
+// launch checks, and the entry points into the caching allocator (allocator.cu).
 #include <cuda_runtime.h>
 
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#include "csrc/cuda/allocator.h"
 #include "csrc/cuda/runtime.h"
 #include "csrc/errors.h"
 
 namespace pydl::cuda {
 
+// Errors after which the CUDA context is unusable (they stay sticky): say so.
+static bool is_sticky(cudaError_t err) {
+  return err == cudaErrorIllegalAddress || err == cudaErrorLaunchFailure || err == cudaErrorAssert ||
+         err == cudaErrorIllegalInstruction || err == cudaErrorMisalignedAddress ||
+         err == cudaErrorHardwareStackError || err == cudaErrorInvalidAddressSpace || err == cudaErrorInvalidPc;
+}
+
+static std::string describe(cudaError_t err) {
+  std::string s = "CUDA error " + std::to_string(int(err)) + " (" + cudaGetErrorName(err) + ": " +
+                  cudaGetErrorString(err) + ")";
+  if (is_sticky(err)) s += "; the CUDA context is now unusable, restart the process";
+  return s;
+}
+
 static void check(cudaError_t err, const char* what) {
   if (err == cudaSuccess) return;
-  cudaGetLastError();  // clear the sticky-free error state
+  cudaGetLastError();  // clear the error state where it is not sticky
   if (err == cudaErrorMemoryAllocation) fail<MemoryError>(what, ": CUDA out of memory");
-  fail<RuntimeError>(what, ": CUDA error ", int(err), " (", cudaGetErrorString(err), ")");
+  fail<RuntimeError>(what, ": ", describe(err));
 }
 
 static cudaError_t count_devices(int* n) {
   static int cached = -1;
   static cudaError_t cached_err = cudaSuccess;
-  if (cached < 0) {
+  static std::once_flag once;
+  std::call_once(once, [] {
     int count = 0;
     cached_err = cudaGetDeviceCount(&count);
     cached = cached_err == cudaSuccess ? count : 0;
     if (cached_err != cudaSuccess) cudaGetLastError();
-  }
+  });
   *n = cached;
   return cached_err;
 }
@@ -49,8 +69,84 @@ static void use_device(int device) {
   int n = device_count();
   if (n == 0) fail<RuntimeError>(unavailable_reason());
   if (device < 0 || device >= n) fail<RuntimeError>("cuda:", device, " is not a valid device (", n, " present)");
+  if (device >= detail::kMaxDevices) fail<RuntimeError>("cuda:", device, ": pydl supports ", detail::kMaxDevices, " devices");
   check(cudaSetDevice(device), "cudaSetDevice");
 }
+
+// ------------------------------------------------------------------ streams
+
+static std::mutex g_streams_mu;
+static cudaStream_t g_streams[detail::kMaxDevices] = {};  // never destroyed (see allocator.cu)
+
+// The device's stream; the device must be valid and current.
+static cudaStream_t stream_of(int device) {
+  std::lock_guard<std::mutex> lock(g_streams_mu);
+  if (!g_streams[device]) {
+    // A blocking stream (default flags): it also orders with the legacy default stream, which
+    // is what other libraries use unless told otherwise. Safer for interop; DLPack still
+    // passes streams explicitly.
+    cudaStream_t s = nullptr;
+    check(cudaStreamCreate(&s), "cudaStreamCreate");
+    g_streams[device] = s;
+  }
+  return g_streams[device];
+}
+
+void* current_stream(int device) {
+  use_device(device);
+  return static_cast<void*>(stream_of(device));
+}
+
+bool sync_checks_enabled() {
+  static const bool enabled = [] {
+    const char* v = std::getenv("PYDL_CUDA_SYNC");
+    return v && v[0] && std::strcmp(v, "0") != 0;
+  }();
+  return enabled;
+}
+
+void check_launch(const char* kernel_name) {
+  cudaError_t err = cudaGetLastError();
+  if (err != cudaSuccess) fail<RuntimeError>("CUDA kernel ", kernel_name, " failed to launch: ", describe(err));
+  if (!sync_checks_enabled()) return;
+  int device = 0;
+  check(cudaGetDevice(&device), "cudaGetDevice");
+  err = cudaStreamSynchronize(stream_of(device));
+  if (err != cudaSuccess) {
+    cudaGetLastError();
+    fail<RuntimeError>("CUDA kernel ", kernel_name, " failed (PYDL_CUDA_SYNC=1 check after the launch): ",
+                       describe(err));
+  }
+}
+
+void stream_synchronize(int device) {
+  if (device_count() == 0) return;
+  use_device(device);
+  check(cudaStreamSynchronize(stream_of(device)), "cuda stream synchronize");
+}
+
+void synchronize(int device) {
+  if (device_count() == 0) return;
+  use_device(device);
+  check(cudaDeviceSynchronize(), "cuda synchronize");
+}
+
+void make_stream_wait(int device, intptr_t consumer_stream) {
+  use_device(device);
+  cudaStream_t ours = stream_of(device);
+  cudaStream_t theirs = consumer_stream == 1   ? cudaStreamLegacy
+                        : consumer_stream == 2 ? cudaStreamPerThread
+                                               : reinterpret_cast<cudaStream_t>(consumer_stream);
+  if (theirs == ours) return;
+  cudaEvent_t ev = nullptr;
+  check(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming), "dlpack: cudaEventCreate");
+  cudaError_t err = cudaEventRecord(ev, ours);
+  if (err == cudaSuccess) err = cudaStreamWaitEvent(theirs, ev, 0);
+  cudaEventDestroy(ev);  // safe once the wait is enqueued
+  check(err, "dlpack: making the consumer's stream wait for pydl's stream");
+}
+
+// ------------------------------------------------------------------ memory
 
 std::string device_name(int index) {
   use_device(index);
@@ -61,42 +157,35 @@ std::string device_name(int index) {
 
 void* malloc(size_t bytes, int device) {
   use_device(device);
-  void* p = nullptr;
   if (bytes == 0) return nullptr;
-  cudaError_t err = cudaMalloc(&p, bytes);
-  if (err == cudaErrorMemoryAllocation) {
-    cudaGetLastError();
-    fail<MemoryError>("CUDA out of memory: tried to allocate ", bytes, " bytes on cuda:", device);
-  }
-  check(err, "cudaMalloc");
-  return p;
+  return detail::allocator_malloc(bytes, device);
 }
 
 void free(void* ptr, int device) {
-  if (!ptr) return;
-  cudaSetDevice(device);
-  cudaFree(ptr);  // errors here cannot be raised from a destructor; a failed free leaks
+  detail::allocator_free(ptr, device);  // no CUDA call: the block goes back to the cache
+}
+
+static void copy(void* dst, const void* src, size_t bytes, int device, cudaMemcpyKind kind, const char* what,
+                 bool wait) {
+  use_device(device);
+  if (bytes == 0) return;
+  cudaStream_t s = stream_of(device);
+  check(cudaMemcpyAsync(dst, src, bytes, kind, s), what);
+  // To the host: the caller reads the data next. From the host: the caller may free or
+  // overwrite the source next (pageable copies are staged, but a pinned source would not be).
+  if (wait) check(cudaStreamSynchronize(s), what);
 }
 
 void copy_to_device(void* dst, const void* src, size_t bytes, int device) {
-  use_device(device);
-  check(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice), "copy to cuda");
+  copy(dst, src, bytes, device, cudaMemcpyHostToDevice, "copy to cuda", true);
 }
 
 void copy_to_host(void* dst, const void* src, size_t bytes, int device) {
-  use_device(device);
-  check(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost), "copy to cpu");
+  copy(dst, src, bytes, device, cudaMemcpyDeviceToHost, "copy to cpu", true);
 }
 
 void copy_device_to_device(void* dst, const void* src, size_t bytes, int device) {
-  use_device(device);
-  check(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice), "copy on cuda");
-}
-
-void synchronize(int device) {
-  if (device_count() == 0) return;
-  use_device(device);
-  check(cudaDeviceSynchronize(), "cuda synchronize");
+  copy(dst, src, bytes, device, cudaMemcpyDeviceToDevice, "copy on cuda", false);
 }
 
 }  // namespace pydl::cuda

@@ -1,0 +1,30 @@
+// Device dispatch for the ops: CPU arrays go to kernels/cpu, CUDA arrays to the
+// launchers of kernels/cuda (plain C++ declarations, no CUDA headers), which take the
+// device's stream and call pydl::cuda::check_launch after every launch. In a build
+// without CUDA no CUDA array can exist, and the CUDA branch compiles to a raise.
+#pragma once
+#include "csrc/array.h"
+#include "csrc/cuda/runtime.h"
+#include "csrc/errors.h"
+
+namespace pydl {
+
+inline bool on_cuda(const Array& a) { return !a.device().is_cpu(); }
+
+}  // namespace pydl
+
+// Runs the statements with `stream` (void*, the device's stream; the device is made
+// current) and `check` (the launch check) in scope.
+#ifdef PYDL_WITH_CUDA
+#define PYDL_CUDA_LAUNCH(device, ...)                                     \
+  do {                                                                    \
+    void* stream = ::pydl::cuda::current_stream((device).index);          \
+    ::pydl::cuda_kernels::LaunchCheck check = &::pydl::cuda::check_launch; \
+    (void)stream;                                                         \
+    (void)check;                                                          \
+    __VA_ARGS__;                                                          \
+  } while (0)
+#else
+#define PYDL_CUDA_LAUNCH(device, ...) \
+  ::pydl::fail<::pydl::RuntimeError>("pydl was built without CUDA support (no nvcc at build time)")
+#endif

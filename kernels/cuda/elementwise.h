@@ -1,0 +1,29 @@
+// Elementwise kernels on CUDA over the same StridedLoop the CPU walks (operand 0 is
+// the output, strides in bytes). A loop whose operands are all contiguous (or
+// broadcast scalars) takes a grid-stride path with 128-bit loads and stores; any
+// other runs a grid-stride path that decodes each element's offsets (int64).
+// The scalar math is kernels/common/functors.h, shared with the CPU.
+#pragma once
+#include "kernels/common/dtype.h"
+#include "kernels/common/functors.h"
+#include "kernels/common/strided.h"
+#include "kernels/cuda/launch.h"
+
+namespace pydl::cuda_kernels {
+
+// A Python scalar operand passed by value: loop.data[index] is ignored (it may point to
+// host memory) and `bytes` holds the value in the loop's compute dtype. index 0 = none.
+struct HostScalar {
+  int index = 0;
+  alignas(8) unsigned char bytes[8] = {};
+};
+
+void unary(UnaryOp op, DType dtype, const StridedLoop& loop, void* stream, LaunchCheck check);
+void binary(BinaryOp op, DType dtype, const StridedLoop& loop, const HostScalar& scalar, void* stream,
+            LaunchCheck check);                                                      // out bool for comparisons
+void where(DType dtype, const StridedLoop& loop, void* stream, LaunchCheck check);  // out, cond (bool), a, b
+void copy(DType dst, DType src, const StridedLoop& loop, void* stream, LaunchCheck check);  // casts
+void fill(DType dtype, const StridedLoop& loop, double value, void* stream, LaunchCheck check);
+void arange(DType dtype, void* out, int64_t n, double start, double step, void* stream, LaunchCheck check);
+
+}  // namespace pydl::cuda_kernels

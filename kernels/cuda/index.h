@@ -1,0 +1,32 @@
+// Index-driven kernels on CUDA: the same contracts as kernels/cpu/index.h. Indices are
+// int64 on the device and already range-checked by csrc/ on the host before launch
+// (index_select and index_add accept negative indices, counted from the end).
+// scatter_add and index_add accumulate with atomicAdd: repeated indices are summed in
+// an unspecified order, so float results may differ in the last bits from run to run
+// (integer results are exact). gather and index_select are deterministic.
+#pragma once
+#include <stdint.h>
+
+#include "kernels/common/dtype.h"
+#include "kernels/common/strided.h"
+#include "kernels/cuda/launch.h"
+
+namespace pydl::cuda_kernels {
+
+// Mirrors pydl::cpu::IndexedAxis: the index's shape, and the element strides of x.
+struct IndexedAxis {
+  int ndim = 0, dim = 0;
+  int64_t shape[kMaxDims];
+  int64_t x_strides[kMaxDims];
+};
+
+void gather(DType dtype, const void* x, const int64_t* index, void* out, const IndexedAxis& ax, void* stream,
+            LaunchCheck check);
+void scatter_add(DType dtype, void* x, const int64_t* index, const void* src, const IndexedAxis& ax, void* stream,
+                 LaunchCheck check);
+void index_select(DType dtype, const void* x, int64_t x_size, const int64_t* index, int64_t n_index, void* out,
+                  int64_t outer, int64_t inner, void* stream, LaunchCheck check);
+void index_add(DType dtype, void* out, int64_t out_size, const int64_t* index, int64_t n_index, const void* src,
+               int64_t outer, int64_t inner, void* stream, LaunchCheck check);
+
+}  // namespace pydl::cuda_kernels

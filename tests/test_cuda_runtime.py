@@ -1,0 +1,170 @@
+"""The CUDA runtime: caching allocator and its statistics, copies, streams, errors.
+Without a GPU only the "answers 0 / raises with a reason" behaviour runs; the rest is
+marked cuda and skipped."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import pydl
+from pydl import _C
+
+no_gpu = pytest.mark.skipif(pydl.cuda.is_available(), reason="a GPU is available here")
+needs_cuda_build = pytest.mark.skipif(not pydl.cuda.is_built(), reason="built without CUDA")
+MiB = 1 << 20
+
+
+# ------------------------------------------------------------------ without a GPU
+
+@no_gpu
+def test_stats_are_zero_without_gpu():
+    for fn in (pydl.cuda.memory_allocated, pydl.cuda.memory_reserved, pydl.cuda.max_memory_allocated):
+        assert fn() == 0 and fn(0) == 0 and fn("cuda:0") == 0 and fn(pydl.device("cuda")) == 0
+    pydl.cuda.reset_peak_memory_stats()
+    pydl.cuda.empty_cache()
+    pydl.cuda.empty_cache(0)
+    pydl.cuda.synchronize()
+    assert pydl.cuda.memory_stats() == {"allocated_bytes": 0, "reserved_bytes": 0, "peak_allocated_bytes": 0,
+                                        "num_cuda_mallocs": 0}
+    assert pydl.cuda.device_count() == 0
+
+
+@no_gpu
+def test_device_queries_raise_with_reason_without_gpu():
+    with pytest.raises(RuntimeError, match="(?i)cuda"):
+        pydl.cuda.get_device_name()
+    with pytest.raises(RuntimeError, match="(?i)cuda"):
+        pydl.cuda.current_stream()
+    with pytest.raises(RuntimeError, match="(?i)not available|without cuda|no usable"):
+        pydl.from_dlpack(_FakeCuda())
+
+
+class _FakeCuda:
+    def __dlpack_device__(self):
+        return (2, 0)
+
+    def __dlpack__(self, stream=None, **kw):  # pragma: no cover - never reached
+        raise AssertionError("from_dlpack must refuse before asking for the capsule")
+
+
+def test_bad_device_argument():
+    with pytest.raises(ValueError):
+        pydl.cuda.memory_allocated("cpu")
+
+
+@needs_cuda_build
+def test_size_buckets():
+    sizes = [1, 511, 512, 513, 1000, 1024, 1025, 4096, 10**6, 3 * MiB + 1, 10**9]
+    for n in sizes:
+        b = _C.cuda_round_size(n)
+        assert b >= n and b >= 512 and b <= max(512, n * 5 // 4 + 1)
+        assert _C.cuda_round_size(b) == b  # a bucket is its own bucket
+    assert _C.cuda_round_size(513) == 640 and _C.cuda_round_size(1025) == 1280
+
+
+# ------------------------------------------------------------------ on a GPU
+
+def _alloc(nbytes, device="cuda"):
+    return pydl.empty(nbytes, dtype=pydl.uint8, device=device)
+
+
+@pytest.mark.cuda
+def test_device_queries():
+    assert pydl.cuda.device_count() >= 1
+    assert isinstance(pydl.cuda.get_device_name(), str) and pydl.cuda.get_device_name()
+    assert pydl.cuda.current_stream() != 0
+    assert pydl.cuda.current_stream(0) == pydl.cuda.current_stream("cuda:0")
+    with pytest.raises(RuntimeError, match="not a valid device"):
+        pydl.ones(2).to(f"cuda:{pydl.cuda.device_count()}")
+
+
+@pytest.mark.cuda
+def test_allocated_and_reserved_track_tensors():
+    pydl.cuda.synchronize()
+    base_alloc, base_res = pydl.cuda.memory_allocated(), pydl.cuda.memory_reserved()
+    t = _alloc(3 * MiB + 5)
+    bucket = _C.cuda_round_size(3 * MiB + 5)
+    assert pydl.cuda.memory_allocated() == base_alloc + bucket
+    assert pydl.cuda.memory_reserved() >= base_res
+    assert pydl.cuda.max_memory_allocated() >= base_alloc + bucket
+    del t
+    assert pydl.cuda.memory_allocated() == base_alloc
+    assert pydl.cuda.memory_reserved() >= base_alloc + bucket  # cached, not freed
+    pydl.cuda.empty_cache()
+    assert pydl.cuda.memory_reserved() == pydl.cuda.memory_allocated() == base_alloc
+
+
+@pytest.mark.cuda
+def test_blocks_are_reused_across_steps():
+    x = pydl.from_numpy(np.ones((256, 256), np.float32)).to("cuda")
+    for _ in range(3):  # warm up: the buckets this loop needs get cached
+        y = x.clone()
+        z = _alloc(123457)
+        del y, z
+    reserved, mallocs = pydl.cuda.memory_reserved(), _C.cuda_num_mallocs(0)
+    for _ in range(1000):
+        y = x.clone()
+        z = _alloc(123457)
+        del y, z
+    assert pydl.cuda.memory_reserved() == reserved
+    assert _C.cuda_num_mallocs(0) == mallocs
+
+
+@pytest.mark.cuda
+def test_peak_and_reset():
+    pydl.cuda.reset_peak_memory_stats()
+    base = pydl.cuda.memory_allocated()
+    assert pydl.cuda.max_memory_allocated() == base
+    t = _alloc(8 * MiB)
+    del t
+    assert pydl.cuda.max_memory_allocated() >= base + 8 * MiB
+    pydl.cuda.reset_peak_memory_stats()
+    assert pydl.cuda.max_memory_allocated() == pydl.cuda.memory_allocated()
+
+
+@pytest.mark.cuda
+def test_out_of_memory_is_memory_error_and_recovers():
+    keep = _alloc(MiB)
+    huge = 1 << 50  # 1 PiB
+    with pytest.raises(MemoryError) as info:
+        _alloc(huge)
+    msg = str(info.value)
+    assert str(huge) in msg and "cuda:0" in msg and "reserved" in msg
+    t = _alloc(2 * MiB)  # the process keeps working
+    t.copy_(pydl.from_numpy(np.full(2 * MiB, 7, np.uint8)))
+    assert (t.cpu().numpy() == 7).all()
+    del keep, t
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", [pydl.bool, pydl.uint8, pydl.int64, pydl.float32, pydl.float64],
+                         ids=str)
+def test_host_device_round_trip(dtype, rng):
+    a = (rng.standard_normal((5, 7)) * 10).astype(pydl.empty(1, dtype=dtype).numpy().dtype)
+    t = pydl.from_numpy(a).to("cuda")
+    assert t.is_cuda and t.device == pydl.device("cuda:0")
+    np.testing.assert_array_equal(t.cpu().numpy(), a)
+    # a non-contiguous CPU source is made contiguous on the CPU side of the copy
+    v = pydl.from_numpy(a).T[::2]
+    np.testing.assert_array_equal(v.to("cuda").cpu().numpy(), a.T[::2])
+    # device to device
+    np.testing.assert_array_equal(t.clone().cpu().numpy(), a)
+
+
+@pytest.mark.cuda
+def test_empty_and_zero_d_tensors():
+    e = pydl.empty(0, 3, device="cuda")
+    assert e.shape == (0, 3) and e.cpu().numpy().shape == (0, 3)
+    s = pydl.tensor(2.5).to("cuda")
+    assert s.item() == 2.5
+
+
+@pytest.mark.cuda
+def test_sync_check_mode_starts():
+    code = "import pydl; assert pydl._C.cuda_sync_checks_enabled(); x = pydl.ones(3).to('cuda'); print(x.cpu().sum().item())"
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYDL_CUDA_SYNC": "1"},
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "3.0"
