@@ -27,6 +27,18 @@ def try_import_torch():
         return None
 
 
+def set_threads(n):
+    """Gives pydl (and PyTorch, when it imports) the same thread count: n, or pydl's default.
+    Returns (torch or None, threads)."""
+    torch = try_import_torch()
+    if n:
+        pydl.set_num_threads(n)
+    threads = pydl.get_num_threads()
+    if torch:
+        torch.set_num_threads(threads)
+    return torch, threads
+
+
 def _calibrate(fn, min_block_ns):
     """Calls per block so that one block lasts >= min_block_ns (best of 3 tries, so a call
     stalled by another process on this shared machine does not make the block too short)."""

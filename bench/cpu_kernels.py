@@ -16,7 +16,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common  # noqa: E402
-import pydl  # noqa: E402
+
 
 
 def families():
@@ -56,12 +56,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--threads", type=int)
     args = parser.parse_args()
-    torch = _common.try_import_torch()
-    if args.threads:
-        pydl.set_num_threads(args.threads)
-    threads = pydl.get_num_threads()
-    if torch:
-        torch.set_num_threads(threads)
+    torch, threads = _common.set_threads(args.threads)
     for family in (args.only.split(",") if args.only else families()):
         run_family(family, torch, args.repeat, threads)
 

@@ -67,12 +67,7 @@ def operands(m, k, n, ta, tb, rng):
 
 
 def main():
-    torch = _common.try_import_torch()
-    if ARGS.threads:
-        pydl.set_num_threads(ARGS.threads)
-    threads = pydl.get_num_threads()
-    if torch:
-        torch.set_num_threads(threads)
+    torch, threads = _common.set_threads(ARGS.threads)
     rng = np.random.default_rng(0)
 
     rows = []

@@ -53,12 +53,7 @@ def main():
     p.add_argument("--out", default="bench/results/overhead-cpu.json")
     args = p.parse_args()
 
-    torch = _common.try_import_torch()
-    if args.threads:
-        pydl.set_num_threads(args.threads)
-    threads = pydl.get_num_threads()
-    if torch:
-        torch.set_num_threads(threads)
+    torch, threads = _common.set_threads(args.threads)
 
     pydl_cases = all_cases(pydl)
     torch_cases = all_cases(torch) if torch else [None] * len(pydl_cases)

@@ -48,12 +48,7 @@ def main():
     p.add_argument("--repeat", type=int, default=15)
     p.add_argument("--threads", type=int)
     args = p.parse_args()
-    torch = _common.try_import_torch()
-    if args.threads:
-        pydl.set_num_threads(args.threads)
-    threads = pydl.get_num_threads()
-    if torch:
-        torch.set_num_threads(threads)
+    torch, threads = _common.set_threads(args.threads)
     rng = np.random.default_rng(0)
     rows = []
     for name, build in (("mlp 784-100-10", mlp), ("lenet5", lenet5)):
