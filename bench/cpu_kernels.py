@@ -18,7 +18,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common  # noqa: E402
 
 
-
 def families():
     here = os.path.dirname(os.path.abspath(__file__))
     return sorted(os.path.basename(p)[len("kernels_"):-3] for p in glob.glob(os.path.join(here, "kernels_*.py")))
