@@ -156,37 +156,49 @@ void gemm_one(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int64
   T* pb = tls_b.get<T>(kc_max * (((n < Tl::NC ? n : Tl::NC) + NR - 1) / NR) * NR);
   T* pa = tls_a.get<T>(kc_max * (((m < Tl::MC ? m : Tl::MC) + MR - 1) / MR) * MR);
 
-#pragma omp parallel if (threaded)
-  for (int64_t jc = 0; jc < n; jc += Tl::NC) {
-    const int64_t nc = n - jc < Tl::NC ? n - jc : Tl::NC;
-    const int64_t n_strips = (nc + NR - 1) / NR;
-    for (int64_t pc = 0; pc < k || (pc == 0 && k == 0); pc += Tl::KC) {
-      const int64_t kc = k - pc < Tl::KC ? k - pc : Tl::KC;
-      const bool first = pc == 0, last = pc + Tl::KC >= k;
+  // The loop nest with orphaned work-sharing loops: run by a team when threaded, else by this
+  // thread alone without entering a parallel region (whose set-up costs more than a small product).
+  auto loop_nest = [&]() {
+    for (int64_t jc = 0; jc < n; jc += Tl::NC) {
+      const int64_t nc = n - jc < Tl::NC ? n - jc : Tl::NC;
+      const int64_t n_strips = (nc + NR - 1) / NR;
+      for (int64_t pc = 0; pc < k || (pc == 0 && k == 0); pc += Tl::KC) {
+        const int64_t kc = k - pc < Tl::KC ? k - pc : Tl::KC;
+        const bool first = pc == 0, last = pc + Tl::KC >= k;
 #pragma omp for schedule(static)
-      for (int64_t s = 0; s < n_strips; ++s) {
-        const int64_t cols = nc - s * NR < NR ? nc - s * NR : NR;
-        pack_b_strip(b + pc * vb.rs + (jc + s * NR) * vb.cs, vb, cols, kc, pb + s * NR * kc);
-      }
-      for (int64_t ic = 0; ic < m; ic += Tl::MC) {
-        const int64_t mc = m - ic < Tl::MC ? m - ic : Tl::MC;
-        const int64_t m_strips = (mc + MR - 1) / MR;
-#pragma omp for schedule(static)
-        for (int64_t s = 0; s < m_strips; ++s) {
-          const int64_t rows = mc - s * MR < MR ? mc - s * MR : MR;
-          pack_a_strip(a + (ic + s * MR) * va.rs + pc * va.cs, va, rows, kc, pa + s * MR * kc);
+        for (int64_t s = 0; s < n_strips; ++s) {
+          const int64_t cols = nc - s * NR < NR ? nc - s * NR : NR;
+          pack_b_strip(b + pc * vb.rs + (jc + s * NR) * vb.cs, vb, cols, kc, pb + s * NR * kc);
         }
+        for (int64_t ic = 0; ic < m; ic += Tl::MC) {
+          const int64_t mc = m - ic < Tl::MC ? m - ic : Tl::MC;
+          const int64_t m_strips = (mc + MR - 1) / MR;
 #pragma omp for schedule(static)
-        for (int64_t t = 0; t < n_strips * m_strips; ++t) {
-          const int64_t js = t / m_strips, is = t % m_strips;
-          const int64_t rows = mc - is * MR < MR ? mc - is * MR : MR;
-          const int64_t cols = nc - js * NR < NR ? nc - js * NR : NR;
-          const int64_t col0 = jc + js * NR;
-          micro_kernel<T>(kc, pa + is * MR * kc, pb + js * NR * kc, c + (ic + is * MR) * ldc + col0, ldc, rows, cols,
-                          e, first, last, e.bias ? e.bias + col0 : nullptr);
+          for (int64_t s = 0; s < m_strips; ++s) {
+            const int64_t rows = mc - s * MR < MR ? mc - s * MR : MR;
+            pack_a_strip(a + (ic + s * MR) * va.rs + pc * va.cs, va, rows, kc, pa + s * MR * kc);
+          }
+#pragma omp for schedule(static)
+          for (int64_t t = 0; t < n_strips * m_strips; ++t) {
+            const int64_t js = t / m_strips, is = t % m_strips;
+            const int64_t rows = mc - is * MR < MR ? mc - is * MR : MR;
+            const int64_t cols = nc - js * NR < NR ? nc - js * NR : NR;
+            const int64_t col0 = jc + js * NR;
+            micro_kernel<T>(kc, pa + is * MR * kc, pb + js * NR * kc, c + (ic + is * MR) * ldc + col0, ldc, rows, cols,
+                            e, first, last, e.bias ? e.bias + col0 : nullptr);
+          }
         }
       }
     }
+  };
+  if (threaded) {
+#pragma omp parallel
+    loop_nest();
+  } else if (omp_in_parallel()) {  // inside another team: a team of one keeps the loops to ourselves
+#pragma omp parallel num_threads(1)
+    loop_nest();
+  } else {
+    loop_nest();
   }
 }
 
