@@ -15,52 +15,52 @@ from pydl.ops.shape import Viewed
 from pydl.tensor import Tensor, _wrap
 
 
-class Gather(Function):
-    @staticmethod
-    def forward(ctx, x, dim, index):
+class _Pick(Function):
+    """out = pick(x, dim, index); the gradient is put back where it was picked, into zeros."""
+
+    pick = put = None
+
+    @classmethod
+    def forward(cls, ctx, x, dim, index):
         ctx.shape, ctx.dtype, ctx.device, ctx.dim, ctx.index = x._a.shape, x._a.dtype, x._a.device, dim, index._a
-        return _wrap(_C.gather(x._a, dim, index._a))
+        return _wrap(cls.pick(x._a, dim, index._a))
 
-    @staticmethod
-    def backward(ctx, g):
+    @classmethod
+    def backward(cls, ctx, g):
         zeros = _C.full(list(ctx.shape), 0.0, ctx.dtype, ctx.device)
-        return _wrap(_C.scatter_add(zeros, ctx.dim, ctx.index, g._a)), None, None
+        return _wrap(cls.put(zeros, ctx.dim, ctx.index, g._a)), None, None
 
 
-class ScatterAdd(Function):
-    @staticmethod
-    def forward(ctx, x, dim, index, src):
+class _Put(Function):
+    """out = put(x, dim, index, src) (adding src at the indexed places); src's gradient is picked there."""
+
+    pick = put = None
+
+    @classmethod
+    def forward(cls, ctx, x, dim, index, src):
         ctx.dim, ctx.index = dim, index._a
-        return _wrap(_C.scatter_add(x._a, dim, index._a, src._a))
+        return _wrap(cls.put(x._a, dim, index._a, src._a))
 
-    @staticmethod
-    def backward(ctx, g):
-        gsrc = _wrap(_C.gather(g._a, ctx.dim, ctx.index)) if ctx.needs_input_grad[3] else None
+    @classmethod
+    def backward(cls, ctx, g):
+        gsrc = _wrap(cls.pick(g._a, ctx.dim, ctx.index)) if ctx.needs_input_grad[3] else None
         return g, None, None, gsrc
 
 
-class IndexSelect(Function):
-    @staticmethod
-    def forward(ctx, x, dim, index):
-        ctx.shape, ctx.dtype, ctx.device, ctx.dim, ctx.index = x._a.shape, x._a.dtype, x._a.device, dim, index._a
-        return _wrap(_C.index_select(x._a, dim, index._a))
-
-    @staticmethod
-    def backward(ctx, g):
-        zeros = _C.full(list(ctx.shape), 0.0, ctx.dtype, ctx.device)
-        return _wrap(_C.index_add(zeros, ctx.dim, ctx.index, g._a)), None, None
+class Gather(_Pick):
+    pick, put = staticmethod(_C.gather), staticmethod(_C.scatter_add)
 
 
-class IndexAdd(Function):
-    @staticmethod
-    def forward(ctx, x, dim, index, src):
-        ctx.dim, ctx.index = dim, index._a
-        return _wrap(_C.index_add(x._a, dim, index._a, src._a))
+class ScatterAdd(_Put):
+    pick, put = staticmethod(_C.gather), staticmethod(_C.scatter_add)
 
-    @staticmethod
-    def backward(ctx, g):
-        gsrc = _wrap(_C.index_select(g._a, ctx.dim, ctx.index)) if ctx.needs_input_grad[3] else None
-        return g, None, None, gsrc
+
+class IndexSelect(_Pick):
+    pick, put = staticmethod(_C.index_select), staticmethod(_C.index_add)
+
+
+class IndexAdd(_Put):
+    pick, put = staticmethod(_C.index_select), staticmethod(_C.index_add)
 
 
 def _long_index(index, like, op):
