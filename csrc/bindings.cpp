@@ -42,6 +42,9 @@ py::dtype numpy_dtype(DType d) {
     case DType::UInt8: return py::dtype::of<uint8_t>();
     case DType::Int64: return py::dtype::of<int64_t>();
     case DType::Float32: return py::dtype::of<float>();
+    case DType::Float16: return py::dtype("float16");
+    case DType::BFloat16:
+      fail<TypeError>("numpy: bfloat16 has no numpy type; convert with .float() first");
     default: return py::dtype::of<double>();
   }
 }
@@ -51,13 +54,14 @@ Array from_numpy(py::array arr) {
   const char kind = arr.dtype().kind();
   const ssize_t size = arr.itemsize();
   DType dt;
-  if (kind == 'f' && size == 4) dt = DType::Float32;
+  if (kind == 'f' && size == 2) dt = DType::Float16;
+  else if (kind == 'f' && size == 4) dt = DType::Float32;
   else if (kind == 'f' && size == 8) dt = DType::Float64;
   else if (kind == 'i' && size == 8) dt = DType::Int64;
   else if (kind == 'u' && size == 1) dt = DType::UInt8;
   else if (kind == 'b') dt = DType::Bool;
   else fail<TypeError>("from_numpy: unsupported numpy dtype ", std::string(py::str(arr.dtype())),
-                       "; supported: float32, float64, int64, uint8, bool");
+                       "; supported: float16, float32, float64, int64, uint8, bool");
   if (arr.dtype().byteorder() == '>') fail<TypeError>("from_numpy: byte-swapped arrays are not supported");
   Shape shape(arr.ndim()), strides(arr.ndim());
   for (ssize_t d = 0; d < arr.ndim(); ++d) {
@@ -89,6 +93,7 @@ py::object item(const Array& x) {
     fail<ValueError>("item: only a tensor with one element can be converted to a Python scalar, got shape ",
                      shape_str(x.shape()));
   Array c = x.to(Device{});
+  if (is_half(c.dtype())) c = c.astype(DType::Float32);
   switch (c.dtype()) {
     case DType::Bool: return py::bool_(*reinterpret_cast<bool*>(c.data()));
     case DType::UInt8: return py::int_(*reinterpret_cast<uint8_t*>(c.data()));
@@ -119,6 +124,8 @@ void pydl::bind_core(py::module_& m) {
     } catch (const pydl::ValueError& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
     } catch (const pydl::TypeError& e) {
+      PyErr_SetString(PyExc_TypeError, e.what());
+    } catch (const pydl::UnsupportedDType& e) {
       PyErr_SetString(PyExc_TypeError, e.what());
     } catch (const pydl::IndexError& e) {
       PyErr_SetString(PyExc_IndexError, e.what());

@@ -18,6 +18,8 @@ DLDataType dl_dtype(DType d) {
     case DType::UInt8: return DLDataType{kDLUInt, 8, 1};
     case DType::Int64: return DLDataType{kDLInt, 64, 1};
     case DType::Float32: return DLDataType{kDLFloat, 32, 1};
+    case DType::Float16: return DLDataType{kDLFloat, 16, 1};
+    case DType::BFloat16: return DLDataType{kDLBfloat, 16, 1};
     default: return DLDataType{kDLFloat, 64, 1};
   }
 }
@@ -29,6 +31,8 @@ DType from_dl_dtype(DLDataType t) {
     if (t.code == kDLInt && t.bits == 64) return DType::Int64;
     if (t.code == kDLFloat && t.bits == 32) return DType::Float32;
     if (t.code == kDLFloat && t.bits == 64) return DType::Float64;
+    if (t.code == kDLFloat && t.bits == 16) return DType::Float16;
+    if (t.code == kDLBfloat && t.bits == 16) return DType::BFloat16;
   }
   static const char* codes[] = {"int", "uint", "float", "opaque handle", "bfloat", "complex", "bool"};
   const char* name = t.code < 7 ? codes[t.code] : "unknown";

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "csrc/array.h"
+#include "kernels/common/activation.h"
 #include "kernels/common/functors.h"
 #include "kernels/cpu/reduce.h"
 
@@ -29,10 +30,15 @@ std::tuple<Array, Array> max_min_dim(bool is_max, const Array& x, int64_t dim, b
 Array arg_max_min(bool is_max, const Array& x, const std::vector<int64_t>& dim, bool keepdim);  // dim: [] or [d]
 
 // linear algebra (ops_linalg.cpp)
-// bias (length n, added to every row) and ReLU run in the GEMM's write-back.
-Array matmul(const Array& a, const Array& b, const Array* bias = nullptr, bool relu = false);
-// x @ weight^T + bias (then ReLU), as torch.nn.functional.linear; weight is (out, in).
-Array linear(const Array& x, const Array& weight, const Array* bias, bool relu);
+// bias (length n, added to every row) and the epilogue (Identity, Relu or Gelu) run in the
+// GEMM's write-back. float16/bfloat16: tensor cores on CUDA; on the CPU through float32.
+Array matmul(const Array& a, const Array& b, const Array* bias = nullptr,
+             Activation epilogue = Activation::Identity);
+// act(x @ weight^T + bias), as torch.nn.functional.linear; weight is (out, in).
+Array linear(const Array& x, const Array& weight, const Array* bias, Activation epilogue);
+// Whether float32 matmuls on CUDA may use TF32 tensor cores (pydl.backends.cuda.matmul.allow_tf32).
+void set_allow_tf32(bool allow);
+bool allow_tf32();
 
 // indexing and shapes (ops_index.cpp)
 Array gather(const Array& x, int64_t dim, const Array& index);

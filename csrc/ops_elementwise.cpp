@@ -12,6 +12,7 @@
 #include "csrc/errors.h"
 #include "csrc/loop.h"
 #include "csrc/ops.h"
+#include "csrc/promote.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cuda/elementwise.h"
 
@@ -64,6 +65,7 @@ static DType compute_dtype(BinaryOp op, DType d) {
 }
 
 Array unary(UnaryOp op, const Array& x) {
+  reject_half(x, op_name(op));
   DType dt = x.dtype();
   if (needs_floating(op) && !is_floating(dt)) dt = DType::Float32;
   if (dt == DType::Bool) fail<TypeError>(op_name(op), ": not supported for bool tensors");
@@ -76,6 +78,8 @@ Array unary(UnaryOp op, const Array& x) {
 Array binary(BinaryOp op, const Array& a, const Array& b) {
   const char* name = op_name(op);
   check_same_device(a, b, name);
+  reject_half(a, name);
+  reject_half(b, name);
   const DType dt = compute_dtype(op, promote(a.dtype(), b.dtype()));
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
   Array ac = a.astype(dt), bc = b.astype(dt);
@@ -101,6 +105,7 @@ static DType scalar_dtype(DType tensor, bool is_float) {
 }
 
 Array binary_scalar(BinaryOp op, const Array& a, double s, bool is_float, bool reverse) {
+  reject_half(a, op_name(op));
   DType dt = is_comparison(op) ? (is_float && !is_floating(a.dtype()) ? DType::Float32 : a.dtype())
                                : compute_dtype(op, scalar_dtype(a.dtype(), is_float));
   if (is_comparison(op) && a.dtype() == DType::Bool && !is_float) dt = DType::Int64;
@@ -116,6 +121,7 @@ Array binary_scalar(BinaryOp op, const Array& a, double s, bool is_float, bool r
 }
 
 static void check_inplace(BinaryOp op, const Array& a) {
+  reject_half(a, op_name(op));
   if (is_comparison(op)) fail<TypeError>(op_name(op), "_: comparisons cannot be done in place");
   if (a.dtype() == DType::Bool) fail<TypeError>(op_name(op), "_: in-place arithmetic on a bool tensor");
   if (op == BinaryOp::Div && !is_floating(a.dtype()))
@@ -125,6 +131,7 @@ static void check_inplace(BinaryOp op, const Array& a) {
 void binary_inplace(BinaryOp op, Array& a, const Array& b) {
   check_inplace(op, a);
   check_same_device(a, b, op_name(op));
+  reject_half(b, op_name(op));
   if (broadcast_shapes(a.shape(), b.shape(), op_name(op)) != a.shape())
     fail<ValueError>(op_name(op), "_: cannot broadcast ", shape_str(b.shape()), " into the in-place output ",
                      shape_str(a.shape()));
@@ -144,6 +151,8 @@ void binary_scalar_inplace(BinaryOp op, Array& a, double s) {
 Array where(const Array& cond, const Array& a, const Array& b) {
   check_same_device(cond, a, "where");
   check_same_device(a, b, "where");
+  reject_half(a, "where");
+  reject_half(b, "where");
   if (cond.dtype() != DType::Bool)
     fail<TypeError>("where: expected a bool condition, got ", dtype_name(cond.dtype()));
   const DType dt = promote(a.dtype(), b.dtype());

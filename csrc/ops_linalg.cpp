@@ -1,6 +1,10 @@
 // matmul with torch.matmul's semantics (1-d promotion, broadcast batch dims),
 // mapped onto the one GEMM entry point: transposed operands are passed as
 // transpose flags and broadcast batch dims as stride 0, never copied.
+// float16/bfloat16 run on CUDA's tensor cores (float32 accumulation, output in the input
+// dtype); on the CPU they are converted to float32, multiplied, and rounded back.
+#include <atomic>
+
 #include "csrc/cuda/dispatch.h"
 #include "csrc/errors.h"
 #include "csrc/ops.h"
@@ -50,16 +54,33 @@ MatrixLayout layout_of(const Array& x) {
   return l;
 }
 
+std::atomic<bool> g_allow_tf32{false};
+
 }  // namespace
 
-Array matmul(const Array& a_in, const Array& b_in, const Array* bias, bool relu) {
+void set_allow_tf32(bool allow) { g_allow_tf32.store(allow); }
+bool allow_tf32() { return g_allow_tf32.load(); }
+
+Array matmul(const Array& a_in, const Array& b_in, const Array* bias, Activation epilogue) {
   check_same_device(a_in, b_in, "matmul");
   if (a_in.ndim() == 0 || b_in.ndim() == 0)
     fail<ValueError>("matmul: both arguments need at least 1 dimension, got shapes ", shape_str(a_in.shape()),
                      " and ", shape_str(b_in.shape()));
-  if (a_in.dtype() != b_in.dtype() || !is_floating(a_in.dtype()))
-    fail<TypeError>("matmul: expected two float32 or two float64 tensors, got ", dtype_name(a_in.dtype()), " and ",
-                    dtype_name(b_in.dtype()));
+  const DType dt = a_in.dtype();
+  if (dt != b_in.dtype() || !(is_floating(dt) || is_half(dt)))
+    fail<TypeError>("matmul: expected two tensors of one floating dtype (float32, float64, float16 or bfloat16), "
+                    "got ", dtype_name(dt), " and ", dtype_name(b_in.dtype()));
+  if (!gemm_epilogue_supported(epilogue)) fail<ValueError>("linear: the fused epilogue must be none, ReLU or GELU");
+  if (bias) {
+    check_same_device(a_in, *bias, "linear");
+    if (bias->dtype() != dt)
+      fail<ValueError>("linear: expected a ", dtype_name(dt), " bias, got ", dtype_name(bias->dtype()));
+  }
+  if (is_half(dt) && !on_cuda(a_in)) {  // the CPU has no half kernels: through float32
+    Array bias32 = bias ? bias->astype(DType::Float32) : Array();
+    return matmul(a_in.astype(DType::Float32), b_in.astype(DType::Float32), bias ? &bias32 : nullptr, epilogue)
+        .astype(dt);
+  }
   const bool a_vec = a_in.ndim() == 1, b_vec = b_in.ndim() == 1;
   Array a = a_vec ? a_in.unsqueeze(0) : a_in;
   Array b = b_vec ? b_in.unsqueeze(1) : b_in;
@@ -91,7 +112,8 @@ Array matmul(const Array& a_in, const Array& b_in, const Array* bias, bool relu)
   Array out = Array::empty(out_shape, a.dtype(), a.device());
   GemmArgs g;
   g.bias = bias ? bias_c.data() : nullptr;
-  g.relu = relu;
+  g.epilogue = epilogue;
+  g.allow_tf32 = allow_tf32();
   g.trans_a = la.trans;
   g.trans_b = lb.trans;
   g.m = m;
@@ -118,13 +140,13 @@ Array matmul(const Array& a_in, const Array& b_in, const Array* bias, bool relu)
   return out;
 }
 
-Array linear(const Array& x, const Array& weight, const Array* bias, bool relu) {
+Array linear(const Array& x, const Array& weight, const Array* bias, Activation epilogue) {
   if (weight.ndim() != 2)
     fail<ValueError>("linear: expected a 2-d weight (out_features, in_features), got shape ", shape_str(weight.shape()));
   if (x.ndim() == 0 || x.shape().back() != weight.shape()[1])
     fail<ValueError>("linear: input has ", x.ndim() ? x.shape().back() : 0, " features (shape ",
                      shape_str(x.shape()), "), weight expects ", weight.shape()[1]);
-  return matmul(x, weight.transpose(0, 1), bias, relu);
+  return matmul(x, weight.transpose(0, 1), bias, epilogue);
 }
 
 }  // namespace pydl

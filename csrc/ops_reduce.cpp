@@ -6,6 +6,7 @@
 #include "csrc/cuda/dispatch.h"
 #include "csrc/errors.h"
 #include "csrc/ops.h"
+#include "csrc/promote.h"
 #include "kernels/cuda/reduce.h"
 
 namespace pydl {
@@ -92,6 +93,7 @@ void run_arg_reduce(bool is_max, DType dt, const Plan& p, void* values, const Ar
 
 Array reduce(cpu::ReduceOp op, const Array& x, const std::vector<int64_t>& dims, bool keepdim, double correction) {
   const char* name = reduce_name(op);
+  reject_half(x, name);
   using cpu::ReduceOp;
   DType dt = x.dtype();
   if (op == ReduceOp::Sum && !is_floating(dt)) dt = DType::Int64;
@@ -119,6 +121,7 @@ Array reduce(cpu::ReduceOp op, const Array& x, const std::vector<int64_t>& dims,
 
 std::tuple<Array, Array> max_min_dim(bool is_max, const Array& x, int64_t dim, bool keepdim) {
   const char* name = is_max ? "max" : "min";
+  reject_half(x, name);
   Plan p = plan_reduction(x, {dim}, keepdim, name);
   if (p.r == 0) fail<IndexError>(name, ": cannot reduce over a zero-size dimension (no identity)");
   Array values = Array::empty(p.out_shape, x.dtype(), x.device());
@@ -129,6 +132,7 @@ std::tuple<Array, Array> max_min_dim(bool is_max, const Array& x, int64_t dim, b
 
 Array arg_max_min(bool is_max, const Array& x, const std::vector<int64_t>& dim, bool keepdim) {
   const char* name = is_max ? "argmax" : "argmin";
+  reject_half(x, name);
   Array src = dim.empty() ? x.reshape({x.numel()}) : x;
   Plan p = plan_reduction(src, dim.empty() ? std::vector<int64_t>{0} : dim, keepdim && !dim.empty(), name);
   if (p.r == 0) fail<IndexError>(name, ": cannot reduce over a zero-size dimension (no identity)");

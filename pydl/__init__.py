@@ -13,7 +13,7 @@ except ImportError as e:  # a source checkout without the built extension
         "Install with `pip install .` and import pydl from another directory"
     ) from e
 from pydl._dtype import bool_ as bool  # noqa: A001  (pydl.bool, as torch.bool)
-from pydl._dtype import device, dtype, float32, float64, int64, uint8
+from pydl._dtype import bfloat16, device, dtype, float16, float32, float64, half, int64, uint8
 from pydl.autograd import Function, enable_grad, gradcheck, is_grad_enabled, no_grad, set_grad_enabled
 from pydl.creation import (arange, empty, empty_like, eye, from_numpy, full, full_like, initial_seed, linspace,
                            manual_seed, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor,

@@ -10,7 +10,7 @@ class dtype:
         self.code = code
         self.itemsize = itemsize
         self.is_floating_point = is_floating_point
-        self.numpy = np.dtype(numpy_dtype)
+        self.numpy = None if numpy_dtype is None else np.dtype(numpy_dtype)  # bfloat16 has none
 
     def __repr__(self):
         return f"pydl.{self.name}"
@@ -24,11 +24,18 @@ uint8 = dtype("uint8", 1, 1, False, np.uint8)
 int64 = dtype("int64", 2, 8, False, np.int64)
 float32 = dtype("float32", 3, 4, True, np.float32)
 float64 = dtype("float64", 4, 8, True, np.float64)
+# Storage types for the GPU's tensor cores: creation, casts and matmul (on the CPU through
+# float32); every other op raises a TypeError. bfloat16 has no numpy type: .numpy() raises
+# (call .float() first) and tensor(data, dtype=bfloat16) is built through float32.
+float16 = dtype("float16", 5, 2, True, np.float16)
+bfloat16 = dtype("bfloat16", 6, 2, True, None)
+half = float16
 
-DTYPES = (bool_, uint8, int64, float32, float64)  # indexed by code
+DTYPES = (bool_, uint8, int64, float32, float64, float16, bfloat16)  # indexed by code
+HALF_CODES = (float16.code, bfloat16.code)
 _ALIASES = {
     "bool": bool_, "uint8": uint8, "int64": int64, "long": int64, "float32": float32, "float": float32,
-    "float64": float64, "double": float64,
+    "float64": float64, "double": float64, "float16": float16, "half": float16, "bfloat16": bfloat16,
 }
 
 
@@ -51,11 +58,12 @@ def as_dtype(d):
     try:
         return from_numpy_dtype(np.dtype(d))
     except TypeError:
-        raise TypeError(f"unsupported dtype {d!r}; expected one of bool, uint8, int64, float32, float64") from None
+        raise TypeError(f"unsupported dtype {d!r}; expected one of bool, uint8, int64, float32, float64, float16, "
+                        "bfloat16") from None
 
 
 def from_numpy_dtype(nd):
-    """Our dtype for a numpy one, widening what we lack: other integers to int64, float16 to float32."""
+    """Our dtype for a numpy one, widening what we lack: other integers to int64."""
     for d in DTYPES:
         if d.numpy == nd:
             return d

@@ -176,6 +176,12 @@ class Tensor:
     def double(self):
         return to_tensor(self, None, _float64)
 
+    def half(self):
+        return to_tensor(self, None, _float16)
+
+    def bfloat16(self):
+        return to_tensor(self, None, _bfloat16)
+
     def long(self):
         return to_tensor(self, None, _int64)
 
@@ -293,6 +299,8 @@ def _infer_dtype(data):
 
 def _to_array(data, dtype):
     """A new C++ Array holding a copy of data (Tensor, numpy array, scalar or nested list)."""
+    if dtype is not None and dtype.numpy is None and not isinstance(data, Tensor):  # bfloat16: through float32
+        return _to_array(data, _float32).astype(dtype.code)
     if isinstance(data, Tensor):
         arr = data._a.to("cpu")
         return arr.astype(dtype.code) if dtype is not None and dtype.code != arr.dtype else arr.clone()
@@ -346,11 +354,13 @@ def _ones_like(t):
 
 
 from pydl._dtype import bool_ as _bool, float32 as _float32, float64 as _float64  # noqa: E402
+from pydl._dtype import bfloat16 as _bfloat16, float16 as _float16  # noqa: E402
 from pydl._dtype import from_numpy_dtype as _from_numpy_dtype, int64 as _int64, uint8 as _uint8  # noqa: E402
 from pydl.autograd.function import Function, backward as _backward  # noqa: E402
 
 
 class _To(Function):
+    half_ok = True
     @staticmethod
     def forward(ctx, t, target, dt):
         ctx.src = (t._a.device, t._a.dtype)

@@ -102,7 +102,7 @@ def test_plain_safetensors_file_loads_flat(tmp_path):
                "h": np.ones(2, np.float16)}, str(tmp_path / "plain.safetensors"))
     back = load(tmp_path / "plain.safetensors")
     assert set(back) == {"w", "i", "h"}
-    assert back["w"].dtype == pydl.float32 and back["i"].dtype == pydl.int64 and back["h"].dtype == pydl.float32
+    assert back["w"].dtype == pydl.float32 and back["i"].dtype == pydl.int64 and back["h"].dtype == pydl.float16
     np.testing.assert_array_equal(_np(back["i"]), [0, 1, 2])
 
 

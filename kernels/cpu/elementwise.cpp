@@ -2,6 +2,7 @@
 // and fill loops (memory-bound: one baseline copy is enough).
 #include "kernels/cpu/elementwise.h"
 
+#include "kernels/common/half.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/strided_walk.h"
 
@@ -28,16 +29,23 @@ inline To cast(From x) {
   else return static_cast<To>(x);
 }
 
+// Any cast with a half on either side goes through float32 (kernels/common/half.h).
+template <class To, class From>
+inline To cast_any(From x) {
+  if constexpr (sizeof(To) == 2 || sizeof(From) == 2) return half_cast<To>(x);
+  else return cast<To>(x);
+}
+
 template <class To, class From>
 void copy_loop(const StridedLoop& loop) {
   walk_strided(loop, [](char* const* p, const int64_t* s, int64_t n) {
     To* __restrict out = reinterpret_cast<To*>(p[0]);
     const From* __restrict in = reinterpret_cast<const From*>(p[1]);
     if (s[0] == int64_t(sizeof(To)) && s[1] == int64_t(sizeof(From))) {
-      for (int64_t i = 0; i < n; ++i) out[i] = cast<To>(in[i]);
+      for (int64_t i = 0; i < n; ++i) out[i] = cast_any<To>(in[i]);
     } else {
       const int64_t s0 = s[0] / int64_t(sizeof(To)), s1 = s[1] / int64_t(sizeof(From));
-      for (int64_t i = 0; i < n; ++i) out[i * s0] = cast<To>(in[i * s1]);
+      for (int64_t i = 0; i < n; ++i) out[i * s0] = cast_any<To>(in[i * s1]);
     }
   });
 }
@@ -45,12 +53,12 @@ void copy_loop(const StridedLoop& loop) {
 }  // namespace
 
 void copy(DType dst, DType src, const StridedLoop& loop) {
-  PYDL_DISPATCH_ALL(dst, To, PYDL_DISPATCH_ALL(src, From, copy_loop<To, From>(loop)));
+  PYDL_DISPATCH_STORAGE(dst, To, PYDL_DISPATCH_STORAGE(src, From, copy_loop<To, From>(loop)));
 }
 
 void fill(DType dtype, const StridedLoop& loop, double value) {
-  PYDL_DISPATCH_ALL(dtype, T, {
-    const T v = cast<T>(value);
+  PYDL_DISPATCH_STORAGE(dtype, T, {
+    const T v = cast_any<T>(value);
     walk_strided(loop, [v](char* const* p, const int64_t* s, int64_t n) {
       T* out = reinterpret_cast<T*>(p[0]);
       const int64_t s0 = s[0] / int64_t(sizeof(T));

@@ -8,7 +8,7 @@
 //                                 so each ISA gets its own register width)
 //
 // Transposes are absorbed by the packing (row/column strides), edges by zero-padded
-// panels and a masked write-back, alpha/beta/bias/ReLU by the write-back.
+// panels and a masked write-back, alpha/beta/bias/ReLU/GELU by the write-back.
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -72,8 +72,11 @@ template <class T>
 struct Epilogue {
   T alpha, beta;
   const T* bias;
-  bool relu;
+  bool relu, gelu;
 };
+
+template <class T>
+inline T gelu(T x) { return GeluAct<T>(0, 0).forward(x); }
 
 template <class V>
 inline V relu_vector(V x) {
@@ -95,6 +98,7 @@ void write_edge_tile(const T* tile, T* c, int64_t ldc, int64_t rows, int64_t col
       if (last) {
         if (bias) v += bias[j];
         if (e.relu && v < T(0)) v = T(0);
+        if (e.gelu) v = gelu(v);
       }
       crow[j] = v;
     }
@@ -142,6 +146,8 @@ void micro_kernel(int64_t kc, const T* __restrict pa, const T* __restrict pb, T*
       if (last) {
         r += bias_v[v];
         if (e.relu) r = relu_vector(r);
+        if (e.gelu)
+          for (int l = 0; l < VL; ++l) r[l] = gelu(r[l]);
       }
       __builtin_memcpy(cp, &r, sizeof(V));
     }
@@ -207,7 +213,8 @@ void gemm_typed(const GemmArgs& g) {
   if (g.m == 0 || g.n == 0) return;
   const View va = g.trans_a ? View{1, g.lda} : View{g.lda, 1};
   const View vb = g.trans_b ? View{1, g.ldb} : View{g.ldb, 1};
-  const Epilogue<T> e{T(g.alpha), T(g.beta), static_cast<const T*>(g.bias), g.relu};
+  const Epilogue<T> e{T(g.alpha), T(g.beta), static_cast<const T*>(g.bias), g.epilogue == Activation::Relu,
+                      g.epilogue == Activation::Gelu};
   const T* a = static_cast<const T*>(g.a);
   const T* b = static_cast<const T*>(g.b);
   T* c = static_cast<T*>(g.c);

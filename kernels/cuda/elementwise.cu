@@ -10,6 +10,7 @@
 
 #include <algorithm>
 
+#include "kernels/common/half.h"
 #include "kernels/cuda/device_utils.h"
 
 namespace pydl::cuda_kernels {
@@ -176,6 +177,12 @@ struct CastF {
   __device__ __forceinline__ To operator()(From x) const { return cast_value<To, From>(x); }
 };
 
+// Casts with a half on either side go through float32 (kernels/common/half.h).
+template <class To, class From>
+struct HalfCastF {
+  __device__ __forceinline__ To operator()(From x) const { return half_cast<To>(x); }
+};
+
 template <class T>
 struct ConstF {
   T v;
@@ -216,12 +223,23 @@ void where(DType dtype, const StridedLoop& loop, void* stream, LaunchCheck check
 
 void copy(DType dst, DType src, const StridedLoop& loop, void* stream, LaunchCheck check) {
   const HostScalar none;
+  if (is_half(dst) || is_half(src)) {
+    PYDL_DISPATCH_STORAGE(dst, To, PYDL_DISPATCH_STORAGE(src, From, (launch_map<1, To, From, char, char>(
+        loop, none, HalfCastF<To, From>{}, stream, check, "pydl_copy_half_contig", "pydl_copy_half_strided"))));
+    return;
+  }
   PYDL_DISPATCH_ALL(dst, To, PYDL_DISPATCH_ALL(src, From, (launch_map<1, To, From, char, char>(
       loop, none, CastF<To, From>{}, stream, check, "pydl_copy_contig", "pydl_copy_strided"))));
 }
 
 void fill(DType dtype, const StridedLoop& loop, double value, void* stream, LaunchCheck check) {
   const HostScalar none;
+  if (is_half(dtype)) {
+    PYDL_DISPATCH_HALF(dtype, T, (launch_map<0, T, char, char, char>(loop, none, ConstF<T>{half_cast<T>(value)},
+                                                                    stream, check, "pydl_fill_contig",
+                                                                    "pydl_fill_strided")));
+    return;
+  }
   PYDL_DISPATCH_ALL(dtype, T, (launch_map<0, T, char, char, char>(loop, none, ConstF<T>{cast_value<T, double>(value)},
                                                                   stream, check, "pydl_fill_contig",
                                                                   "pydl_fill_strided")));

@@ -25,7 +25,7 @@ struct Params {
   int64_t ldc;
   int64_t batch, stride_a, stride_b, stride_c;
   const T* bias;
-  bool relu;
+  bool relu, gelu;
 };
 
 template <class T>
@@ -85,6 +85,7 @@ __global__ void __launch_bounds__(kThreads* kThreads) gemm_tiled_kernel(Params<T
           if (p.beta != T(0)) v += p.beta * *out;  // beta == 0: C is not read (it may be uninitialized)
           if (p.bias) v += p.bias[gj];
           if (p.relu && v < T(0)) v = T(0);
+          if (p.gelu) v = kernels::GeluAct<T>(0, 0).forward(v);
           *out = v;
         }
     }
@@ -95,7 +96,8 @@ template <class T>
 void launch(const GemmArgs& g, cudaStream_t stream, LaunchCheck check) {
   Params<T> p{g.trans_a, g.trans_b, g.m, g.n, g.k, T(g.alpha), T(g.beta), static_cast<const T*>(g.a), g.lda,
               static_cast<const T*>(g.b), g.ldb, static_cast<T*>(g.c), g.ldc, g.batch, g.stride_a, g.stride_b,
-              g.stride_c, static_cast<const T*>(g.bias), g.relu};
+              g.stride_c, static_cast<const T*>(g.bias), g.epilogue == Activation::Relu,
+              g.epilogue == Activation::Gelu};
   const int64_t n_tiles = (g.n + kTile - 1) / kTile, m_tiles = (g.m + kTile - 1) / kTile;
   const dim3 grid(static_cast<unsigned>(std::min<int64_t>(n_tiles, 2147483647)),
                   static_cast<unsigned>(std::min<int64_t>(m_tiles, 65535)),

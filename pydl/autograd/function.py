@@ -1,6 +1,7 @@
 """The autograd graph: a ``Function`` is one op with its forward and backward side by
 side; applying it to tensors that require grad records a node, and ``backward``
 walks the recorded nodes once in topological order."""
+from pydl._dtype import DTYPES, HALF_CODES
 from pydl.autograd.grad_mode import no_grad, state
 
 
@@ -15,9 +16,13 @@ class Function:
     """
 
     __slots__ = ("inputs", "needs_input_grad", "__dict__")
+    # float16/bfloat16 are storage types (creation, casts, matmul): ops that take them say so.
+    half_ok = False
 
     @classmethod
     def apply(cls, *args):
+        if not cls.half_ok:
+            _reject_half(cls, args)
         ctx = cls.__new__(cls)
         if state.enabled:
             needs = None
@@ -49,6 +54,14 @@ class Function:
 
     def __repr__(self):
         return f"<{self.name()}Backward>"
+
+
+def _reject_half(cls, args):
+    for a in args:
+        if isinstance(a, Tensor) and a._a.dtype in HALF_CODES:
+            name = DTYPES[a._a.dtype].name
+            raise TypeError(f"{cls.__name__.lstrip('_').lower()}: not supported for {name} tensors (float16/bfloat16 "
+                            "support creation, casts and matmul); convert with .float() first")
 
 
 class _NoGrads:
