@@ -7,12 +7,16 @@
 namespace pydl {
 
 void bind_conv(pybind11::module_& m) {
-  m.def("conv2d", &conv2d);
+  namespace py = pybind11;
+  m.def("conv2d", &conv2d, py::arg("x"), py::arg("weight"), py::arg("bias"), py::arg("stride"), py::arg("padding"),
+        py::arg("dilation"), py::arg("groups"), py::arg("relu") = false);
   m.def("conv2d_backward_input", &conv2d_backward_input);
   m.def("conv2d_backward_weight", &conv2d_backward_weight);
   m.def("conv2d_backward_bias", &conv2d_backward_bias);
   m.def("max_pool2d", &max_pool2d);
-  m.def("max_pool2d_backward", &max_pool2d_backward);
+  m.def("max_pool2d_backward", &max_pool2d_backward, py::arg("grad"), py::arg("indices"), py::arg("input_shape"),
+        py::arg("kernel_size") = Ints{}, py::arg("stride") = Ints{}, py::arg("padding") = Ints{0, 0},
+        py::arg("dilation") = Ints{1, 1});
   m.def("avg_pool2d", &avg_pool2d);
   m.def("avg_pool2d_backward", &avg_pool2d_backward);
   m.def("adaptive_avg_pool2d", &adaptive_avg_pool2d);

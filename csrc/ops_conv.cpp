@@ -1,14 +1,19 @@
 // conv2d and the 2-d poolings: each checks devices, dtypes, shapes and hyper-parameters,
-// makes its inputs contiguous, allocates the result and calls one CPU kernel.
+// makes its inputs contiguous, allocates the result and calls one kernel, the CPU's or
+// the CUDA one by the inputs' device. Every check runs before any kernel.
 #include "csrc/ops_conv.h"
 
 #include <algorithm>
 #include <string>
 
+#include "csrc/cuda/dispatch.h"
 #include "csrc/errors.h"
+#include "csrc/ops_activation.h"
 #include "kernels/common/conv.h"
 #include "kernels/cpu/conv.h"
 #include "kernels/cpu/pool.h"
+#include "kernels/cuda/conv.h"
+#include "kernels/cuda/pool.h"
 
 namespace pydl {
 
@@ -93,6 +98,19 @@ Conv2dParams conv_params(const Shape& xs, const Shape& ws, const Ints& stride, c
   return p;
 }
 
+// The CUDA kernels index planes and taps with 32 bits (kernels/cuda/conv.h).
+void check_cuda_conv_size(const Array& a, const Conv2dParams& p, const char* op) {
+  if (on_cuda(a) && !cuda_kernels::conv2d_fits(p))
+    fail<ValueError>(op, ": on CUDA, image planes, channel counts and taps per group must stay below 2^31 "
+                     "elements, got input (", p.n, ", ", p.c_in, ", ", p.h, ", ", p.w, ") and weight (", p.c_out,
+                     ", ", p.c_in / p.groups, ", ", p.kh, ", ", p.kw, ")");
+}
+
+// Device scratch for the weight gradient's split-K partials (freed, stream-ordered, on return).
+Array device_workspace(Device device, size_t bytes) {
+  return Array::empty({static_cast<int64_t>(bytes)}, DType::UInt8, device);
+}
+
 Shape conv_out_shape(const Conv2dParams& p, bool unbatched) {
   return unbatched ? Shape{p.c_out, p.out_h, p.out_w} : Shape{p.n, p.c_out, p.out_h, p.out_w};
 }
@@ -142,13 +160,9 @@ Shape pool_out_shape(const Shape& xs, int64_t out_h, int64_t out_w) {
   return s;
 }
 
-void check_pool_input(const Array& x, const char* op) {
-  check_cpu(x, op);
-  check_float(x, op, "input");
-}
+void check_pool_input(const Array& x, const char* op) { check_float(x, op, "input"); }
 
 void check_pool_grad(const Array& grad, const Shape& input_shape, const char* op) {
-  check_cpu(grad, op);
   check_float(grad, op, "gradient");
   check_image(input_shape, op, "input shape");
 }
@@ -158,9 +172,8 @@ void check_pool_grad(const Array& grad, const Shape& input_shape, const char* op
 // ------------------------------------------------------------------------------ conv2d
 
 Array conv2d(const Array& x, const Array& weight, const std::optional<Array>& bias, const Ints& stride,
-             const Ints& padding, const Ints& dilation, int64_t groups) {
+             const Ints& padding, const Ints& dilation, int64_t groups, bool relu) {
   const char* op = "conv2d";
-  check_cpu(x, op);
   check_same_device(x, weight, op);
   check_float(x, op, "input");
   check_same_dtype(x, weight, op, "weight");
@@ -174,22 +187,29 @@ Array conv2d(const Array& x, const Array& weight, const std::optional<Array>& bi
                        ", got shape ", shape_str(bias->shape()));
     b = bias->contiguous();
   }
+  check_cuda_conv_size(x, p, op);
   Array y = Array::empty(conv_out_shape(p, x.ndim() == 3), x.dtype(), x.device());
   if (y.numel() == 0) return y;
   const Array xc = x.contiguous(), wc = weight.contiguous();
-  cpu::conv2d_forward(x.dtype(), p, xc.data(), wc.data(), bias ? b.data() : nullptr, y.data());
-  return y;
+  const void* bp = bias ? b.data() : nullptr;
+  if (on_cuda(x)) {
+    PYDL_CUDA_LAUNCH(x.device(), cuda_kernels::conv2d_forward(x.dtype(), p, xc.data(), wc.data(), bp, relu, y.data(),
+                                                              stream, check));
+    return y;
+  }
+  cpu::conv2d_forward(x.dtype(), p, xc.data(), wc.data(), bp, y.data());
+  return relu ? activation(Activation::Relu, y, 0.0, 0.0) : y;
 }
 
 Array conv2d_backward_input(const Array& grad, const Array& weight, const Shape& input_shape, const Ints& stride,
                             const Ints& padding, const Ints& dilation, int64_t groups) {
   const char* op = "conv2d_backward_input";
-  check_cpu(grad, op);
   check_same_device(grad, weight, op);
   check_float(grad, op, "gradient");
   check_same_dtype(grad, weight, op, "weight");
   const Conv2dParams p = conv_params(input_shape, weight.shape(), stride, padding, dilation, groups, op);
   check_grad(grad, conv_out_shape(p, input_shape.size() == 3), op);
+  check_cuda_conv_size(grad, p, op);
   Array dx = Array::empty(input_shape, grad.dtype(), grad.device());
   if (dx.numel() == 0) return dx;
   if (grad.numel() == 0) {
@@ -197,19 +217,23 @@ Array conv2d_backward_input(const Array& grad, const Array& weight, const Shape&
     return dx;
   }
   const Array gc = grad.contiguous(), wc = weight.contiguous();
-  cpu::conv2d_backward_input(grad.dtype(), p, gc.data(), wc.data(), dx.data());
+  if (on_cuda(grad))
+    PYDL_CUDA_LAUNCH(grad.device(),
+                     cuda_kernels::conv2d_backward_input(grad.dtype(), p, gc.data(), wc.data(), dx.data(), stream,
+                                                         check));
+  else cpu::conv2d_backward_input(grad.dtype(), p, gc.data(), wc.data(), dx.data());
   return dx;
 }
 
 Array conv2d_backward_weight(const Array& grad, const Array& x, const Shape& weight_shape, const Ints& stride,
                              const Ints& padding, const Ints& dilation, int64_t groups) {
   const char* op = "conv2d_backward_weight";
-  check_cpu(grad, op);
   check_same_device(grad, x, op);
   check_float(grad, op, "gradient");
   check_same_dtype(x, grad, op, "gradient");
   const Conv2dParams p = conv_params(x.shape(), weight_shape, stride, padding, dilation, groups, op);
   check_grad(grad, conv_out_shape(p, x.ndim() == 3), op);
+  check_cuda_conv_size(grad, p, op);
   Array dw = Array::empty(weight_shape, grad.dtype(), grad.device());
   if (dw.numel() == 0) return dw;
   if (grad.numel() == 0) {
@@ -217,13 +241,19 @@ Array conv2d_backward_weight(const Array& grad, const Array& x, const Shape& wei
     return dw;
   }
   const Array gc = grad.contiguous(), xc = x.contiguous();
-  cpu::conv2d_backward_weight(grad.dtype(), p, gc.data(), xc.data(), dw.data());
+  if (on_cuda(grad)) {
+    PYDL_CUDA_LAUNCH(grad.device(), {
+      Array ws = device_workspace(grad.device(), cuda_kernels::conv2d_backward_weight_workspace_bytes(grad.dtype(), p));
+      cuda_kernels::conv2d_backward_weight(grad.dtype(), p, gc.data(), xc.data(), dw.data(), ws.data(), stream, check);
+    });
+  } else {
+    cpu::conv2d_backward_weight(grad.dtype(), p, gc.data(), xc.data(), dw.data());
+  }
   return dw;
 }
 
 Array conv2d_backward_bias(const Array& grad) {
   const char* op = "conv2d_backward_bias";
-  check_cpu(grad, op);
   check_float(grad, op, "gradient");
   check_image(grad.shape(), op, "gradient");
   const Shape g = batched(grad.shape());
@@ -239,7 +269,10 @@ Array conv2d_backward_bias(const Array& grad) {
     return db;
   }
   const Array gc = grad.contiguous();
-  cpu::conv2d_backward_bias(grad.dtype(), p, gc.data(), db.data());
+  if (on_cuda(grad))
+    PYDL_CUDA_LAUNCH(grad.device(),
+                     cuda_kernels::conv2d_backward_bias(grad.dtype(), p, gc.data(), db.data(), stream, check));
+  else cpu::conv2d_backward_bias(grad.dtype(), p, gc.data(), db.data());
   return db;
 }
 
@@ -255,11 +288,16 @@ std::tuple<Array, Array> max_pool2d(const Array& x, const Ints& kernel_size, con
   Array indices = Array::empty(out_shape, DType::Int64, x.device());
   if (y.numel() == 0) return {y, indices};
   const Array xc = x.contiguous();
-  cpu::max_pool2d_forward(x.dtype(), p, xc.data(), y.data(), reinterpret_cast<int64_t*>(indices.data()));
+  int64_t* ip = reinterpret_cast<int64_t*>(indices.data());
+  if (on_cuda(x))
+    PYDL_CUDA_LAUNCH(x.device(),
+                     cuda_kernels::max_pool2d_forward(x.dtype(), p, xc.data(), y.data(), ip, stream, check));
+  else cpu::max_pool2d_forward(x.dtype(), p, xc.data(), y.data(), ip);
   return {y, indices};
 }
 
-Array max_pool2d_backward(const Array& grad, const Array& indices, const Shape& input_shape) {
+Array max_pool2d_backward(const Array& grad, const Array& indices, const Shape& input_shape, const Ints& kernel_size,
+                          const Ints& stride, const Ints& padding, const Ints& dilation) {
   const char* op = "max_pool2d_backward";
   check_pool_grad(grad, input_shape, op);
   check_same_device(grad, indices, op);
@@ -276,10 +314,33 @@ Array max_pool2d_backward(const Array& grad, const Array& indices, const Shape& 
   p.w = input_shape[input_shape.size() - 1];
   p.out_h = grad.shape()[grad.ndim() - 2];
   p.out_w = grad.shape()[grad.ndim() - 1];
+  // The window: the CPU scatters to the indices and needs none; the CUDA gather looks for
+  // each input among the outputs whose windows cover it.
+  if (!kernel_size.empty()) {
+    check_pair(kernel_size, op, "kernel_size", 1);
+    const Ints& st = stride.empty() ? kernel_size : stride;
+    check_pair(st, op, "stride", 1);
+    check_pair(padding, op, "padding", 0);
+    check_pair(dilation, op, "dilation", 1);
+    p.kh = kernel_size[0];
+    p.kw = kernel_size[1];
+    p.stride_h = st[0];
+    p.stride_w = st[1];
+    p.pad_h = padding[0];
+    p.pad_w = padding[1];
+    p.dil_h = dilation[0];
+    p.dil_w = dilation[1];
+  } else if (on_cuda(grad)) {
+    fail<ValueError>(op, ": on CUDA, expected the forward's kernel_size, stride, padding and dilation");
+  }
   Array dx = Array::empty(input_shape, grad.dtype(), grad.device());
   if (dx.numel() == 0) return dx;
   const Array gc = grad.contiguous(), ic = indices.contiguous();
-  cpu::max_pool2d_backward(grad.dtype(), p, gc.data(), reinterpret_cast<const int64_t*>(ic.data()), dx.data());
+  const int64_t* ip = reinterpret_cast<const int64_t*>(ic.data());
+  if (on_cuda(grad))
+    PYDL_CUDA_LAUNCH(grad.device(),
+                     cuda_kernels::max_pool2d_backward(grad.dtype(), p, gc.data(), ip, dx.data(), stream, check));
+  else cpu::max_pool2d_backward(grad.dtype(), p, gc.data(), ip, dx.data());
   return dx;
 }
 
@@ -292,7 +353,10 @@ Array avg_pool2d(const Array& x, const Ints& kernel_size, const Ints& stride, co
   Array y = Array::empty(pool_out_shape(x.shape(), p.out_h, p.out_w), x.dtype(), x.device());
   if (y.numel() == 0) return y;
   const Array xc = x.contiguous();
-  cpu::avg_pool2d_forward(x.dtype(), p, count_include_pad, divisor_override, xc.data(), y.data());
+  if (on_cuda(x))
+    PYDL_CUDA_LAUNCH(x.device(), cuda_kernels::avg_pool2d_forward(x.dtype(), p, count_include_pad, divisor_override,
+                                                                  xc.data(), y.data(), stream, check));
+  else cpu::avg_pool2d_forward(x.dtype(), p, count_include_pad, divisor_override, xc.data(), y.data());
   return y;
 }
 
@@ -306,7 +370,11 @@ Array avg_pool2d_backward(const Array& grad, const Shape& input_shape, const Int
   Array dx = Array::empty(input_shape, grad.dtype(), grad.device());
   if (dx.numel() == 0) return dx;
   const Array gc = grad.contiguous();
-  cpu::avg_pool2d_backward(grad.dtype(), p, count_include_pad, divisor_override, gc.data(), dx.data());
+  if (on_cuda(grad))
+    PYDL_CUDA_LAUNCH(grad.device(), cuda_kernels::avg_pool2d_backward(grad.dtype(), p, count_include_pad,
+                                                                      divisor_override, gc.data(), dx.data(), stream,
+                                                                      check));
+  else cpu::avg_pool2d_backward(grad.dtype(), p, count_include_pad, divisor_override, gc.data(), dx.data());
   return dx;
 }
 
@@ -337,7 +405,10 @@ Array adaptive_avg_pool2d(const Array& x, const Ints& output_size) {
   Array y = Array::empty(pool_out_shape(x.shape(), p.out_h, p.out_w), x.dtype(), x.device());
   if (y.numel() == 0) return y;
   const Array xc = x.contiguous();
-  cpu::adaptive_avg_pool2d_forward(x.dtype(), p, xc.data(), y.data());
+  if (on_cuda(x))
+    PYDL_CUDA_LAUNCH(x.device(), cuda_kernels::adaptive_avg_pool2d_forward(x.dtype(), p, xc.data(), y.data(), stream,
+                                                                           check));
+  else cpu::adaptive_avg_pool2d_forward(x.dtype(), p, xc.data(), y.data());
   return y;
 }
 
@@ -353,7 +424,10 @@ Array adaptive_avg_pool2d_backward(const Array& grad, const Shape& input_shape) 
   Array dx = Array::empty(input_shape, grad.dtype(), grad.device());
   if (dx.numel() == 0) return dx;
   const Array gc = grad.contiguous();
-  cpu::adaptive_avg_pool2d_backward(grad.dtype(), p, gc.data(), dx.data());
+  if (on_cuda(grad))
+    PYDL_CUDA_LAUNCH(grad.device(), cuda_kernels::adaptive_avg_pool2d_backward(grad.dtype(), p, gc.data(), dx.data(),
+                                                                               stream, check));
+  else cpu::adaptive_avg_pool2d_backward(grad.dtype(), p, gc.data(), dx.data());
   return dx;
 }
 

@@ -13,8 +13,9 @@ namespace pydl {
 
 using Ints = std::vector<int64_t>;
 
+// relu: max(y, 0) after the bias (in the CUDA kernel's write-back).
 Array conv2d(const Array& x, const Array& weight, const std::optional<Array>& bias, const Ints& stride,
-             const Ints& padding, const Ints& dilation, int64_t groups);
+             const Ints& padding, const Ints& dilation, int64_t groups, bool relu);
 Array conv2d_backward_input(const Array& grad, const Array& weight, const Shape& input_shape, const Ints& stride,
                             const Ints& padding, const Ints& dilation, int64_t groups);
 Array conv2d_backward_weight(const Array& grad, const Array& x, const Shape& weight_shape, const Ints& stride,
@@ -24,7 +25,10 @@ Array conv2d_backward_bias(const Array& grad);
 // (values, int64 indices into each H * W plane)
 std::tuple<Array, Array> max_pool2d(const Array& x, const Ints& kernel_size, const Ints& stride, const Ints& padding,
                                     const Ints& dilation, bool ceil_mode);
-Array max_pool2d_backward(const Array& grad, const Array& indices, const Shape& input_shape);
+// kernel_size (and stride, padding, dilation) as in the forward; the CPU needs none of them (an
+// empty kernel_size), CUDA needs them all.
+Array max_pool2d_backward(const Array& grad, const Array& indices, const Shape& input_shape, const Ints& kernel_size,
+                          const Ints& stride, const Ints& padding, const Ints& dilation);
 Array avg_pool2d(const Array& x, const Ints& kernel_size, const Ints& stride, const Ints& padding, bool ceil_mode,
                  bool count_include_pad, int64_t divisor_override);  // divisor_override 0: none
 Array avg_pool2d_backward(const Array& grad, const Shape& input_shape, const Ints& kernel_size, const Ints& stride,

@@ -11,19 +11,19 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/common/pool.h"
 #include "kernels/cpu/parallel.h"
 
 namespace pydl::cpu {
 
 using kernels::adaptive_end;
 using kernels::adaptive_start;
-using kernels::div_ceil;
+using kernels::avg_window;
+using kernels::AvgWindow;
+using kernels::first_tap;
 using kernels::parallel_ranges;
 
 namespace {
-
-// First in-bounds tap of a dilated window starting at `start` (possibly in the padding).
-inline int64_t first_tap(int64_t start, int64_t dil) { return start < 0 ? start + div_ceil(-start, dil) * dil : start; }
 
 // One output row at a time, taps outermost and output columns innermost: the update of
 // each window is independent of its neighbours', so the inner loop vectorizes (a scan per
@@ -101,25 +101,6 @@ void max_backward(const Pool2dParams& p, const T* dy, const int64_t* ind, T* dx)
       }
     }
   });
-}
-
-// PyTorch's average-pool window: clipped bounds and the divisor.
-struct AvgWindow {
-  int64_t hs, he, ws, we, div;  // div 0: an empty window (its output is 0)
-};
-
-inline AvgWindow avg_window(const Pool2dParams& p, int64_t oh, int64_t ow, bool include_pad, int64_t override_) {
-  AvgWindow a;
-  int64_t hs = oh * p.stride_h - p.pad_h, ws = ow * p.stride_w - p.pad_w;
-  int64_t he = std::min(hs + p.kh, p.h + p.pad_h), we = std::min(ws + p.kw, p.w + p.pad_w);
-  const int64_t pool_size = (he - hs) * (we - ws);
-  a.hs = std::max<int64_t>(hs, 0);
-  a.ws = std::max<int64_t>(ws, 0);
-  a.he = std::min(he, p.h);
-  a.we = std::min(we, p.w);
-  a.div = override_ > 0 ? override_ : include_pad ? pool_size : (a.he - a.hs) * (a.we - a.ws);
-  if (a.hs >= a.he || a.ws >= a.we) a.div = 0;
-  return a;
 }
 
 template <class T>

@@ -1,4 +1,5 @@
-"""Containers: Sequential (indexable; fuses Linear followed by ReLU into one GEMM), ModuleList, ModuleDict."""
+"""Containers: Sequential (indexable; fuses Linear or Conv2d followed by ReLU into one kernel), ModuleList,
+ModuleDict."""
 from collections import OrderedDict
 
 from pydl.nn.module import Module
@@ -16,14 +17,15 @@ class Sequential(Module):
 
     def forward(self, x):
         from pydl.nn.activation import ReLU
+        from pydl.nn.conv import Conv2d
         from pydl.nn.linear import Linear
 
         mods = list(self._modules.values())
         i = 0
         while i < len(mods):
             m = mods[i]
-            if type(m) is Linear and i + 1 < len(mods) and type(mods[i + 1]) is ReLU:
-                x = m.forward_relu(x)  # bias and ReLU in the GEMM's write-back
+            if type(m) in (Linear, Conv2d) and i + 1 < len(mods) and type(mods[i + 1]) is ReLU:
+                x = m.forward_relu(x)  # bias and ReLU in the kernel's write-back
                 i += 2
             else:
                 x = m(x)

@@ -1,9 +1,10 @@
-"""Conv2d (NCHW, weight (C_out, C_in, kH, kW), PyTorch's default init)."""
+"""Conv2d (NCHW, weight (C_out, C_in / groups, kH, kW), PyTorch's default init)."""
 import math
 
 from pydl.creation import empty
 from pydl.nn import functional as F
 from pydl.nn import init
+from pydl.nn.functional.conv import conv2d_relu
 from pydl.nn.module import Module, Parameter
 
 
@@ -15,15 +16,17 @@ class Conv2d(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
                  device=None, dtype=None):
         super().__init__()
-        if groups != 1:
-            raise ValueError(f"Conv2d: only groups=1 is supported, got {groups}")
         if in_channels <= 0 or out_channels <= 0:
             raise ValueError(f"Conv2d: channel counts must be positive, got {in_channels} and {out_channels}")
+        if groups <= 0 or in_channels % groups or out_channels % groups:
+            raise ValueError(f"Conv2d: groups={groups} must be positive and divide in_channels={in_channels} "
+                             f"and out_channels={out_channels}")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
         self.padding = padding if isinstance(padding, str) else _pair(padding)  # or 'same' / 'valid'
         self.dilation, self.groups = _pair(dilation), groups
-        self.weight = Parameter(empty(out_channels, in_channels, *self.kernel_size, device=device, dtype=dtype))
+        self.weight = Parameter(empty(out_channels, in_channels // groups, *self.kernel_size, device=device,
+                                      dtype=dtype))
         if bias:
             self.bias = Parameter(empty(out_channels, device=device, dtype=dtype))
         else:
@@ -33,12 +36,16 @@ class Conv2d(Module):
     def reset_parameters(self):
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
-            fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
+            fan_in = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
             bound = 1 / math.sqrt(fan_in)
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def forward_relu(self, x):
+        """relu(self(x)) in one pass: Sequential calls this for Conv2d followed by ReLU."""
+        return conv2d_relu(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self):
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
@@ -46,6 +53,8 @@ class Conv2d(Module):
             s += f", padding={self.padding}"
         if self.dilation != (1, 1):
             s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
         return s

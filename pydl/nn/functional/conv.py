@@ -1,10 +1,12 @@
 """``conv2d`` as ``torch.nn.functional.conv2d``: NCHW (or unbatched CHW) input, weight
-(C_out, C_in / groups, kH, kW), optional bias; im2col + GEMM kernels for the forward, the
-input gradient and the weight gradient."""
+(C_out, C_in / groups, kH, kW), optional bias; kernels for the forward, the input gradient and
+the weight gradient on the CPU and CUDA. ``conv2d_relu`` applies a ReLU in the same pass (on
+CUDA in the kernel's write-back)."""
 import numbers
 
 from pydl import _C
 from pydl.autograd.function import Function
+from pydl.nn.functional.activation import RELU
 from pydl.tensor import Tensor, _wrap
 
 __all__ = ["conv2d"]
@@ -47,28 +49,42 @@ def _padding(padding, weight, stride, dilation):
 
 class Conv2d(Function):
     """Saves only what each requested gradient needs: the weight for the input's, the input
-    for the weight's, nothing for the bias's."""
+    for the weight's, nothing for the bias's (and the output when a ReLU is fused)."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, stride, padding, dilation, groups):
+    def forward(ctx, x, weight, bias, stride, padding, dilation, groups, relu):
         need = ctx.needs_input_grad
         ctx.args = (stride, padding, dilation, groups)
         ctx.x = x._a if need[1] else None
         ctx.w = weight._a if need[0] else None
         ctx.x_shape, ctx.w_shape = x._a.shape, weight._a.shape
-        return _wrap(_C.conv2d(x._a, weight._a, None if bias is None else bias._a, stride, padding, dilation, groups))
+        out = _C.conv2d(x._a, weight._a, None if bias is None else bias._a, stride, padding, dilation, groups, relu)
+        ctx.out = out if relu else None
+        return _wrap(out)
 
     @staticmethod
     def backward(ctx, g):
+        g = g._a
+        if ctx.out is not None:  # ReLU's backward from its output: y > 0 exactly where the input is
+            g = _C.activation_backward(RELU, g, ctx.out, 0.0, 0.0)
         need = ctx.needs_input_grad
-        gx = _wrap(_C.conv2d_backward_input(g._a, ctx.w, ctx.x_shape, *ctx.args)) if need[0] else None
-        gw = _wrap(_C.conv2d_backward_weight(g._a, ctx.x, ctx.w_shape, *ctx.args)) if need[1] else None
-        gb = _wrap(_C.conv2d_backward_bias(g._a)) if need[2] else None
-        return gx, gw, gb, None, None, None, None
+        gx = _wrap(_C.conv2d_backward_input(g, ctx.w, ctx.x_shape, *ctx.args)) if need[0] else None
+        gw = _wrap(_C.conv2d_backward_weight(g, ctx.x, ctx.w_shape, *ctx.args)) if need[1] else None
+        gb = _wrap(_C.conv2d_backward_bias(g)) if need[2] else None
+        return gx, gw, gb, None, None, None, None, None
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-d cross-correlation, as torch.nn.functional.conv2d (padding: int, pair, 'valid' or 'same')."""
+    return _conv2d(input, weight, bias, stride, padding, dilation, groups, False)
+
+
+def conv2d_relu(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """``relu(conv2d(...))`` in one pass (what nn.Sequential fuses Conv2d + ReLU into)."""
+    return _conv2d(input, weight, bias, stride, padding, dilation, groups, True)
+
+
+def _conv2d(input, weight, bias, stride, padding, dilation, groups, relu):
     _tensor(input, "input", "conv2d")
     _tensor(weight, "weight", "conv2d")
     if bias is not None:
@@ -78,4 +94,4 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     stride = _pair(stride, "stride", "conv2d")
     dilation = _pair(dilation, "dilation", "conv2d")
     padding = _padding(padding, weight, stride, dilation)
-    return Conv2d.apply(input, weight, bias, stride, padding, dilation, int(groups))
+    return Conv2d.apply(input, weight, bias, stride, padding, dilation, int(groups), relu)

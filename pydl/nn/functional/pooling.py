@@ -19,26 +19,27 @@ def _stride(stride, kernel_size, op):
 
 
 class MaxPool2d(Function):
-    """Values and indices come computed; the gradient goes back to the indices."""
+    """Values and indices come computed; the gradient goes back to the indices (the window, for
+    the CUDA kernel that gathers it)."""
 
     @staticmethod
-    def forward(ctx, x, values, indices):
-        ctx.indices, ctx.shape = indices, x._a.shape
+    def forward(ctx, x, values, indices, window):
+        ctx.indices, ctx.shape, ctx.window = indices, x._a.shape, window
         return _wrap(values)
 
     @staticmethod
     def backward(ctx, g):
-        return _wrap(_C.max_pool2d_backward(g._a, ctx.indices, ctx.shape)), None, None
+        return _wrap(_C.max_pool2d_backward(g._a, ctx.indices, ctx.shape, *ctx.window)), None, None, None
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """Window maxima; with return_indices, also their flat positions within each H x W plane."""
     _tensor(input, "input", "max_pool2d")
     k = _pair(kernel_size, "kernel_size", "max_pool2d")
-    values, indices = _C.max_pool2d(input._a, k, _stride(stride, k, "max_pool2d"),
-                                    _pair(padding, "padding", "max_pool2d"), _pair(dilation, "dilation", "max_pool2d"),
-                                    bool(ceil_mode))
-    out = MaxPool2d.apply(input, values, indices)
+    window = (k, _stride(stride, k, "max_pool2d"), _pair(padding, "padding", "max_pool2d"),
+              _pair(dilation, "dilation", "max_pool2d"))
+    values, indices = _C.max_pool2d(input._a, *window, bool(ceil_mode))
+    out = MaxPool2d.apply(input, values, indices, window)
     return (out, _wrap(indices)) if return_indices else out
 
 
