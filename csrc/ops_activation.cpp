@@ -2,9 +2,12 @@
 // only when they are not); the kernels run over flat memory.
 #include "csrc/ops_activation.h"
 
+#include "csrc/cuda/dispatch.h"
 #include "csrc/errors.h"
 #include "kernels/cpu/activation.h"
 #include "kernels/cpu/softmax.h"
+#include "kernels/cuda/activation.h"
+#include "kernels/cuda/softmax.h"
 
 namespace pydl {
 
@@ -45,41 +48,48 @@ const char* op_name(Activation act) {
 
 Array activation(Activation act, const Array& x, double p0, double p1) {
   const char* op = op_name(act);
-  check_cpu(x, op);
   check_float(x, op);
   Array in = x.contiguous();
   Array out = Array::empty(x.shape(), x.dtype(), x.device());
-  cpu::activation_forward(act, x.dtype(), in.data(), out.data(), x.numel(), p0, p1);
+  if (on_cuda(x))
+    PYDL_CUDA_LAUNCH(x.device(), cuda_kernels::activation_forward(act, x.dtype(), in.data(), out.data(), x.numel(), p0,
+                                                                  p1, stream, check));
+  else cpu::activation_forward(act, x.dtype(), in.data(), out.data(), x.numel(), p0, p1);
   return out;
 }
 
 Array activation_backward(Activation act, const Array& grad, const Array& saved, double p0, double p1) {
   const char* op = op_name(act);
-  check_cpu(saved, op);
   check_float(saved, op);
   check_pair(grad, saved, op, "grad", grad_from_output(act) ? "output" : "input");
   Array g = grad.contiguous(), v = saved.contiguous();
   Array dx = Array::empty(saved.shape(), saved.dtype(), saved.device());
-  cpu::activation_backward(act, saved.dtype(), g.data(), v.data(), dx.data(), saved.numel(), p0, p1);
+  if (on_cuda(saved))
+    PYDL_CUDA_LAUNCH(saved.device(), cuda_kernels::activation_backward(act, saved.dtype(), g.data(), v.data(),
+                                                                       dx.data(), saved.numel(), p0, p1, stream,
+                                                                       check));
+  else cpu::activation_backward(act, saved.dtype(), g.data(), v.data(), dx.data(), saved.numel(), p0, p1);
   return dx;
 }
 
 Array softmax(const Array& x, int64_t dim, bool log) {
   const char* op = log ? "log_softmax" : "softmax";
-  check_cpu(x, op);
   check_float(x, op);
   dim = wrap_dim(dim, x.ndim(), op);
   int64_t outer, n, inner;
   split_at(x.shape(), dim, outer, n, inner);
   Array in = x.contiguous();
   Array out = Array::empty(x.shape(), x.dtype(), x.device());
-  if (x.numel() > 0) cpu::softmax(x.dtype(), log, in.data(), out.data(), outer, n, inner);
+  if (x.numel() == 0) return out;
+  if (on_cuda(x))
+    PYDL_CUDA_LAUNCH(x.device(), cuda_kernels::softmax(x.dtype(), log, in.data(), out.data(), outer, n, inner, stream,
+                                                       check));
+  else cpu::softmax(x.dtype(), log, in.data(), out.data(), outer, n, inner);
   return out;
 }
 
 Array softmax_backward(const Array& y, const Array& grad, int64_t dim, bool log) {
   const char* op = log ? "log_softmax_backward" : "softmax_backward";
-  check_cpu(y, op);
   check_float(y, op, "output");
   check_pair(grad, y, op, "grad", "output");
   dim = wrap_dim(dim, y.ndim(), op);
@@ -87,7 +97,11 @@ Array softmax_backward(const Array& y, const Array& grad, int64_t dim, bool log)
   split_at(y.shape(), dim, outer, n, inner);
   Array yc = y.contiguous(), g = grad.contiguous();
   Array dx = Array::empty(y.shape(), y.dtype(), y.device());
-  if (y.numel() > 0) cpu::softmax_backward(y.dtype(), log, yc.data(), g.data(), dx.data(), outer, n, inner);
+  if (y.numel() == 0) return dx;
+  if (on_cuda(y))
+    PYDL_CUDA_LAUNCH(y.device(), cuda_kernels::softmax_backward(y.dtype(), log, yc.data(), g.data(), dx.data(), outer,
+                                                                n, inner, stream, check));
+  else cpu::softmax_backward(y.dtype(), log, yc.data(), g.data(), dx.data(), outer, n, inner);
   return dx;
 }
 

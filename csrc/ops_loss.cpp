@@ -1,12 +1,15 @@
 // Losses: validation and dispatch. Class labels are range-checked before any kernel
-// writes an output; targets and weights are cast to the input's dtype and broadcast
+// writes an output (on CUDA by a check kernel whose 24-byte verdict is copied back: one
+// stream synchronization per call, see kernels/cuda/loss.h); targets and weights are cast to the input's dtype and broadcast
 // (copied contiguous) to the loss's shape so that the kernels walk flat memory.
 #include "csrc/ops_loss.h"
 
 #include <vector>
 
+#include "csrc/cuda/dispatch.h"
 #include "csrc/errors.h"
 #include "kernels/cpu/loss.h"
+#include "kernels/cuda/loss.h"
 
 namespace pydl {
 
@@ -24,7 +27,6 @@ struct ClassShape {
 };
 
 ClassShape class_shape(const Array& input, const Array& target, const char* op, const char* input_name) {
-  check_cpu(input, op);
   check_same_device(input, target, op);
   check_float(input, op, input_name);
   if (input.ndim() < 2)
@@ -63,13 +65,40 @@ std::optional<Array> class_weight(const std::optional<Array>& weight, const Arra
 double check_targets(const Array& target, int64_t classes, int64_t ignore_index, const std::optional<Array>& weight,
                      DType dtype, const char* op) {
   const int64_t* t = reinterpret_cast<const int64_t*>(target.data());
+  const void* w = weight ? weight->data() : nullptr;
+  int64_t bad = -1, bad_value = 0;
   double total = 0;
-  const int64_t bad = cpu::check_class_targets(t, target.numel(), classes, ignore_index, dtype,
-                                               weight ? weight->data() : nullptr, &total);
+  if (on_cuda(target)) {
+    cuda_kernels::ClassTargetCheck r;
+    PYDL_CUDA_LAUNCH(target.device(), {
+      Array verdict = Array::empty({3}, DType::Int64, target.device());
+      auto* dev = reinterpret_cast<cuda_kernels::ClassTargetCheck*>(verdict.data());
+      cuda_kernels::check_class_targets(t, target.numel(), classes, ignore_index, dtype, w, dev, stream, check);
+      cuda::copy_to_host(&r, dev, sizeof r, target.device().index);
+    });
+    bad = r.bad_index;
+    bad_value = r.bad_value;
+    total = r.weight_total;
+  } else {
+    bad = cpu::check_class_targets(t, target.numel(), classes, ignore_index, dtype, w, &total);
+    if (bad >= 0) bad_value = t[bad];
+  }
   if (bad >= 0)
-    fail<IndexError>(op, ": target ", t[bad], " is out of bounds for ", classes, " classes (expected a class in [0, ",
-                     classes, ") or ignore_index ", ignore_index, ")");
+    fail<IndexError>(op, ": target ", bad_value, " is out of bounds for ", classes,
+                     " classes (expected a class in [0, ", classes, ") or ignore_index ", ignore_index, ")");
   return total;
+}
+
+// Device scratch of the CUDA loss kernels.
+[[maybe_unused]] Array device_workspace(Device device, size_t bytes) {
+  return Array::empty({static_cast<int64_t>(bytes)}, DType::UInt8, device);
+}
+
+// One double computed on the device into `slot`, copied back (a stream synchronization).
+[[maybe_unused]] double read_back(const Array& slot) {
+  double v = 0;
+  cuda::copy_to_host(&v, slot.data(), sizeof v, slot.device().index);
+  return v;
 }
 
 Shape reduced_shape(Reduction reduction, const Shape& per_sample) {
@@ -116,7 +145,14 @@ std::pair<Array, std::optional<Array>> cross_entropy(const Array& logits, const 
     args.dlogits = dlogits->data();
   }
   Array out = Array::empty(reduced_shape(reduction, s.sample_shape), logits.dtype(), logits.device());
-  cpu::cross_entropy(logits.dtype(), args, reduction, scale, out.data());
+  if (on_cuda(x)) {
+    PYDL_CUDA_LAUNCH(x.device(), {
+      Array work = device_workspace(x.device(), cuda_kernels::loss_workspace_bytes(x.dtype(), args.rows));
+      cuda_kernels::cross_entropy(x.dtype(), args, reduction, scale, out.data(), work.data(), stream, check);
+    });
+  } else {
+    cpu::cross_entropy(logits.dtype(), args, reduction, scale, out.data());
+  }
   if (dlogits && nd > 2) dlogits = dlogits->permute(from_last);
   return {out, dlogits};
 }
@@ -149,7 +185,14 @@ std::pair<Array, double> nll_loss(const Array& input, const Array& target, const
   a.input = x.data();
   const double scale = reduction == Reduction::Mean ? 1.0 / total : 1.0;
   Array out = Array::empty(reduced_shape(reduction, s.sample_shape), input.dtype(), input.device());
-  cpu::nll_loss(input.dtype(), a, reduction, scale, out.data());
+  if (on_cuda(x)) {
+    PYDL_CUDA_LAUNCH(x.device(), {
+      Array work = device_workspace(x.device(), cuda_kernels::loss_workspace_bytes(x.dtype(), 0));
+      cuda_kernels::nll_loss(input.dtype(), a, reduction, scale, out.data(), work.data(), stream, check);
+    });
+  } else {
+    cpu::nll_loss(input.dtype(), a, reduction, scale, out.data());
+  }
   return {out, scale};
 }
 
@@ -164,7 +207,11 @@ Array nll_loss_backward(const Array& grad, const Shape& input_shape, const Array
   const std::optional<Array> w = class_weight(weight, like, s.classes, op);
   Array t = target.contiguous(), g = grad.contiguous();
   cpu::NllArgs a = nll_args(s, t, w, ignore_index);
-  cpu::nll_loss_backward(grad.dtype(), a, g.data(), reduction != Reduction::None, scale, like.data());
+  const bool scalar_grad = reduction != Reduction::None;
+  if (on_cuda(like))
+    PYDL_CUDA_LAUNCH(like.device(), cuda_kernels::nll_loss_backward(grad.dtype(), a, g.data(), scalar_grad, scale,
+                                                                    like.data(), stream, check));
+  else cpu::nll_loss_backward(grad.dtype(), a, g.data(), scalar_grad, scale, like.data());
   return like;
 }
 
@@ -204,7 +251,6 @@ Array broadcast_operand(const Array& a, const Array& like, const Shape& shape, c
 PointwiseOperands pointwise_operands(PointwiseLoss op_code, const Array& input, const Array& target,
                                      const std::optional<Array>& weight, const std::optional<Array>& pos_weight) {
   const char* op = op_name(op_code);
-  check_cpu(input, op);
   check_same_device(input, target, op);
   check_float(input, op, "input");
   const bool bce = op_code == PointwiseLoss::Bce || op_code == PointwiseLoss::BceWithLogits;
@@ -234,8 +280,32 @@ std::pair<Array, double> pointwise_loss(PointwiseLoss op, const Array& input, co
   Array out = Array::empty(reduced_shape(reduction, o.shape), input.dtype(), input.device());
   const bool over_weight = op == PointwiseLoss::Mse || op == PointwiseLoss::L1;
   double scale = 1.0;
-  if (!cpu::pointwise_loss(op, input.dtype(), o.args(), reduction, over_weight, out.data(), &scale))
-    fail<RuntimeError>(op_name(op), ": all elements of input should be between 0 and 1");
+  const char* domain_error = ": all elements of input should be between 0 and 1";
+  if (on_cuda(input)) {
+    // Read-backs (each a stream synchronization) only where a host decision needs one:
+    // BCE's domain check, and the weighted mean's 1 / sum(weight).
+    PYDL_CUDA_LAUNCH(input.device(), {
+      const cpu::PointwiseLossArgs a = o.args();
+      Array work = device_workspace(input.device(), cuda_kernels::loss_workspace_bytes(input.dtype(), 0));
+      Array value = Array::empty({1}, DType::Float64, input.device());
+      double* v = reinterpret_cast<double*>(value.data());
+      if (op == PointwiseLoss::Bce) {
+        cuda_kernels::pointwise_domain_violations(op, input.dtype(), a, v, work.data(), stream, check);
+        if (read_back(value) > 0) fail<RuntimeError>(op_name(op), domain_error);
+      }
+      if (reduction == Reduction::Mean) {
+        if (over_weight && a.weight) {
+          cuda_kernels::loss_weight_sum(input.dtype(), a.weight, a.n, v, work.data(), stream, check);
+          scale = 1.0 / read_back(value);
+        } else {
+          scale = 1.0 / static_cast<double>(a.n);  // an empty mean is 0/0 = nan, as PyTorch
+        }
+      }
+      cuda_kernels::pointwise_loss(op, input.dtype(), a, reduction, scale, out.data(), work.data(), stream, check);
+    });
+  } else if (!cpu::pointwise_loss(op, input.dtype(), o.args(), reduction, over_weight, out.data(), &scale)) {
+    fail<RuntimeError>(op_name(op), domain_error);
+  }
   return {out, scale};
 }
 
@@ -250,8 +320,12 @@ Array pointwise_loss_backward(PointwiseLoss op, const Array& grad, const Array& 
   check_same_device(input, grad, op_name(op));
   Array g = grad.astype(input.dtype()).contiguous();
   Array out = Array::empty(o.shape, input.dtype(), input.device());
-  cpu::pointwise_loss_backward(op, input.dtype(), o.args(), g.data(), reduction != Reduction::None, scale, wrt_target,
-                               out.data());
+  const bool scalar_grad = reduction != Reduction::None;
+  if (on_cuda(input))
+    PYDL_CUDA_LAUNCH(input.device(), cuda_kernels::pointwise_loss_backward(op, input.dtype(), o.args(), g.data(),
+                                                                           scalar_grad, scale, wrt_target, out.data(),
+                                                                           stream, check));
+  else cpu::pointwise_loss_backward(op, input.dtype(), o.args(), g.data(), scalar_grad, scale, wrt_target, out.data());
   return out;
 }
 

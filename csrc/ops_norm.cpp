@@ -3,10 +3,13 @@
 
 #include <cmath>
 
+#include "csrc/cuda/dispatch.h"
 #include "csrc/errors.h"
 #include "csrc/rng.h"
 #include "kernels/cpu/batchnorm.h"
 #include "kernels/cpu/dropout.h"
+#include "kernels/cuda/batchnorm.h"
+#include "kernels/cuda/dropout.h"
 
 namespace pydl {
 
@@ -21,22 +24,24 @@ void check_float(const Array& a, const char* op, const char* what) {
 
 // ---------------------------------------------------------------------- dropout
 std::tuple<Array, Array> dropout(const Array& x, double p) {
-  check_cpu(x, "dropout");
   check_float(x, "dropout", "input");
   if (!(p >= 0.0 && p <= 1.0)) fail<ValueError>("dropout: expected a probability p in [0, 1], got ", p);
   Array in = x.contiguous();
   Array out = Array::empty(x.shape(), x.dtype(), x.device());
   Array mask = Array::empty(x.shape(), DType::Bool, x.device());
   const bool draws = p > 0.0 && p < 1.0;
+  // The same stream positions on every device, so a seeded run draws the same masks on the GPU.
   const uint64_t offset = draws ? rng::reserve(static_cast<uint64_t>(x.numel())) : 0;
-  cpu::dropout_forward(x.dtype(), in.data(), out.data(), reinterpret_cast<bool*>(mask.data()), x.numel(),
-                       rng::seed(), offset, p);
+  bool* m = reinterpret_cast<bool*>(mask.data());
+  if (on_cuda(x))
+    PYDL_CUDA_LAUNCH(x.device(), cuda_kernels::dropout_forward(x.dtype(), in.data(), out.data(), m, x.numel(),
+                                                               rng::seed(), offset, p, stream, check));
+  else cpu::dropout_forward(x.dtype(), in.data(), out.data(), m, x.numel(), rng::seed(), offset, p);
   return {out, mask};
 }
 
 Array dropout_backward(const Array& grad, const Array& mask, double p) {
   check_same_device(grad, mask, "dropout_backward");
-  check_cpu(grad, "dropout_backward");
   check_float(grad, "dropout_backward", "gradient");
   if (mask.dtype() != DType::Bool)
     fail<TypeError>("dropout_backward: expected a bool mask, got ", dtype_name(mask.dtype()));
@@ -46,7 +51,11 @@ Array dropout_backward(const Array& grad, const Array& mask, double p) {
   if (!(p >= 0.0 && p <= 1.0)) fail<ValueError>("dropout_backward: expected a probability p in [0, 1], got ", p);
   Array g = grad.contiguous(), m = mask.contiguous();
   Array out = Array::empty(grad.shape(), grad.dtype(), grad.device());
-  cpu::dropout_backward(grad.dtype(), g.data(), reinterpret_cast<const bool*>(m.data()), out.data(), grad.numel(), p);
+  const bool* mk = reinterpret_cast<const bool*>(m.data());
+  if (on_cuda(grad))
+    PYDL_CUDA_LAUNCH(grad.device(), cuda_kernels::dropout_backward(grad.dtype(), g.data(), mk, out.data(),
+                                                                   grad.numel(), p, stream, check));
+  else cpu::dropout_backward(grad.dtype(), g.data(), mk, out.data(), grad.numel(), p);
   return out;
 }
 
@@ -75,13 +84,17 @@ void channel_layout(const Array& x, const char* op, BatchNormArgs* a) {
   for (int64_t d = 2; d < x.ndim(); ++d) a->s *= x.shape()[d];
 }
 
+// Device scratch of the CUDA kernels (partial sums and per-channel coefficients).
+[[maybe_unused]] Array device_workspace(Device device, size_t bytes) {
+  return Array::empty({static_cast<int64_t>(bytes)}, DType::UInt8, device);
+}
+
 }  // namespace
 
 std::tuple<Array, Array, Array> batch_norm(const Array& x, const std::optional<Array>& running_mean,
                                            const std::optional<Array>& running_var,
                                            const std::optional<Array>& weight, const std::optional<Array>& bias,
                                            bool training, double momentum, double eps) {
-  check_cpu(x, "batch_norm");
   check_float(x, "batch_norm", "input");
   BatchNormArgs a;
   channel_layout(x, "batch_norm", &a);
@@ -119,7 +132,14 @@ std::tuple<Array, Array, Array> batch_norm(const Array& x, const std::optional<A
   a.y = y.data();
   a.save_mean = save_mean.data();
   a.save_invstd = save_invstd.data();
-  cpu::batch_norm_forward(x.dtype(), a);
+  if (on_cuda(x)) {
+    PYDL_CUDA_LAUNCH(x.device(), {
+      Array work = device_workspace(x.device(), cuda_kernels::batch_norm_workspace_bytes(x.dtype(), a.n, a.c, a.s));
+      cuda_kernels::batch_norm_forward(x.dtype(), a, work.data(), stream, check);
+    });
+  } else {
+    cpu::batch_norm_forward(x.dtype(), a);
+  }
   return {y, save_mean, save_invstd};
 }
 
@@ -127,7 +147,6 @@ std::tuple<std::optional<Array>, std::optional<Array>, std::optional<Array>> bat
     const Array& grad, const Array& x, const Array& save_mean, const Array& save_invstd,
     const std::optional<Array>& weight, bool training, bool need_dx, bool need_dweight, bool need_dbias) {
   const char* op = "batch_norm_backward";
-  check_cpu(x, op);
   check_same_device(grad, x, op);
   check_float(x, op, "input");
   if (grad.dtype() != x.dtype())
@@ -162,7 +181,14 @@ std::tuple<std::optional<Array>, std::optional<Array>, std::optional<Array>> bat
     dbias = Array::empty({a.c}, x.dtype(), x.device());
     a.dbias = dbias->data();
   }
-  cpu::batch_norm_backward(x.dtype(), a);
+  if (on_cuda(x)) {
+    PYDL_CUDA_LAUNCH(x.device(), {
+      Array work = device_workspace(x.device(), cuda_kernels::batch_norm_workspace_bytes(x.dtype(), a.n, a.c, a.s));
+      cuda_kernels::batch_norm_backward(x.dtype(), a, work.data(), stream, check);
+    });
+  } else {
+    cpu::batch_norm_backward(x.dtype(), a);
+  }
   return {dx, dweight, dbias};
 }
 

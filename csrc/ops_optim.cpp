@@ -1,12 +1,16 @@
-// Optimizer updates: argument checks, then one kernel call for the whole list.
+// Optimizer updates: argument checks, then one kernel call for the whole list (on CUDA a
+// multi-tensor launch per 48 tensors of one dtype, kernels/cuda/optim.h). The params of
+// one call share a device.
 // A parameter or state that is not contiguous is updated in a contiguous copy and
 // written back after the kernel; gradients are only read (made contiguous when needed).
 #include "csrc/ops_optim.h"
 
 #include <utility>
 
+#include "csrc/cuda/dispatch.h"
 #include "csrc/errors.h"
 #include "kernels/cpu/optim.h"
+#include "kernels/cuda/optim.h"
 
 namespace pydl {
 
@@ -18,6 +22,16 @@ struct Plan {
   std::vector<OptimSlot> slots;
   std::vector<Array> keep;                           // contiguous copies the slots point into
   std::vector<std::pair<Array, Array>> write_back;  // (destination, contiguous copy)
+  Device device;                                      // of every param
+
+  // Runs the CPU kernel or the CUDA one on the slots, then writes the copies back.
+  template <class Cpu, class Cuda>
+  void run(Cpu cpu_kernel, Cuda cuda_kernel) {
+    const int64_t count = static_cast<int64_t>(slots.size());
+    if (!device.is_cpu()) PYDL_CUDA_LAUNCH(device, cuda_kernel(slots.data(), count, stream, check));
+    else cpu_kernel(slots.data(), count);
+    finish();
+  }
 
   void* writable(const Array& a) {
     if (a.is_contiguous()) return a.data();
@@ -69,6 +83,9 @@ void check_params(const char* op, const ArrayList& params, const ArrayList& grad
   check_count(op, "grad", params.size(), grads.size());
   for (size_t i = 0; i < params.size(); ++i) {
     const Array& x = deref(op, "param", i, params[i]);
+    if (x.device() != deref(op, "param", 0, params[0]).device())
+      fail<ValueError>(op, ": param ", i, " is on ", x.device().str(), ", param 0 on ",
+                       params[0]->device().str(), " (one call updates the params of one device)");
     if (!is_floating(x.dtype()))
       fail<TypeError>(op, ": expected float32 or float64 params, got ", dtype_name(x.dtype()), " (param ", i, ")");
     check_like(op, "grad", i, deref(op, "grad", i, grads[i]), x);
@@ -79,8 +96,7 @@ void check_params(const char* op, const ArrayList& params, const ArrayList& grad
 // Lays out the slots of checked params and grads. Called after every check, so that a
 // refused call has allocated nothing (and it has written nothing in any case).
 Plan plan(const char* op, const ArrayList& params, const ArrayList& grads) {
-  for (const Array* x : params) check_cpu(*x, op);
-  Plan p{op, std::vector<OptimSlot>(params.size()), {}, {}};
+  Plan p{op, std::vector<OptimSlot>(params.size()), {}, {}, params.empty() ? Device{} : params[0]->device()};
   for (size_t i = 0; i < params.size(); ++i) {
     OptimSlot& s = p.slots[i];
     s.dtype = params[i]->dtype();
@@ -155,8 +171,10 @@ std::vector<std::optional<Array>> sgd_update(const ArrayList& params, const Arra
       p.slots[i].init = true;
     }
   }
-  cpu::sgd(h, p.slots.data(), static_cast<int64_t>(p.slots.size()));
-  p.finish();
+  p.run([&](const OptimSlot* sl, int64_t n) { cpu::sgd(h, sl, n); },
+        [&](const OptimSlot* sl, int64_t n, void* stream, cuda_kernels::LaunchCheck check) {
+          cuda_kernels::sgd(h, sl, n, stream, check);
+        });
   return created;
 }
 
@@ -179,8 +197,10 @@ void adam_update(const ArrayList& params, const ArrayList& grads, const ArrayLis
   attach_states(p, 0, exp_avgs);
   attach_states(p, 1, exp_avg_sqs);
   if (h.amsgrad) attach_states(p, 2, max_exp_avg_sqs);
-  cpu::adam(h, p.slots.data(), static_cast<int64_t>(p.slots.size()));
-  p.finish();
+  p.run([&](const OptimSlot* sl, int64_t n) { cpu::adam(h, sl, n); },
+        [&](const OptimSlot* sl, int64_t n, void* stream, cuda_kernels::LaunchCheck check) {
+          cuda_kernels::adam(h, sl, n, stream, check);
+        });
 }
 
 void rmsprop_update(const ArrayList& params, const ArrayList& grads, const ArrayList& square_avgs,
@@ -199,8 +219,10 @@ void rmsprop_update(const ArrayList& params, const ArrayList& grads, const Array
   attach_states(p, 0, square_avgs);
   if (h.momentum > 0) attach_states(p, 1, momentum_buffers);
   if (h.centered) attach_states(p, 2, grad_avgs);
-  cpu::rmsprop(h, p.slots.data(), static_cast<int64_t>(p.slots.size()));
-  p.finish();
+  p.run([&](const OptimSlot* sl, int64_t n) { cpu::rmsprop(h, sl, n); },
+        [&](const OptimSlot* sl, int64_t n, void* stream, cuda_kernels::LaunchCheck check) {
+          cuda_kernels::rmsprop(h, sl, n, stream, check);
+        });
 }
 
 void adagrad_update(const ArrayList& params, const ArrayList& grads, const ArrayList& state_sums,
@@ -216,8 +238,10 @@ void adagrad_update(const ArrayList& params, const ArrayList& grads, const Array
   Plan p = plan(op, params, grads);
   attach_steps(p, steps);
   attach_states(p, 0, state_sums);
-  cpu::adagrad(h, p.slots.data(), static_cast<int64_t>(p.slots.size()));
-  p.finish();
+  p.run([&](const OptimSlot* sl, int64_t n) { cpu::adagrad(h, sl, n); },
+        [&](const OptimSlot* sl, int64_t n, void* stream, cuda_kernels::LaunchCheck check) {
+          cuda_kernels::adagrad(h, sl, n, stream, check);
+        });
 }
 
 void adadelta_update(const ArrayList& params, const ArrayList& grads, const ArrayList& square_avgs,
@@ -233,8 +257,10 @@ void adadelta_update(const ArrayList& params, const ArrayList& grads, const Arra
   Plan p = plan(op, params, grads);
   attach_states(p, 0, square_avgs);
   attach_states(p, 1, acc_deltas);
-  cpu::adadelta(h, p.slots.data(), static_cast<int64_t>(p.slots.size()));
-  p.finish();
+  p.run([&](const OptimSlot* sl, int64_t n) { cpu::adadelta(h, sl, n); },
+        [&](const OptimSlot* sl, int64_t n, void* stream, cuda_kernels::LaunchCheck check) {
+          cuda_kernels::adadelta(h, sl, n, stream, check);
+        });
 }
 
 }  // namespace pydl

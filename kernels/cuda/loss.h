@@ -1,0 +1,63 @@
+// Losses on CUDA: the contracts of kernels/cpu/loss.h (whose argument structs they take),
+// with the scalar math of kernels/common/loss.h.
+//
+// Class targets are validated on the device by check_class_targets, which writes a
+// ClassTargetCheck into a small device buffer; the caller copies it back (24 bytes, one
+// stream synchronization per call) and raises before any loss kernel is launched. The
+// same read-back gives the sum of the target weights that 'mean' divides by.
+//
+// Every reduction to one value is deterministic and has no atomics: a fixed grid (a
+// function of n alone) writes per-block float64 partial sums into the caller's
+// workspace, then one block adds them in a fixed tree. Sums over a batch thus agree
+// with the CPU's to rounding (both accumulate in float64), not bit for bit.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/common/dtype.h"
+#include "kernels/common/loss.h"
+#include "kernels/cpu/loss.h"
+#include "kernels/cuda/launch.h"
+
+namespace pydl::cuda_kernels {
+
+struct ClassTargetCheck {
+  int64_t bad_index = -1;  // the first target neither in [0, classes) nor ignore_index, or -1
+  int64_t bad_value = 0;   // its value
+  double weight_total = 0;  // sum of weight[t] (1 when unweighted) over the targets not ignored
+};
+
+// Writes *result (device memory). target: n int64 on the device; weight: null or classes values.
+void check_class_targets(const int64_t* target, int64_t n, int64_t classes, int64_t ignore_index, DType dtype,
+                         const void* weight, ClassTargetCheck* result, void* stream, LaunchCheck check);
+
+// Device scratch for the losses below that reduce `terms` values to one.
+size_t loss_workspace_bytes(DType dtype, int64_t terms);
+
+// Fused softmax cross-entropy with targets already checked. args.loss is ignored: the
+// per-row losses go to out (Reduction::None) or to the workspace, then out gets their
+// sum times loss_scale. A row per warp (classes <= 1024) or per block; the probabilities
+// are never stored, dlogits (when asked for) is written in the same pass as the loss.
+void cross_entropy(DType dtype, CrossEntropyRows args, Reduction reduction, double loss_scale, void* out,
+                   void* workspace, void* stream, LaunchCheck check);
+
+void nll_loss(DType dtype, const cpu::NllArgs& args, Reduction reduction, double scale, void* out, void* workspace,
+              void* stream, LaunchCheck check);
+// Writes every element of dinput (zeros away from the targets).
+void nll_loss_backward(DType dtype, const cpu::NllArgs& args, const void* grad, bool grad_is_scalar, double scale,
+                       void* dinput, void* stream, LaunchCheck check);
+
+// *result (device, one double) = sum of args.weight (n values), for the weighted mean.
+void loss_weight_sum(DType dtype, const void* weight, int64_t n, double* result, void* workspace, void* stream,
+                     LaunchCheck check);
+// *result (device, one double) = how many inputs lie outside the loss's domain (BCE: [0, 1]; 0 for the others).
+void pointwise_domain_violations(PointwiseLoss op, DType dtype, const cpu::PointwiseLossArgs& args, double* result,
+                                 void* workspace, void* stream, LaunchCheck check);
+// Per element (None) or the sum times `scale` (the caller's 1/n, 1/sum(weight) or 1).
+void pointwise_loss(PointwiseLoss op, DType dtype, const cpu::PointwiseLossArgs& args, Reduction reduction,
+                    double scale, void* out, void* workspace, void* stream, LaunchCheck check);
+void pointwise_loss_backward(PointwiseLoss op, DType dtype, const cpu::PointwiseLossArgs& args, const void* grad,
+                             bool grad_is_scalar, double scale, bool wrt_target, void* out, void* stream,
+                             LaunchCheck check);
+
+}  // namespace pydl::cuda_kernels
