@@ -9,7 +9,7 @@ import pydl
 from pydl import nn, optim
 from pydl.data import DataLoader, random_split
 from pydl.data.datasets import MNIST, mnist_5k
-from pydl.utils import EarlyStopping, accuracy
+from pydl.utils import EarlyStopping
 
 OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop,
               "adagrad": optim.Adagrad, "adadelta": optim.Adadelta}
@@ -47,11 +47,15 @@ def make_optimizer(args, params):
 
 
 def run_epoch(model, loader, loss_fn, device, optimizer=None, progress=None):
-    """One pass; trains when an optimizer is given. Returns (mean loss, accuracy)."""
+    """One pass; trains when an optimizer is given. Returns (mean loss, accuracy).
+
+    The sums stay on the model's device and are read once at the end (and every 20 batches
+    for the progress bar): on a GPU each read waits for the queued work to finish."""
     model.train(optimizer is not None)
-    total_loss = total_correct = count = 0.0
+    total_loss = total_correct = None
+    count = 0
     with pydl.set_grad_enabled(optimizer is not None):
-        for x, y in loader:
+        for step, (x, y) in enumerate(loader, 1):
             x, y = x.to(device), y.to(device)
             logits = model(x)
             loss = loss_fn(logits, y)
@@ -60,13 +64,17 @@ def run_epoch(model, loader, loss_fn, device, optimizer=None, progress=None):
                 loss.backward()
                 optimizer.step()
             n = y.shape[0]
-            total_loss += loss.item() * n
-            total_correct += accuracy(logits, y) * n
+            with pydl.no_grad():
+                batch_loss = loss.detach() * n
+                batch_correct = (logits.argmax(dim=-1) == y).sum()
+                total_loss = batch_loss if total_loss is None else total_loss + batch_loss
+                total_correct = batch_correct if total_correct is None else total_correct + batch_correct
             count += n
             if progress is not None:
                 progress.update(1)
-                progress.set_postfix(loss=f"{total_loss / count:.4f}")
-    return total_loss / count, total_correct / count
+                if step % 20 == 0:
+                    progress.set_postfix(loss=f"{total_loss.item() / count:.4f}")
+    return total_loss.item() / count, total_correct.item() / count
 
 
 def train(model, args, name):

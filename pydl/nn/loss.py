@@ -34,7 +34,7 @@ class BCELoss(_Loss):
 class BCEWithLogitsLoss(_Loss):
     def __init__(self, reduction="mean", pos_weight=None):
         super().__init__(reduction)
-        self.pos_weight = pos_weight
+        self.register_buffer("pos_weight", pos_weight)  # a buffer: .to(device) moves it with the model
 
     def forward(self, input, target):
         return F.binary_cross_entropy_with_logits(input, target, reduction=self.reduction, pos_weight=self.pos_weight)
@@ -45,7 +45,8 @@ class CrossEntropyLoss(_Loss):
         super().__init__(reduction)
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing}")
-        self.weight, self.ignore_index, self.label_smoothing = weight, ignore_index, label_smoothing
+        self.register_buffer("weight", weight)  # a buffer: .to(device) moves it with the model
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input, target):
         kwargs = {"weight": self.weight} if self.weight is not None else {}
@@ -56,7 +57,8 @@ class CrossEntropyLoss(_Loss):
 class NLLLoss(_Loss):
     def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
         super().__init__(reduction)
-        self.weight, self.ignore_index = weight, ignore_index
+        self.register_buffer("weight", weight)
+        self.ignore_index = ignore_index
 
     def forward(self, input, target):
         kwargs = {"weight": self.weight} if self.weight is not None else {}
