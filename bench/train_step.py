@@ -3,10 +3,13 @@ LeNet-5, in pydl and in PyTorch eager, same models, same batch, same run.
 
     python bench/train_step.py [--device cpu] [--batch-sizes 64,512] [--repeat 15] [--threads N]
 
-ratio = pydl time / torch time (lower is better); results in bench/results/<device>-train_step.json.
+ratio = pydl time / torch time (lower is better); results in bench/results/cpu-train_step.json, or
+bench/results/<gpu-name>-train_step.json for --device cuda. On a GPU every step ends with a
+synchronization of the device (for both libraries), so a step's time includes its kernels.
 """
 import argparse
 import os
+import re
 import sys
 
 import numpy as np
@@ -49,6 +52,12 @@ def main():
     p.add_argument("--threads", type=int)
     args = p.parse_args()
     torch, threads = _common.set_threads(args.threads)
+    on_gpu = args.device != "cpu"
+    if on_gpu and not pydl.cuda.is_available():
+        print(f"train_step: --device {args.device} needs a CUDA GPU ({pydl.cuda.unavailable_reason()})")
+        return
+    if on_gpu and torch is not None and not torch.cuda.is_available():
+        torch = None  # no same-GPU reference
     rng = np.random.default_rng(0)
     rows = []
     for name, build in (("mlp 784-100-10", mlp), ("lenet5", lenet5)):
@@ -68,7 +77,8 @@ def main():
     _common.print_table(rows, [("op", "model", ""), ("shape", "batch", ""), ("median_us", "pydl us", ".0f"),
                                ("reference_median_us", "torch us", ".0f"), ("speedup", "speed-up vs torch", ".2f")],
                         title=f"training step, {args.device}, {threads} threads (speed-up > 1: pydl is faster)")
-    _common.write_json(f"{args.device.split(':')[0]}-train_step.json", rows, {"benchmark": "train_step"})
+    name = re.sub(r"[^a-z0-9]+", "-", pydl.cuda.get_device_name(args.device).lower()).strip("-") if on_gpu else "cpu"
+    _common.write_json(f"{name}-train_step.json", rows, {"benchmark": "train_step"})
 
 
 if __name__ == "__main__":
