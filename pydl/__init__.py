@@ -29,7 +29,7 @@ from pydl.ops.shape import (broadcast_to, cat, chunk, clone, concat, flatten, na
 from pydl.tensor import Size, Tensor
 from pydl.dlpack import from_dlpack
 from pydl.serialization import load, save
-from pydl import cuda, data, nn, optim  # noqa: E402
+from pydl import backends, cuda, data, nn, optim  # noqa: E402
 
 float = float32  # noqa: A001  (as torch.float)
 double = float64

@@ -1,116 +1,179 @@
+// The CUDA GEMM entry point: picks the kernel and tile configuration and launches it.
+// See gemm.h for the plan, gemm_sgemm.cuh / gemm_mma.cuh / gemm_f64.cuh for the kernels.
 #include "kernels/cuda/gemm.h"
 
-#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <stdexcept>
+#include <string>
 
-#include "kernels/cuda/device_utils.h"
+#include "kernels/cuda/gemm_f64.cuh"
+#include "kernels/cuda/gemm_mma.cuh"
+#include "kernels/cuda/gemm_sgemm.cuh"
 
 namespace pydl::cuda_kernels {
 
 namespace {
 
-constexpr int kTile = 32;   // C tile is kTile x kTile
-constexpr int kTileK = 16;  // K slice staged in shared memory
-constexpr int kThreads = 16;  // 16 x 16 threads, each 2 x 2 outputs
+using namespace gemm_detail;
 
-template <class T>
-struct Params {
-  bool trans_a, trans_b;
-  int64_t m, n, k;
-  T alpha, beta;
-  const T* a;
-  int64_t lda;
-  const T* b;
-  int64_t ldb;
-  T* c;
-  int64_t ldc;
-  int64_t batch, stride_a, stride_b, stride_c;
-  const T* bias;
-  bool relu, gelu;
+// ---------------------------------------------------------------- configurations
+// SIMT (float32): big square tiles for big products, smaller ones so that small and skinny
+// products (MLP layers: 64 x 784 x 100, 512 x 100 x 10) still spread over the SMs.
+using Sgemm128x128 = SgemmConfig<128, 128, 8, 64, 32, 8, 8>;  // 256 threads, 8 x 8 per thread
+using Sgemm128x64 = SgemmConfig<128, 64, 16, 64, 32, 8, 8>;   // 128 threads, 8 x 8
+using Sgemm64x64 = SgemmConfig<64, 64, 16, 32, 32, 8, 4>;     // 128 threads, 8 x 4
+using Sgemm32x32 = SgemmConfig<32, 32, 16, 16, 32, 4, 4>;     //  64 threads, 4 x 4
+// Tensor cores (TF32, FP16, BF16): 3-stage cp.async pipelines.
+using Mma128x128 = MmaConfig<128, 128, 2, 4, 3>;  // 8 warps of 64 x 32
+using Mma64x64 = MmaConfig<64, 64, 2, 2, 3>;      // 4 warps of 32 x 32
+
+enum Config : int { kSgemm128x128, kSgemm128x64, kSgemm64x64, kSgemm32x32, kMma128x128, kMma64x64, kNumConfigs };
+constexpr const char* kConfigNames[kNumConfigs] = {"sgemm_128x128", "sgemm_128x64", "sgemm_64x64",
+                                                   "sgemm_32x32",   "mma_128x128",  "mma_64x64"};
+constexpr bool is_mma(int c) { return c >= kMma128x128; }
+
+std::atomic<int> g_forced{-1};
+std::atomic<const char*> g_last{""};
+
+// ---------------------------------------------------------------- device facts, cached
+constexpr int kMaxDevices = 64;
+std::atomic<int> g_sm_count[kMaxDevices];  // 0 = not read yet
+std::atomic<int> g_cc_major[kMaxDevices];
+
+struct DeviceFacts {
+  int device, sms, major;
 };
 
-template <class T>
-__global__ void __launch_bounds__(kThreads* kThreads) gemm_tiled_kernel(Params<T> p) {
-  __shared__ T as[kTileK][kTile + 1];  // as[kk][i] = op(A)[row0 + i, k0 + kk]
-  __shared__ T bs[kTileK][kTile + 1];  // bs[kk][j] = op(B)[k0 + kk, col0 + j]
-  const int tx = threadIdx.x, ty = threadIdx.y, tid = ty * kThreads + tx;
-  const int64_t m_tiles = (p.m + kTile - 1) / kTile;
-  const int64_t col0 = static_cast<int64_t>(blockIdx.x) * kTile;
-  for (int64_t bz = blockIdx.z; bz < p.batch; bz += gridDim.z) {
-    const T* a = p.a + bz * p.stride_a;
-    const T* b = p.b + bz * p.stride_b;
-    T* c = p.c + bz * p.stride_c;
-    for (int64_t tm = blockIdx.y; tm < m_tiles; tm += gridDim.y) {
-      const int64_t row0 = tm * kTile;
-      T acc[2][2] = {{T(0), T(0)}, {T(0), T(0)}};
-      for (int64_t k0 = 0; k0 < p.k; k0 += kTileK) {
-        // Stage the tiles; the index that is contiguous in memory varies fastest across threads.
-        for (int e = tid; e < kTile * kTileK; e += kThreads * kThreads) {
-          int i, kk;
-          if (!p.trans_a) { i = e / kTileK; kk = e % kTileK; }
-          else { kk = e / kTile; i = e % kTile; }
-          const int64_t gi = row0 + i, gk = k0 + kk;
-          T v = T(0);
-          if (gi < p.m && gk < p.k) v = p.trans_a ? a[gk * p.lda + gi] : a[gi * p.lda + gk];
-          as[kk][i] = v;
-        }
-        for (int e = tid; e < kTile * kTileK; e += kThreads * kThreads) {
-          int j, kk;
-          if (!p.trans_b) { kk = e / kTile; j = e % kTile; }
-          else { j = e / kTileK; kk = e % kTileK; }
-          const int64_t gj = col0 + j, gk = k0 + kk;
-          T v = T(0);
-          if (gj < p.n && gk < p.k) v = p.trans_b ? b[gj * p.ldb + gk] : b[gk * p.ldb + gj];
-          bs[kk][j] = v;
-        }
-        __syncthreads();
-#pragma unroll
-        for (int kk = 0; kk < kTileK; ++kk) {
-          const T a0 = as[kk][ty], a1 = as[kk][ty + kThreads];
-          const T b0 = bs[kk][tx], b1 = bs[kk][tx + kThreads];
-          acc[0][0] += a0 * b0;
-          acc[0][1] += a0 * b1;
-          acc[1][0] += a1 * b0;
-          acc[1][1] += a1 * b1;
-        }
-        __syncthreads();
-      }
-#pragma unroll
-      for (int r = 0; r < 2; ++r)
-#pragma unroll
-        for (int q = 0; q < 2; ++q) {
-          const int64_t gi = row0 + ty + r * kThreads, gj = col0 + tx + q * kThreads;
-          if (gi >= p.m || gj >= p.n) continue;
-          T* out = c + gi * p.ldc + gj;
-          T v = p.alpha * acc[r][q];
-          if (p.beta != T(0)) v += p.beta * *out;  // beta == 0: C is not read (it may be uninitialized)
-          if (p.bias) v += p.bias[gj];
-          if (p.relu && v < T(0)) v = T(0);
-          if (p.gelu) v = kernels::GeluAct<T>(0, 0).forward(v);
-          *out = v;
-        }
-    }
+DeviceFacts current_device() {
+  int dev = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= kMaxDevices) return {0, 1, 0};
+  int sms = g_sm_count[dev].load(std::memory_order_relaxed);
+  if (sms == 0) {
+    cudaDeviceProp prop;
+    if (cudaGetDeviceProperties(&prop, dev) != cudaSuccess) return {dev, 1, 0};
+    g_cc_major[dev].store(prop.major, std::memory_order_relaxed);
+    g_sm_count[dev].store(prop.multiProcessorCount, std::memory_order_relaxed);
+    sms = prop.multiProcessorCount;
   }
+  return {dev, sms, g_cc_major[dev].load(std::memory_order_relaxed)};
+}
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t tile_count(const GemmArgs& g, int bm, int bn) { return ceil_div(g.m, bm) * ceil_div(g.n, bn) * g.batch; }
+
+// The biggest tile that still gives every SM a block; the smallest tile otherwise.
+int pick_sgemm(const GemmArgs& g, int sms) {
+  if (tile_count(g, 128, 128) >= sms) return kSgemm128x128;
+  if (tile_count(g, 128, 64) >= sms) return kSgemm128x64;
+  if (tile_count(g, 64, 64) >= sms) return kSgemm64x64;
+  return kSgemm32x32;
+}
+int pick_mma(const GemmArgs& g, int sms) { return tile_count(g, 128, 128) >= sms ? kMma128x128 : kMma64x64; }
+
+int chosen(bool mma, int automatic) {
+  const int forced = g_forced.load(std::memory_order_relaxed);
+  return forced >= 0 && is_mma(forced) == mma ? forced : automatic;
+}
+
+// ---------------------------------------------------------------- launchers
+template <class Cfg>
+void launch_sgemm(const GemmArgs& g, cudaStream_t stream, LaunchCheck check) {
+  const Params<float> p = make_params<float>(g);
+  sgemm_kernel<Cfg><<<tile_grid(ceil_div(g.m, Cfg::BM), ceil_div(g.n, Cfg::BN), g.batch), Cfg::kThreads, 0, stream>>>(p);
+  check("pydl_sgemm");
+}
+
+// Dynamic shared memory above 48 KB must be opted into, once per kernel and device.
+template <class Kernel>
+void allow_smem(Kernel kernel, int bytes, int device) {
+  static std::atomic<uint64_t> done{0};
+  if (bytes <= 48 * 1024) return;
+  const uint64_t bit = uint64_t(1) << device;
+  if (done.load(std::memory_order_relaxed) & bit) return;
+  if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes) == cudaSuccess)
+    done.fetch_or(bit, std::memory_order_relaxed);
+}
+
+template <class T, class Cfg, bool TA, bool TB>
+void launch_mma_layout(const Params<T>& p, const GemmArgs& g, int device, cudaStream_t stream) {
+  constexpr int smem = MmaLayout<T, Cfg, TA, TB>::kSmemBytes;
+  auto kernel = mma_gemm_kernel<T, Cfg, TA, TB>;
+  allow_smem(kernel, smem, device);
+  kernel<<<tile_grid(ceil_div(g.m, Cfg::BM), ceil_div(g.n, Cfg::BN), g.batch), Cfg::kThreads, smem, stream>>>(p);
+}
+
+template <class T, class Cfg>
+void launch_mma(const GemmArgs& g, int device, cudaStream_t stream, LaunchCheck check) {
+  const Params<T> p = make_params<T>(g);
+  if (!g.trans_a && !g.trans_b) launch_mma_layout<T, Cfg, false, false>(p, g, device, stream);
+  else if (!g.trans_a) launch_mma_layout<T, Cfg, false, true>(p, g, device, stream);
+  else if (!g.trans_b) launch_mma_layout<T, Cfg, true, false>(p, g, device, stream);
+  else launch_mma_layout<T, Cfg, true, true>(p, g, device, stream);
+  check(sizeof(T) == 4 ? "pydl_gemm_mma_tf32" : std::is_same<T, Half>::value ? "pydl_gemm_mma_fp16" : "pydl_gemm_mma_bf16");
 }
 
 template <class T>
-void launch(const GemmArgs& g, cudaStream_t stream, LaunchCheck check) {
-  Params<T> p{g.trans_a, g.trans_b, g.m, g.n, g.k, T(g.alpha), T(g.beta), static_cast<const T*>(g.a), g.lda,
-              static_cast<const T*>(g.b), g.ldb, static_cast<T*>(g.c), g.ldc, g.batch, g.stride_a, g.stride_b,
-              g.stride_c, static_cast<const T*>(g.bias), g.epilogue == Activation::Relu,
-              g.epilogue == Activation::Gelu};
-  const int64_t n_tiles = (g.n + kTile - 1) / kTile, m_tiles = (g.m + kTile - 1) / kTile;
-  const dim3 grid(static_cast<unsigned>(std::min<int64_t>(n_tiles, 2147483647)),
-                  static_cast<unsigned>(std::min<int64_t>(m_tiles, 65535)),
-                  static_cast<unsigned>(std::min<int64_t>(g.batch, 65535)));
-  gemm_tiled_kernel<T><<<grid, dim3(kThreads, kThreads), 0, stream>>>(p);
-  check(sizeof(T) == 4 ? "pydl_gemm_tiled_float32" : "pydl_gemm_tiled_float64");
+void run_mma(const GemmArgs& g, const DeviceFacts& d, cudaStream_t stream, LaunchCheck check) {
+  const int c = chosen(true, pick_mma(g, d.sms));
+  g_last.store(kConfigNames[c]);
+  if (c == kMma128x128) launch_mma<T, Mma128x128>(g, d.device, stream, check);
+  else launch_mma<T, Mma64x64>(g, d.device, stream, check);
+}
+
+void run_sgemm(const GemmArgs& g, const DeviceFacts& d, cudaStream_t stream, LaunchCheck check) {
+  const int c = chosen(false, pick_sgemm(g, d.sms));
+  g_last.store(kConfigNames[c]);
+  switch (c) {
+    case kSgemm128x128: launch_sgemm<Sgemm128x128>(g, stream, check); break;
+    case kSgemm128x64: launch_sgemm<Sgemm128x64>(g, stream, check); break;
+    case kSgemm64x64: launch_sgemm<Sgemm64x64>(g, stream, check); break;
+    default: launch_sgemm<Sgemm32x32>(g, stream, check); break;
+  }
 }
 
 }  // namespace
 
-void gemm(DType dtype, const GemmArgs& g, void* stream, LaunchCheck check) {
+void gemm(DType dtype, const GemmArgs& g, void* stream_ptr, LaunchCheck check) {
   if (g.m <= 0 || g.n <= 0 || g.batch <= 0) return;
-  PYDL_DISPATCH_FLOAT(dtype, T, launch<T>(g, as_stream(stream), check));
+  const cudaStream_t stream = as_stream(stream_ptr);
+  if (dtype == DType::Float64) {
+    g_last.store("tiled_float64");
+    launch_f64(g, stream, check);
+    return;
+  }
+  if (dtype != DType::Float32 && !is_half(dtype)) unsupported_dtype(dtype);
+  const DeviceFacts d = current_device();
+  const bool tensor_cores = d.major >= 8;
+  if (dtype == DType::Float32) {
+    if (g.allow_tf32 && tensor_cores) run_mma<float>(g, d, stream, check);
+    else run_sgemm(g, d, stream, check);
+    return;
+  }
+  if (!tensor_cores)
+    throw std::runtime_error(std::string("matmul: ") + dtype_name(dtype) +
+                             " needs tensor cores of compute capability 8.0 or newer; convert with .float() first");
+  if (dtype == DType::Float16) run_mma<Half>(g, d, stream, check);
+  else run_mma<BFloat16>(g, d, stream, check);
 }
+
+int gemm_config_count() { return kNumConfigs; }
+
+const char* gemm_config_name(int index) { return index >= 0 && index < kNumConfigs ? kConfigNames[index] : ""; }
+
+bool gemm_force_config(const char* name) {
+  if (!name || !*name) {
+    g_forced.store(-1);
+    return true;
+  }
+  for (int i = 0; i < kNumConfigs; ++i)
+    if (std::strcmp(name, kConfigNames[i]) == 0) {
+      g_forced.store(i);
+      return true;
+    }
+  return false;
+}
+
+const char* gemm_last_config() { return g_last.load(); }
 
 }  // namespace pydl::cuda_kernels

@@ -1,8 +1,12 @@
 // GEMM on CUDA through the one entry point (kernels/common/gemm_args.h):
 //   C[b] = act(alpha * op(A[b]) @ op(B[b]) + beta * C[b] + bias)
-// A correct shared-memory tiled kernel (32x32 tiles of C, 2x2 per thread) for float32
-// and float64: transposes read in place, any leading dimensions, batch strides (0 =
-// broadcast), bias/ReLU in the write-back. Speed is the fast SGEMM's job.
+//  - float32: the SGEMM of gemm_sgemm.cuh (CUDA cores, 4 tile configurations), or with
+//    GemmArgs::allow_tf32 on sm_80+ the tensor-core kernel of gemm_mma.cuh in TF32;
+//  - float16 / bfloat16: the tensor-core kernel (float32 accumulation, output in the input
+//    dtype; sm_80+ only);
+//  - float64: a plain shared-memory tiled kernel (reference math, not speed).
+// The tile configuration is picked by a size heuristic (tiles against the SM count) unless
+// one is forced (tests and benchmarks validate every configuration that way).
 #pragma once
 #include "kernels/common/dtype.h"
 #include "kernels/common/gemm_args.h"
@@ -11,5 +15,14 @@
 namespace pydl::cuda_kernels {
 
 void gemm(DType dtype, const GemmArgs& args, void* stream, LaunchCheck check);
+
+// The tile configurations by name ("sgemm_128x128", ..., "mma_64x64").
+int gemm_config_count();
+const char* gemm_config_name(int index);
+// Forces a configuration for the products it applies to (sgemm_*: float32 without TF32,
+// mma_*: TF32, float16, bfloat16); "" restores the heuristic. False for an unknown name.
+bool gemm_force_config(const char* name);
+// The configuration of the latest launch on this process ("tiled_float64" for float64).
+const char* gemm_last_config();
 
 }  // namespace pydl::cuda_kernels
