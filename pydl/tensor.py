@@ -223,7 +223,8 @@ class Tensor:
 
     # ------------------------------------------------------------------ display
     def __repr__(self):
-        arr = self._a.to("cpu").numpy()
+        cpu = self._a.to("cpu")
+        arr = (cpu.astype(_float32.code) if self._a.dtype == _bfloat16.code else cpu).numpy()  # no numpy bfloat16
         body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4, threshold=200, edgeitems=3)
         extras = []
         if self._a.device != "cpu":
