@@ -8,8 +8,8 @@ Error model (|A| and |B| are elementwise absolute values; the reference is the f
 product of exactly the inputs the kernel saw, i.e. after rounding to float16/bfloat16):
   float32 SGEMM:     |C - ref| <= 8 sqrt(k) 2^-24 (|A| @ |B|)
   TF32 tensor cores: |C - ref| <= (2^-10 + 8 sqrt(k) 2^-24) (|A| @ |B|)   (inputs keep 10 bits)
-  FP16 / BF16:       |C - ref| <= 2^-11 (2^-8 for BF16) |ref| + 8 sqrt(k) 2^-24 (|A| @ |B|)
-                     (float32 accumulation, one rounding of the output)
+  FP16 / BF16:       |C - ref| <= u |ref| + (1 + u) 8 sqrt(k) 2^-24 (|A| @ |B|), u = 2^-11 (2^-8
+                     for BF16): float32 accumulation, then one rounding of the output
 """
 import contextlib
 
@@ -65,8 +65,8 @@ def operand(rng, rows, cols, trans, dtype=None):
 def bound(a64, b64, k, rel_inputs=0.0, rel_out=0.0, ref=None):
     acc = 8 * np.sqrt(max(k, 1)) * 2.0**-24
     out = (rel_inputs + acc) * (np.abs(a64) @ np.abs(b64))
-    if rel_out:
-        out = out + rel_out * np.abs(ref)
+    if rel_out:  # |round(c) - ref| <= u |ref| + (1 + u) |c - ref|
+        out = (1 + rel_out) * out + rel_out * np.abs(ref)
     return out + 1e-30
 
 
