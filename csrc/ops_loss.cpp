@@ -1,7 +1,8 @@
 // Losses: validation and dispatch. Class labels are range-checked before any kernel
 // writes an output (on CUDA by a check kernel whose 24-byte verdict is copied back: one
-// stream synchronization per call, see kernels/cuda/loss.h); targets and weights are cast to the input's dtype and broadcast
-// (copied contiguous) to the loss's shape so that the kernels walk flat memory.
+// stream synchronization per call, see kernels/cuda/loss.h); targets and weights are
+// cast to the input's dtype and broadcast (copied contiguous) to the loss's shape so
+// that the kernels walk flat memory.
 #include "csrc/ops_loss.h"
 
 #include <vector>

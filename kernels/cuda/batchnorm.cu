@@ -180,7 +180,8 @@ __global__ void __launch_bounds__(kBlock)
     if (have_sums) slice_totals(partial, slices, L.c, c, &sum_g, &sum_gx);
     if (a.dweight) static_cast<T*>(a.dweight)[c] = static_cast<T>(sum_gx * double(invstd[c]));
     if (a.dbias) static_cast<T*>(a.dbias)[c] = static_cast<T>(sum_g);
-    const BnBackward k = bn_backward_coeffs(a.training, double(invstd[c]), w ? double(w[c]) : 1.0, sum_g, sum_gx, count);
+    const double wc = w ? double(w[c]) : 1.0;
+    const BnBackward k = bn_backward_coeffs(a.training, double(invstd[c]), wc, sum_g, sum_gx, count);
     coef[c] = static_cast<T>(k.dy_coef);
     coef[L.c + c] = static_cast<T>(k.x_coef);
     coef[2 * L.c + c] = static_cast<T>(k.bias_coef);

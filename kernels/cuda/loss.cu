@@ -3,6 +3,7 @@
 #include "kernels/cuda/loss.h"
 
 #include <algorithm>
+#include <type_traits>
 
 #include "kernels/cuda/row_reduce.cuh"
 
@@ -88,33 +89,11 @@ __global__ void __launch_bounds__(1024)
 }
 
 // ---------------------------------------------------------------- fused cross-entropy
-constexpr int kRowsPerWarpBlock = kBlock / 32;
-constexpr int kRowBlock = 512;
-constexpr int64_t kWarpRowMax = 1024;
-
-template <bool WARP>
-struct RowOwner {
-  __device__ __forceinline__ int64_t first() const {
-    return WARP ? int64_t(blockIdx.x) * kRowsPerWarpBlock + (threadIdx.x >> 5) : int64_t(blockIdx.x);
-  }
-  __device__ __forceinline__ int64_t step() const {
-    return WARP ? int64_t(gridDim.x) * kRowsPerWarpBlock : int64_t(gridDim.x);
-  }
-  __device__ __forceinline__ int t() const { return WARP ? int(threadIdx.x & 31) : int(threadIdx.x); }
-  __device__ __forceinline__ int threads() const { return WARP ? 32 : int(blockDim.x); }
-};
-
-template <bool WARP, class T>
-__device__ __forceinline__ T owner_sum(T v, T* scratch) {
-  if constexpr (WARP) return warp_sum(v);
-  else return block_sum(v, scratch);
-}
-
 // One row per owner: pass 1 the online max and sum of exps (and W = sum w when smoothing
 // with weights); pass 2 writes dlogits and, when smoothing, sums w_c (x_c - m) for the loss.
 // The gradient is the CPU's: e^(x_c - m) coef - shift w_c, then - (1 - eps) w_t scale at t.
 template <bool WARP, bool VEC, bool kWeighted, bool kSmooth, class T>
-__global__ void __launch_bounds__(WARP ? kBlock : kRowBlock) cross_entropy_rows_kernel(CrossEntropyRows a) {
+__global__ void __launch_bounds__(WARP ? kBlock : kRowBlockMax) cross_entropy_rows_kernel(CrossEntropyRows a) {
   __shared__ MaxSum<T> scratch_ms[32];
   __shared__ T scratch[32];
   const RowOwner<WARP> own;
@@ -139,8 +118,7 @@ __global__ void __launch_bounds__(WARP ? kBlock : kRowBlock) cross_entropy_rows_
       max_sum_add(ms, v);
       if constexpr (kWeighted && kSmooth) w_part += w[c];
     });
-    if constexpr (WARP) ms = warp_max_sum(ms);
-    else ms = block_max_sum(ms, scratch_ms);
+    ms = owner_max_sum<WARP>(ms, scratch_ms);
     T w_total = classes;
     if constexpr (kWeighted && kSmooth) w_total = owner_sum<WARP>(w_part, scratch);
     const T m = ms.m, s = ms.s;
@@ -157,7 +135,8 @@ __global__ void __launch_bounds__(WARP ? kBlock : kRowBlock) cross_entropy_rows_
         return c == t ? g - hit : g;
       });
     } else if constexpr (kSmooth) {
-      for_row<VEC>(x, n, own.t(), own.threads(), [&](int64_t c, T v) { wx_part += (kWeighted ? w[c] : T(1)) * (v - m); });
+      for_row<VEC>(x, n, own.t(), own.threads(),
+                   [&](int64_t c, T v) { wx_part += (kWeighted ? w[c] : T(1)) * (v - m); });
     }
     T sum_wx = 0;
     if constexpr (kSmooth) sum_wx = owner_sum<WARP>(wx_part, scratch);
@@ -167,9 +146,8 @@ __global__ void __launch_bounds__(WARP ? kBlock : kRowBlock) cross_entropy_rows_
 
 template <bool WARP, bool VEC, class T>
 void launch_ce_rows(const CrossEntropyRows& a, cudaStream_t s) {
-  const int64_t blocks = WARP ? (a.rows + kRowsPerWarpBlock - 1) / kRowsPerWarpBlock : a.rows;
-  const unsigned grid = static_cast<unsigned>(std::min<int64_t>(std::max<int64_t>(blocks, 1), 65535));
-  const int threads = WARP ? kBlock : kRowBlock;
+  const unsigned grid = row_grid(WARP, a.rows);
+  const int threads = WARP ? kBlock : row_block_threads(a.classes);
   const bool weighted = a.weight != nullptr, smooth = a.label_smoothing > 0;
   if (weighted && smooth) cross_entropy_rows_kernel<WARP, VEC, true, true, T><<<grid, threads, 0, s>>>(a);
   else if (weighted) cross_entropy_rows_kernel<WARP, VEC, true, false, T><<<grid, threads, 0, s>>>(a);

@@ -140,4 +140,45 @@ __device__ __forceinline__ MaxSum<T> block_max_sum(MaxSum<T> a, MaxSum<T>* scrat
   return r;
 }
 
+// ---------------------------------------------------------------- who owns a row
+// Rows of n <= kWarpRowMax go to a warp (kRowsPerWarpBlock rows per block of kBlock
+// threads); longer rows to a whole block of row_block_threads(n) threads (1024 for long
+// rows: two blocks per SM keep fewer rows in flight, so a row read twice is still in L2).
+constexpr int kRowsPerWarpBlock = kBlock / 32;
+constexpr int64_t kWarpRowMax = 1024;
+constexpr int kRowBlockMax = 1024;
+
+inline int row_block_threads(int64_t n) { return n >= 8192 ? 1024 : 512; }
+
+inline unsigned row_grid(bool warp, int64_t rows) {
+  const int64_t blocks = warp ? (rows + kRowsPerWarpBlock - 1) / kRowsPerWarpBlock : rows;
+  return static_cast<unsigned>(blocks < 1 ? 1 : blocks > 65535 ? 65535 : blocks);
+}
+
+// The loops over rows are uniform across the owner, so every lane reaches the shuffles
+// and barriers.
+template <bool WARP>
+struct RowOwner {
+  __device__ __forceinline__ int64_t first() const {
+    return WARP ? int64_t(blockIdx.x) * kRowsPerWarpBlock + (threadIdx.x >> 5) : int64_t(blockIdx.x);
+  }
+  __device__ __forceinline__ int64_t step() const {
+    return WARP ? int64_t(gridDim.x) * kRowsPerWarpBlock : int64_t(gridDim.x);
+  }
+  __device__ __forceinline__ int t() const { return WARP ? int(threadIdx.x & 31) : int(threadIdx.x); }
+  __device__ __forceinline__ int threads() const { return WARP ? 32 : int(blockDim.x); }
+};
+
+template <bool WARP, class T>
+__device__ __forceinline__ T owner_sum(T v, T* scratch) {
+  if constexpr (WARP) return warp_sum(v);
+  else return block_sum(v, scratch);
+}
+
+template <bool WARP, class T>
+__device__ __forceinline__ MaxSum<T> owner_max_sum(MaxSum<T> a, MaxSum<T>* scratch) {
+  if constexpr (WARP) return warp_max_sum(a);
+  else return block_max_sum(a, scratch);
+}
+
 }  // namespace pydl::cuda_kernels

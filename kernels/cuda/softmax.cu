@@ -2,8 +2,6 @@
 // expressions: softmax exp(x - m) * (1 / s), log-softmax (x - m) - log(s).
 #include "kernels/cuda/softmax.h"
 
-#include <algorithm>
-
 #include "kernels/cuda/row_reduce.cuh"
 
 namespace pydl::cuda_kernels {
@@ -12,38 +10,8 @@ namespace {
 
 using namespace ::pydl::kernels;
 
-constexpr int kRowsPerWarpBlock = kBlock / 32;  // warp-per-row kernels: 8 rows per block
-constexpr int kRowBlock = 512;                  // block-per-row kernels
-constexpr int64_t kWarpRowMax = 1024;           // longest row a warp takes
-
-// Who owns a row: a warp (WARP) or the whole block. The loops over rows are uniform
-// across the owner, so every lane reaches the shuffles and barriers.
-template <bool WARP>
-struct RowOwner {
-  __device__ __forceinline__ int64_t first() const {
-    return WARP ? int64_t(blockIdx.x) * kRowsPerWarpBlock + (threadIdx.x >> 5) : int64_t(blockIdx.x);
-  }
-  __device__ __forceinline__ int64_t step() const {
-    return WARP ? int64_t(gridDim.x) * kRowsPerWarpBlock : int64_t(gridDim.x);
-  }
-  __device__ __forceinline__ int t() const { return WARP ? int(threadIdx.x & 31) : int(threadIdx.x); }
-  __device__ __forceinline__ int threads() const { return WARP ? 32 : int(blockDim.x); }
-};
-
-template <bool WARP, class T>
-__device__ __forceinline__ MaxSum<T> reduce_max_sum(MaxSum<T> a, MaxSum<T>* scratch) {
-  if constexpr (WARP) return warp_max_sum(a);
-  else return block_max_sum(a, scratch);
-}
-
-template <bool WARP, class T>
-__device__ __forceinline__ T reduce_sum(T v, T* scratch) {
-  if constexpr (WARP) return warp_sum(v);
-  else return block_sum(v, scratch);
-}
-
 template <bool WARP, bool VEC, class T>
-__global__ void __launch_bounds__(WARP ? kBlock : kRowBlock)
+__global__ void __launch_bounds__(WARP ? kBlock : kRowBlockMax)
     softmax_rows_kernel(bool log, const T* __restrict__ x, T* __restrict__ y, int64_t rows, int64_t n) {
   __shared__ MaxSum<T> scratch[32];
   const RowOwner<WARP> own;
@@ -52,7 +20,7 @@ __global__ void __launch_bounds__(WARP ? kBlock : kRowBlock)
     T* yr = y + r * n;
     MaxSum<T> ms = max_sum_identity<T>();
     for_row<VEC>(xr, n, own.t(), own.threads(), [&](int64_t, T v) { max_sum_add(ms, v); });
-    ms = reduce_max_sum<WARP>(ms, scratch);
+    ms = owner_max_sum<WARP>(ms, scratch);
     const T m = ms.m;
     if (log) {
       const T ls = dev_log(ms.s);
@@ -65,7 +33,7 @@ __global__ void __launch_bounds__(WARP ? kBlock : kRowBlock)
 }
 
 template <bool WARP, bool VEC, class T>
-__global__ void __launch_bounds__(WARP ? kBlock : kRowBlock)
+__global__ void __launch_bounds__(WARP ? kBlock : kRowBlockMax)
     softmax_backward_rows_kernel(bool log, const T* __restrict__ y, const T* __restrict__ dy, T* __restrict__ dx,
                                  int64_t rows, int64_t n) {
   __shared__ T scratch[32];
@@ -77,7 +45,7 @@ __global__ void __launch_bounds__(WARP ? kBlock : kRowBlock)
     T acc = 0;
     if (log) for_row<VEC>(gr, n, own.t(), own.threads(), [&](int64_t, T g) { acc += g; });
     else for_row<VEC>(gr, n, own.t(), own.threads(), [&](int64_t i, T g) { acc += g * yr[i]; });
-    const T s = reduce_sum<WARP>(acc, scratch);
+    const T s = owner_sum<WARP>(acc, scratch);
     if (log) map_row<VEC>(gr, dr, n, own.t(), own.threads(), [&](int64_t i, T g) { return g - exp_fast(yr[i]) * s; });
     else map_row<VEC>(gr, dr, n, own.t(), own.threads(), [&](int64_t i, T g) { return yr[i] * (g - s); });
   }
@@ -124,11 +92,6 @@ __global__ void __launch_bounds__(kBlock)
   }
 }
 
-unsigned row_grid(bool warp, int64_t rows) {
-  const int64_t blocks = warp ? (rows + kRowsPerWarpBlock - 1) / kRowsPerWarpBlock : rows;
-  return static_cast<unsigned>(std::min<int64_t>(std::max<int64_t>(blocks, 1), 65535));
-}
-
 template <class T>
 void launch_softmax(bool log, const T* x, T* y, int64_t outer, int64_t n, int64_t inner, cudaStream_t s,
                     LaunchCheck check) {
@@ -140,10 +103,11 @@ void launch_softmax(bool log, const T* x, T* y, int64_t outer, int64_t n, int64_
   const bool warp = n <= kWarpRowMax;
   const bool vec = is_aligned16(x) && is_aligned16(y) && n % Pack16<T>::kLanes == 0;
   const unsigned grid = row_grid(warp, outer);
-  if (warp && vec) softmax_rows_kernel<true, true, T><<<grid, kBlock, 0, s>>>(log, x, y, outer, n);
-  else if (warp) softmax_rows_kernel<true, false, T><<<grid, kBlock, 0, s>>>(log, x, y, outer, n);
-  else if (vec) softmax_rows_kernel<false, true, T><<<grid, kRowBlock, 0, s>>>(log, x, y, outer, n);
-  else softmax_rows_kernel<false, false, T><<<grid, kRowBlock, 0, s>>>(log, x, y, outer, n);
+  const int threads = warp ? kBlock : row_block_threads(n);
+  if (warp && vec) softmax_rows_kernel<true, true, T><<<grid, threads, 0, s>>>(log, x, y, outer, n);
+  else if (warp) softmax_rows_kernel<true, false, T><<<grid, threads, 0, s>>>(log, x, y, outer, n);
+  else if (vec) softmax_rows_kernel<false, true, T><<<grid, threads, 0, s>>>(log, x, y, outer, n);
+  else softmax_rows_kernel<false, false, T><<<grid, threads, 0, s>>>(log, x, y, outer, n);
   check(warp ? "pydl_softmax_rows_warp" : "pydl_softmax_rows_block");
 }
 
@@ -158,10 +122,11 @@ void launch_backward(bool log, const T* y, const T* dy, T* dx, int64_t outer, in
   const bool warp = n <= kWarpRowMax;
   const bool vec = is_aligned16(dy) && is_aligned16(dx) && n % Pack16<T>::kLanes == 0;
   const unsigned grid = row_grid(warp, outer);
-  if (warp && vec) softmax_backward_rows_kernel<true, true, T><<<grid, kBlock, 0, s>>>(log, y, dy, dx, outer, n);
-  else if (warp) softmax_backward_rows_kernel<true, false, T><<<grid, kBlock, 0, s>>>(log, y, dy, dx, outer, n);
-  else if (vec) softmax_backward_rows_kernel<false, true, T><<<grid, kRowBlock, 0, s>>>(log, y, dy, dx, outer, n);
-  else softmax_backward_rows_kernel<false, false, T><<<grid, kRowBlock, 0, s>>>(log, y, dy, dx, outer, n);
+  const int threads = warp ? kBlock : row_block_threads(n);
+  if (warp && vec) softmax_backward_rows_kernel<true, true, T><<<grid, threads, 0, s>>>(log, y, dy, dx, outer, n);
+  else if (warp) softmax_backward_rows_kernel<true, false, T><<<grid, threads, 0, s>>>(log, y, dy, dx, outer, n);
+  else if (vec) softmax_backward_rows_kernel<false, true, T><<<grid, threads, 0, s>>>(log, y, dy, dx, outer, n);
+  else softmax_backward_rows_kernel<false, false, T><<<grid, threads, 0, s>>>(log, y, dy, dx, outer, n);
   check(warp ? "pydl_softmax_backward_rows_warp" : "pydl_softmax_backward_rows_block");
 }
 

@@ -29,7 +29,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
                 g.mul_(scale)
     from pydl.creation import tensor
 
-    return tensor(total)
+    return tensor(total, device=grads[0].device)  # on the gradients' device, as PyTorch
 
 
 def clip_grad_value_(parameters, clip_value):
