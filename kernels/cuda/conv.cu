@@ -20,7 +20,9 @@
 // channel decomposed, int64 bases), per slice a k context (k_tile, a_k / b_k: the tap or pixel
 // decomposed with 32-bit divisions), and the element (a / b), 0 for padding and ragged edges.
 // Slots run along the operand's contiguous index (m for x and dy gathers by pixel, k where
-// k walks memory) so that neighbouring threads read neighbouring addresses.
+// k walks memory) so that neighbouring threads read neighbouring addresses. The next slice is
+// gathered into registers while the current one computes; a thread's TM x TN sub-tile is
+// contiguous in the shared rows, so its operands load as 16-byte (8-byte) vectors.
 // Two tile shapes: 64 x 64 (4 x 4 per thread) and, when N <= 16, 128 x 16 (4 x 2).
 // Every sum runs in a fixed order: results are reproducible run to run.
 #include "kernels/cuda/conv.h"
@@ -352,10 +354,13 @@ template <class View, class Tile>
 __global__ void __launch_bounds__(kThreads) conv_gemm_kernel(const View v) {
   using T = typename View::value_t;
   constexpr int BM = Tile::BM, BN = Tile::BN, TM = Tile::TM, TN = Tile::TN;
-  constexpr int RM = BM / TM, RN = BN / TN;  // threads along m and along n
+  constexpr int RM = BM / TM;  // threads along m
   constexpr int kASlots = BM * kBK / kThreads, kBSlots = BN * kBK / kThreads;
-  __shared__ T as[kBK][BM + 1];  // as[kk][i] = A[m0 + i][k0 + kk]
-  __shared__ T bs[kBK][BN + 1];  // bs[kk][j] = B[k0 + kk][n0 + j]
+  // Rows padded to a multiple of 16 bytes: a thread's TM (TN) neighbouring values of a row
+  // load as one vector from shared memory.
+  constexpr int kPad = 16 / int(sizeof(T));
+  __shared__ __align__(16) T as[kBK][BM + kPad];  // as[kk][i] = A[m0 + i][k0 + kk]
+  __shared__ __align__(16) T bs[kBK][BN + kPad];  // bs[kk][j] = B[k0 + kk][n0 + j]
   const int tid = threadIdx.x, tm = tid % RM, tn = tid / RM;
 
   // This thread's staging slots: (row, kk) pairs, the same for every K slice. Slot e of
@@ -396,20 +401,31 @@ __global__ void __launch_bounds__(kThreads) conv_gemm_kernel(const View v) {
 #pragma unroll
           for (int j = 0; j < TN; ++j) acc[i][j] = T(0);
 
-        for (int64_t kt = kt0; kt < kt1; ++kt) {
+        // The gathered elements of the next slice wait in registers while this one computes,
+        // so their global loads overlap the arithmetic.
+        T a_next[kASlots], b_next[kBSlots];
+        auto gather = [&](int64_t kt) {
           const auto slice = v.k_tile(kt);
 #pragma unroll
-          for (int e = 0; e < kASlots; ++e) as[a_kk[e]][a_i[e]] = v.a(rows[e], v.a_k(slice, a_kk[e]));
+          for (int e = 0; e < kASlots; ++e) a_next[e] = v.a(rows[e], v.a_k(slice, a_kk[e]));
 #pragma unroll
-          for (int e = 0; e < kBSlots; ++e) bs[b_kk[e]][b_j[e]] = v.b(v.b_k(slice, b_kk[e]), cols[e]);
+          for (int e = 0; e < kBSlots; ++e) b_next[e] = v.b(v.b_k(slice, b_kk[e]), cols[e]);
+        };
+        if (kt0 < kt1) gather(kt0);
+        for (int64_t kt = kt0; kt < kt1; ++kt) {
+#pragma unroll
+          for (int e = 0; e < kASlots; ++e) as[a_kk[e]][a_i[e]] = a_next[e];
+#pragma unroll
+          for (int e = 0; e < kBSlots; ++e) bs[b_kk[e]][b_j[e]] = b_next[e];
           __syncthreads();
+          if (kt + 1 < kt1) gather(kt + 1);
 #pragma unroll
           for (int kk = 0; kk < kBK; ++kk) {
             T af[TM], bf[TN];
 #pragma unroll
-            for (int i = 0; i < TM; ++i) af[i] = as[kk][tm + i * RM];
+            for (int i = 0; i < TM; ++i) af[i] = as[kk][tm * TM + i];
 #pragma unroll
-            for (int j = 0; j < TN; ++j) bf[j] = bs[kk][tn + j * RN];
+            for (int j = 0; j < TN; ++j) bf[j] = bs[kk][tn * TN + j];
 #pragma unroll
             for (int i = 0; i < TM; ++i)
 #pragma unroll
@@ -418,12 +434,11 @@ __global__ void __launch_bounds__(kThreads) conv_gemm_kernel(const View v) {
           __syncthreads();  // the slice is consumed before the next one overwrites it
         }
 
-        // Rows tm + i * RM: neighbouring threads write neighbouring addresses.
 #pragma unroll
         for (int i = 0; i < TM; ++i)
 #pragma unroll
           for (int j = 0; j < TN; ++j) {
-            const int64_t mm = m0 + tm + i * RM, nn = n0 + tn + j * RN;
+            const int64_t mm = m0 + tm * TM + i, nn = n0 + tn * TN + j;
             if (mm < v.m && nn < v.n) v.store(g, split, mm, nn, acc[i][j]);
           }
       }
