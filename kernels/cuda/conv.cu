@@ -470,14 +470,19 @@ void launch_gemm(const View& v, cudaStream_t stream, LaunchCheck check, const ch
 
 // ------------------------------------------------------------------ reductions
 
-// dw[i] = the splits' partials at i added in split order.
+// dw[i] = the sum of the splits' partials at i: split k goes to running sum k % 4 (four
+// independent chains, so the loads overlap), then ((s0 + s1) + (s2 + s3)). A fixed order.
 template <class T>
 __global__ void sum_partials_kernel(const T* __restrict__ partial, int64_t splits, int64_t numel,
                                     T* __restrict__ dw) {
   for (int64_t i = global_thread(); i < numel; i += grid_threads()) {
-    T s = partial[i];
-    for (int64_t k = 1; k < splits; ++k) s += partial[k * numel + i];
-    dw[i] = s;
+    T s[4] = {T(0), T(0), T(0), T(0)};
+    int64_t k = 0;
+    for (; k + 4 <= splits; k += 4)
+#pragma unroll
+      for (int l = 0; l < 4; ++l) s[l] += partial[(k + l) * numel + i];
+    for (int l = 0; k < splits; ++k, ++l) s[l] += partial[k * numel + i];
+    dw[i] = (s[0] + s[1]) + (s[2] + s[3]);
   }
 }
 
@@ -516,7 +521,7 @@ __global__ void __launch_bounds__(kThreads) bias_grad_kernel(int64_t images, int
 // ------------------------------------------------------------------ the split-K plan
 
 constexpr int64_t kTargetBlocks = 1024;   // blocks to fill any current GPU a few times over
-constexpr int64_t kMinTilesPerSplit = 8;  // a chunk's K loop stays longer than its write-back
+constexpr int64_t kMinTilesPerSplit = 16;  // a chunk's K loop stays longer than its write-back
 constexpr int64_t kMaxSplits = 1024;
 constexpr int64_t kMaxWorkspaceBytes = int64_t(256) << 20;
 
