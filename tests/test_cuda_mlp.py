@@ -225,6 +225,29 @@ def test_cross_entropy_weight_on_other_device_raises(rng):
         F.cross_entropy(both(x)[1], both(t)[1], weight=pydl.tensor(w))
 
 
+@pytest.mark.parametrize("shape", [(64, 10), (1024, 1100)], ids=str)  # below and above the read-back size
+def test_cross_entropy_gradient_handed_over(shape, rng):
+    """loss.backward() may hand dlogits over as the gradient; in-place changes to it, a second
+    backward through a retained graph and a scaled loss still match the CPU."""
+    x = rng.standard_normal(shape).astype(np.float32)
+    t = rng.integers(0, shape[1], shape[0]).astype(np.int64)
+    grads = {}
+    for dev in ("cpu", GPU):
+        xt = pydl.tensor(x, device=dev, requires_grad=True)
+        tt = pydl.tensor(t, device=dev)
+        loss = F.cross_entropy(xt, tt)
+        loss.backward(retain_graph=True)
+        xt.grad.mul_(0.0)
+        loss.backward()
+        first = xt.grad
+        xt.grad = None
+        (F.cross_entropy(xt, tt) * 3).backward()
+        grads[dev] = (first, xt.grad)
+    close(grads["cpu"][0], grads[GPU][0], 1e-5, 1e-7)
+    close(grads["cpu"][1], grads[GPU][1], 1e-5, 1e-7)
+    np.testing.assert_allclose(host(grads[GPU][1]), 3 * host(grads[GPU][0]), rtol=1e-6)
+
+
 def test_cross_entropy_vs_torch(rng):
     torch = torch_cuda()
     x, t, w = ce_case(rng, 256, 1000, np.float32, weighted=True, ignore=-100)

@@ -156,6 +156,24 @@ def test_cross_entropy_all_ignored():
     assert F.cross_entropy(x, t, reduction="sum").item() == 0.0
 
 
+def test_cross_entropy_gradient_handed_over_and_retained_graph():
+    """loss.backward() hands the fused dlogits over as the gradient (no pass scaling it by 1);
+    the caller may change it in place, and a second backward through a retained graph, or
+    a scaled loss, still gets the right values."""
+    rng = np.random.default_rng(5)
+    x = pydl.tensor(rng.standard_normal((6, 4)).astype(np.float32), requires_grad=True)
+    t = pydl.tensor(np.array([0, 1, 2, 3, 0, 1]))
+    loss = F.cross_entropy(x, t)
+    loss.backward(retain_graph=True)
+    first = x.grad.numpy().copy()
+    x.grad.mul_(0.0)  # in place, as zero_grad(set_to_none=False) or clipping would
+    loss.backward()
+    np.testing.assert_allclose(x.grad.numpy(), first, rtol=1e-6)
+    x.grad = None
+    (F.cross_entropy(x, t) * 3).backward()
+    np.testing.assert_allclose(x.grad.numpy(), 3 * first, rtol=1e-6)
+
+
 @pytest.mark.parametrize("reduction", ["mean", "none"])
 def test_cross_entropy_gradcheck(reduction):
     rng = np.random.default_rng(1)

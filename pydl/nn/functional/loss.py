@@ -37,21 +37,43 @@ def _per_sample_grad(g, like_shape):
 
 
 # ---------------------------------------------------------------------- cross-entropy
+# On a GPU, reading the incoming gradient back to the host waits for the device: worth it
+# only where it saves a pass over dlogits at least this large (elements).
+_READ_BACK_MIN = 1 << 20
+
+
+def _is_unit(g, d):
+    """Whether the 0-d incoming gradient is exactly 1 (what loss.backward() seeds): then
+    dlogits already is the gradient, and scaling it by 1 (a pass over N x C) is skipped."""
+    if g._a.is_cuda and d.numel < _READ_BACK_MIN:
+        return False
+    return g.item() == 1.0
+
+
 class CrossEntropy(Function):
     @staticmethod
     def forward(ctx, input, target, weight, reduction, ignore_index, label_smoothing):
         loss, dlogits = _C.cross_entropy(input._a, target._a, _arr(weight), reduction, ignore_index,
                                          label_smoothing, bool(ctx.needs_input_grad[0]))
         ctx.dlogits, ctx.reduction = dlogits, reduction
+        if dlogits is not None:  # to compute dlogits again for a second backward (retain_graph)
+            ctx.args = (input._a, target._a, _arr(weight), reduction, ignore_index, label_smoothing)
         return _wrap(loss)
 
     @staticmethod
     def backward(ctx, g):
-        d = ctx.dlogits
-        if d is None:  # only the class weight asked for a gradient: it gets none
+        if not ctx.needs_input_grad[0]:  # only the class weight asked for a gradient: it gets none
             return None, None, None, None, None, None
-        scale = _per_sample_grad(g, d.shape) if ctx.reduction == NONE else g._a
-        return _wrap(_C.binary(MUL, d, scale)), None, None, None, None, None
+        # Handed over: the caller owns the gradient and may change it in place; a second
+        # backward through a retained graph computes it again.
+        d, ctx.dlogits = ctx.dlogits, None
+        if d is None:
+            d = _C.cross_entropy(*ctx.args, True)[1]
+        if ctx.reduction == NONE:
+            d = _C.binary(MUL, d, _per_sample_grad(g, d.shape))
+        elif not _is_unit(g, d):
+            d = _C.binary(MUL, d, g._a)
+        return _wrap(d), None, None, None, None, None
 
 
 def _unbatched(input, target):
