@@ -84,23 +84,19 @@ void launch_sgemm(const GemmArgs& g, cudaStream_t stream, LaunchCheck check) {
   check("pydl_sgemm");
 }
 
-// Dynamic shared memory above 48 KB must be opted into, once per kernel and device.
-template <class Kernel>
-void allow_smem(Kernel kernel, int bytes, int device) {
-  static std::atomic<uint64_t> done{0};
-  if (bytes <= 48 * 1024) return;
-  const uint64_t bit = uint64_t(1) << device;
-  if (done.load(std::memory_order_relaxed) & bit) return;
-  if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes) == cudaSuccess)
-    done.fetch_or(bit, std::memory_order_relaxed);
-}
-
+// Dynamic shared memory above 48 KB must be opted into, once per kernel and device: `done`
+// holds one bit per device and is a different variable for every instantiation.
 template <class T, class Cfg, bool TA, bool TB>
 void launch_mma_layout(const Params<T>& p, const GemmArgs& g, int device, cudaStream_t stream) {
   constexpr int smem = MmaLayout<T, Cfg, TA, TB>::kSmemBytes;
-  auto kernel = mma_gemm_kernel<T, Cfg, TA, TB>;
-  allow_smem(kernel, smem, device);
-  kernel<<<tile_grid(ceil_div(g.m, Cfg::BM), ceil_div(g.n, Cfg::BN), g.batch), Cfg::kThreads, smem, stream>>>(p);
+  static std::atomic<uint64_t> done{0};
+  const uint64_t bit = uint64_t(1) << (device % 64);
+  if (smem > 48 * 1024 && !(done.load(std::memory_order_relaxed) & bit) &&
+      cudaFuncSetAttribute(mma_gemm_kernel<T, Cfg, TA, TB>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem) ==
+          cudaSuccess)
+    done.fetch_or(bit, std::memory_order_relaxed);
+  mma_gemm_kernel<T, Cfg, TA, TB>
+      <<<tile_grid(ceil_div(g.m, Cfg::BM), ceil_div(g.n, Cfg::BN), g.batch), Cfg::kThreads, smem, stream>>>(p);
 }
 
 template <class T, class Cfg>
