@@ -26,7 +26,7 @@ struct Plan {
 
   // Runs the CPU kernel or the CUDA one on the slots, then writes the copies back.
   template <class Cpu, class Cuda>
-  void run(Cpu cpu_kernel, Cuda cuda_kernel) {
+  void run(Cpu cpu_kernel, [[maybe_unused]] Cuda cuda_kernel) {
     const int64_t count = static_cast<int64_t>(slots.size());
     if (!device.is_cpu()) PYDL_CUDA_LAUNCH(device, cuda_kernel(slots.data(), count, stream, check));
     else cpu_kernel(slots.data(), count);
