@@ -77,10 +77,19 @@ int chosen(bool mma, int automatic) {
 }
 
 // ---------------------------------------------------------------- launchers
+template <class Cfg, bool TA, bool TB>
+void launch_sgemm_layout(const Params<float>& p, const GemmArgs& g, cudaStream_t stream) {
+  sgemm_kernel<Cfg, TA, TB>
+      <<<tile_grid(ceil_div(g.m, Cfg::BM), ceil_div(g.n, Cfg::BN), g.batch), Cfg::kThreads, 0, stream>>>(p);
+}
+
 template <class Cfg>
 void launch_sgemm(const GemmArgs& g, cudaStream_t stream, LaunchCheck check) {
   const Params<float> p = make_params<float>(g);
-  sgemm_kernel<Cfg><<<tile_grid(ceil_div(g.m, Cfg::BM), ceil_div(g.n, Cfg::BN), g.batch), Cfg::kThreads, 0, stream>>>(p);
+  if (!g.trans_a && !g.trans_b) launch_sgemm_layout<Cfg, false, false>(p, g, stream);
+  else if (!g.trans_a) launch_sgemm_layout<Cfg, false, true>(p, g, stream);
+  else if (!g.trans_b) launch_sgemm_layout<Cfg, true, false>(p, g, stream);
+  else launch_sgemm_layout<Cfg, true, true>(p, g, stream);
   check("pydl_sgemm");
 }
 

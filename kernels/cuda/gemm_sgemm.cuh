@@ -54,7 +54,9 @@ __device__ __forceinline__ float4 load_slot(const float* base, int64_t ld, int64
   return v;
 }
 
-template <class Cfg>
+// TA / TB: whether A / B are stored transposed (p.trans_a / p.trans_b), as template
+// parameters so that each layout gets straight-line load code.
+template <class Cfg, bool TA, bool TB>
 __global__ void __launch_bounds__(Cfg::kThreads, Cfg::kMinBlocks) sgemm_kernel(Params<float> p) {
   constexpr int BM = Cfg::BM, BN = Cfg::BN, BK = Cfg::BK, TM = Cfg::TM, TN = Cfg::TN;
   constexpr int LR = Cfg::LR, LC = Cfg::LC, PAD = Cfg::kPad;
@@ -82,7 +84,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::kMinBlocks) sgemm_kernel(P
 #pragma unroll
         for (int l = 0; l < Cfg::kLoadsA; ++l) {
           const int s = tid + l * Cfg::kThreads;
-          if (!p.trans_a) {
+          if constexpr (!TA) {
             const int mi = s / (BK / 4), ki = (s % (BK / 4)) * 4;
             ra[l] = load_slot(a, p.lda, row0 + mi, k0 + ki, p.m, p.k, p.vec_a);
           } else {
@@ -93,7 +95,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::kMinBlocks) sgemm_kernel(P
 #pragma unroll
         for (int l = 0; l < Cfg::kLoadsB; ++l) {
           const int s = tid + l * Cfg::kThreads;
-          if (!p.trans_b) {
+          if constexpr (!TB) {
             const int ki = s / (BN / 4), ni = (s % (BN / 4)) * 4;
             rb[l] = load_slot(b, p.ldb, k0 + ki, col0 + ni, p.k, p.n, p.vec_b);
           } else {
@@ -106,7 +108,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::kMinBlocks) sgemm_kernel(P
 #pragma unroll
         for (int l = 0; l < Cfg::kLoadsA; ++l) {
           const int s = tid + l * Cfg::kThreads;
-          if (!p.trans_a) {
+          if constexpr (!TA) {
             const int mi = s / (BK / 4), ki = (s % (BK / 4)) * 4;
             As[buf][ki + 0][mi] = ra[l].x;
             As[buf][ki + 1][mi] = ra[l].y;
@@ -120,7 +122,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::kMinBlocks) sgemm_kernel(P
 #pragma unroll
         for (int l = 0; l < Cfg::kLoadsB; ++l) {
           const int s = tid + l * Cfg::kThreads;
-          if (!p.trans_b) {
+          if constexpr (!TB) {
             const int ki = s / (BN / 4), ni = (s % (BN / 4)) * 4;
             *reinterpret_cast<float4*>(&Bs[buf][ki][ni]) = rb[l];
           } else {
