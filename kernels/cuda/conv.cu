@@ -364,19 +364,20 @@ __global__ void __launch_bounds__(kThreads) conv_gemm_kernel(const View v) {
   const int tid = threadIdx.x, tm = tid % RM, tn = tid / RM;
 
   // This thread's staging slots: (row, kk) pairs, the same for every K slice. Slot e of
-  // thread t is element t + e * kThreads of the slice, counted along the fast index.
+  // thread t is element t + e * kThreads of the slice, counted along the fast index; as
+  // kThreads is a multiple of BM, BN and kBK, the fast index is the same for all its slots
+  // (so a thread decomposes one row, or one k, for all of them).
+  static_assert(kThreads % BM == 0 && kThreads % BN == 0 && kThreads % kBK == 0, "slots share the fast index");
   int a_i[kASlots], a_kk[kASlots], b_j[kBSlots], b_kk[kBSlots];
 #pragma unroll
   for (int e = 0; e < kASlots; ++e) {
-    const int flat = tid + e * kThreads;
-    a_i[e] = View::kAFastK ? flat / kBK : flat % BM;
-    a_kk[e] = View::kAFastK ? flat % kBK : flat / BM;
+    a_i[e] = View::kAFastK ? tid / kBK + e * (kThreads / kBK) : tid % BM;
+    a_kk[e] = View::kAFastK ? tid % kBK : tid / BM + e * (kThreads / BM);
   }
 #pragma unroll
   for (int e = 0; e < kBSlots; ++e) {
-    const int flat = tid + e * kThreads;
-    b_j[e] = View::kBFastK ? flat / kBK : flat % BN;
-    b_kk[e] = View::kBFastK ? flat % kBK : flat / BN;
+    b_j[e] = View::kBFastK ? tid / kBK + e * (kThreads / kBK) : tid % BN;
+    b_kk[e] = View::kBFastK ? tid % kBK : tid / BN + e * (kThreads / BN);
   }
 
   const int64_t m_tiles = ceil_div(v.m, BM), n_tiles = ceil_div(v.n, BN);
@@ -481,35 +482,41 @@ __global__ void sum_partials_kernel(const T* __restrict__ partial, int64_t split
     for (; k + 4 <= splits; k += 4)
 #pragma unroll
       for (int l = 0; l < 4; ++l) s[l] += partial[(k + l) * numel + i];
-    for (int l = 0; k < splits; ++k, ++l) s[l] += partial[k * numel + i];
+#pragma unroll
+    for (int l = 0; l < 3; ++l)  // the rest: at most three splits
+      if (k + l < splits) s[l] += partial[(k + l) * numel + i];
     dw[i] = (s[0] + s[1]) + (s[2] + s[3]);
   }
 }
 
-// One block per channel: thread t sums the (image, pixel) pairs t, t + 256, ... in order,
-// then the block adds the 256 partial sums as a fixed tree. The channel loop and the tree's
-// loop are uniform across the block.
+// One block of 1024 threads per channel: thread t sums the (image, pixel) pairs t, t + 1024,
+// ... in four independent chains (pair number / 1024 mod 4, so the loads overlap), then the
+// block adds its partial sums as a fixed tree. The channel loop and the tree's loop are
+// uniform across the block.
+constexpr int kBiasThreads = 1024;
+
 template <class T>
-__global__ void __launch_bounds__(kThreads) bias_grad_kernel(int64_t images, int64_t channels, int64_t pixels,
-                                                             const T* __restrict__ dy, T* __restrict__ db) {
-  __shared__ T partial[kThreads];
+__global__ void __launch_bounds__(kBiasThreads) bias_grad_kernel(int64_t images, int64_t channels, int64_t pixels,
+                                                                 const T* __restrict__ dy, T* __restrict__ db) {
+  __shared__ T partial[kBiasThreads];
   const int tid = threadIdx.x;
-  const int64_t step_img = kThreads / pixels, step_pix = kThreads % pixels;
+  const int64_t total = images * pixels;
+  auto at = [&](int64_t c, int64_t j) {
+    const int64_t img = j / pixels;
+    return dy[(img * channels + c) * pixels + (j - img * pixels)];
+  };
   for (int64_t c = blockIdx.x; c < channels; c += gridDim.x) {
-    T s = T(0);
-    int64_t img = tid / pixels, pix = tid % pixels;
-    while (img < images) {
-      s += dy[(img * channels + c) * pixels + pix];
-      img += step_img;
-      pix += step_pix;
-      if (pix >= pixels) {
-        pix -= pixels;
-        ++img;
-      }
-    }
-    partial[tid] = s;
+    T s[4] = {T(0), T(0), T(0), T(0)};
+    int64_t j = tid;
+    for (; j + 3 * kBiasThreads < total; j += 4 * kBiasThreads)
+#pragma unroll
+      for (int l = 0; l < 4; ++l) s[l] += at(c, j + l * kBiasThreads);
+#pragma unroll
+    for (int l = 0; l < 3; ++l)  // the rest: at most three pairs
+      if (j + l * kBiasThreads < total) s[l] += at(c, j + l * kBiasThreads);
+    partial[tid] = (s[0] + s[1]) + (s[2] + s[3]);
     __syncthreads();
-    for (int half = kThreads / 2; half > 0; half /= 2) {
+    for (int half = kBiasThreads / 2; half > 0; half /= 2) {
       if (tid < half) partial[tid] += partial[tid + half];
       __syncthreads();
     }
@@ -632,7 +639,7 @@ void conv2d_backward_bias(DType dtype, const Conv2dParams& p, const void* dy, vo
   const int64_t pixels = std::max<int64_t>(1, p.out_h * p.out_w);
   const unsigned blocks = unsigned(std::min<int64_t>(p.c_out, 65535));
   PYDL_DISPATCH_FLOAT(dtype, T,
-                      bias_grad_kernel<T><<<blocks, kThreads, 0, as_stream(stream)>>>(
+                      bias_grad_kernel<T><<<blocks, kBiasThreads, 0, as_stream(stream)>>>(
                           p.n, p.c_out, pixels, static_cast<const T*>(dy), static_cast<T*>(dbias)));
   check(name(dtype, "pydl_conv2d_bias_grad_float32", "pydl_conv2d_bias_grad_float64"));
 }
