@@ -22,7 +22,7 @@ Array binary_scalar(BinaryOp op, const Array& a, double s, bool is_float, bool r
 void binary_inplace(BinaryOp op, Array& a, const Array& b);  // a = a op b, in a's dtype
 void binary_scalar_inplace(BinaryOp op, Array& a, double s);
 Array where(const Array& cond, const Array& a, const Array& b);
-DType promote(DType a, DType b);
+DType promote(DType a, DType b, const char* op);  // TypeError naming op when a half meets another dtype
 
 // reductions (ops_reduce.cpp); empty dims = all dims
 Array reduce(cpu::ReduceOp op, const Array& x, const std::vector<int64_t>& dims, bool keepdim, double correction = 0);

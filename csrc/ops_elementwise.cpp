@@ -54,7 +54,12 @@ const char* op_name(BinaryOp op) {
   return names[static_cast<int>(op)];
 }
 
-DType promote(DType a, DType b) { return a > b ? a : b; }
+DType promote(DType a, DType b, const char* op) {
+  if (a != b && (is_half(a) || is_half(b)))  // halves sit outside the promotion order
+    fail<TypeError>(op, ": cannot mix ", dtype_name(a), " and ", dtype_name(b),
+                    " tensors; convert one with .to() first");
+  return a > b ? a : b;
+}
 
 // The dtype the kernel computes in, given the promoted input dtype.
 static DType compute_dtype(BinaryOp op, DType d) {
@@ -80,7 +85,7 @@ Array binary(BinaryOp op, const Array& a, const Array& b) {
   check_same_device(a, b, name);
   reject_half(a, name);
   reject_half(b, name);
-  const DType dt = compute_dtype(op, promote(a.dtype(), b.dtype()));
+  const DType dt = compute_dtype(op, promote(a.dtype(), b.dtype(), name));
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
   Array ac = a.astype(dt), bc = b.astype(dt);
   Array out = Array::empty(shape, is_comparison(op) ? DType::Bool : dt, a.device());
@@ -135,7 +140,7 @@ void binary_inplace(BinaryOp op, Array& a, const Array& b) {
   if (broadcast_shapes(a.shape(), b.shape(), op_name(op)) != a.shape())
     fail<ValueError>(op_name(op), "_: cannot broadcast ", shape_str(b.shape()), " into the in-place output ",
                      shape_str(a.shape()));
-  if (promote(a.dtype(), b.dtype()) != a.dtype() && is_floating(b.dtype()))
+  if (promote(a.dtype(), b.dtype(), op_name(op)) != a.dtype() && is_floating(b.dtype()))
     fail<TypeError>(op_name(op), "_: the result type ", dtype_name(b.dtype()), " cannot be written into a ",
                     dtype_name(a.dtype()), " tensor in place");
   Array bc = b.astype(a.dtype());
@@ -155,7 +160,7 @@ Array where(const Array& cond, const Array& a, const Array& b) {
   reject_half(b, "where");
   if (cond.dtype() != DType::Bool)
     fail<TypeError>("where: expected a bool condition, got ", dtype_name(cond.dtype()));
-  const DType dt = promote(a.dtype(), b.dtype());
+  const DType dt = promote(a.dtype(), b.dtype(), "where");
   const Shape shape = broadcast_shapes(cond.shape(), broadcast_shapes(a.shape(), b.shape(), "where"), "where");
   Array ac = a.astype(dt), bc = b.astype(dt);
   Array out = Array::empty(shape, dt, a.device());

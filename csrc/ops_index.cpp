@@ -158,7 +158,7 @@ Array cat(const std::vector<Array>& xs, int64_t dim) {
         fail<ValueError>("cat: sizes must match except in dimension ", dim, "; tensor ", i, " has shape ",
                          shape_str(x.shape()), ", tensor 0 has ", shape_str(first.shape()));
     shape[dim] += x.shape()[dim];
-    dt = promote(dt, x.dtype());
+    dt = promote(dt, x.dtype(), "cat");
   }
   Array out = Array::empty(shape, dt, first.device());
   int64_t at = 0;

@@ -361,7 +361,6 @@ from pydl.autograd.function import Function, backward as _backward  # noqa: E402
 
 
 class _To(Function):
-    half_ok = True
     @staticmethod
     def forward(ctx, t, target, dt):
         ctx.src = (t._a.device, t._a.dtype)

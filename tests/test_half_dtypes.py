@@ -324,3 +324,15 @@ def test_gemm_configs_listed():
         _C.gemm_force_config("")
     else:
         assert names == []
+
+
+def test_data_movement_of_halves_and_mixing_raises():
+    h = pydl.tensor(np.arange(6, dtype=np.float32).reshape(2, 3)).bfloat16()
+    np.testing.assert_array_equal(pydl.cat([h, h]).float().numpy(), np.tile(np.arange(6).reshape(2, 3), (2, 1)))
+    np.testing.assert_array_equal(pydl.index_select(h, 1, pydl.tensor([2, 0])).float().numpy(), [[2, 0], [5, 3]])
+    with pytest.raises(TypeError, match="cat: cannot mix bfloat16 and float32"):
+        pydl.cat([h, pydl.ones(2, 3)])
+    with pytest.raises(TypeError, match=r"gather: .*\.float\(\)"):
+        pydl.gather(h, 1, pydl.tensor([[0], [1]]))
+    with pytest.raises(TypeError, match=r"relu: .*\.float\(\)"):
+        F.relu(h)

@@ -1,7 +1,7 @@
 """The autograd graph: a ``Function`` is one op with its forward and backward side by
 side; applying it to tensors that require grad records a node, and ``backward``
 walks the recorded nodes once in topological order."""
-from pydl._dtype import DTYPES, HALF_CODES
+from pydl._dtype import HALF_CODES
 from pydl.autograd.grad_mode import no_grad, state
 
 
@@ -16,30 +16,30 @@ class Function:
     """
 
     __slots__ = ("inputs", "needs_input_grad", "__dict__")
-    # float16/bfloat16 are storage types (creation, casts, matmul): ops that take them say so.
-    half_ok = False
 
     @classmethod
     def apply(cls, *args):
-        if not cls.half_ok:
-            _reject_half(cls, args)
         ctx = cls.__new__(cls)
-        if state.enabled:
-            needs = None
-            for i, a in enumerate(args):
-                if isinstance(a, Tensor) and a.requires_grad:
-                    if needs is None:
-                        needs = [False] * len(args)
-                    needs[i] = True
-            if needs is not None:
-                ctx.needs_input_grad = needs
-                out = cls.forward(ctx, *args)
-                ctx.inputs = tuple(a if n else None for a, n in zip(args, needs))
-                out.requires_grad = True
-                out._node = ctx
-                return out
-        ctx.needs_input_grad = _NO_GRADS
-        return cls.forward(ctx, *args)
+        try:
+            if state.enabled:
+                needs = None
+                for i, a in enumerate(args):
+                    if isinstance(a, Tensor) and a.requires_grad:
+                        if needs is None:
+                            needs = [False] * len(args)
+                        needs[i] = True
+                if needs is not None:
+                    ctx.needs_input_grad = needs
+                    out = cls.forward(ctx, *args)
+                    ctx.inputs = tuple(a if n else None for a, n in zip(args, needs))
+                    out.requires_grad = True
+                    out._node = ctx
+                    return out
+            ctx.needs_input_grad = _NO_GRADS
+            return cls.forward(ctx, *args)
+        except TypeError as e:  # (a try costs nothing until it catches)
+            _explain_half(cls, args, e)
+            raise
 
     @staticmethod
     def forward(ctx, *args):
@@ -56,12 +56,19 @@ class Function:
         return f"<{self.name()}Backward>"
 
 
-def _reject_half(cls, args):
-    for a in args:
-        if isinstance(a, Tensor) and a._a.dtype in HALF_CODES:
-            name = DTYPES[a._a.dtype].name
-            raise TypeError(f"{cls.__name__.lstrip('_').lower()}: not supported for {name} tensors (float16/bfloat16 "
-                            "support creation, casts and matmul); convert with .float() first")
+def _explain_half(cls, args, error):
+    """The kernels refuse float16/bfloat16 (storage types: creation, casts, views and matmul) with
+    a TypeError; make sure it names the op and says what to do."""
+    if not any(isinstance(a, Tensor) and a._a.dtype in HALF_CODES for a in args):
+        return
+    msg = str(error)
+    if msg.startswith("no kernel for"):  # the dtype dispatch's refusal: name the op
+        msg = f"{cls.__name__.lstrip('_').lower()}: {msg}"
+    elif ".float()" not in msg:
+        msg += " (float16/bfloat16 support creation, casts, views and matmul; convert with .float() first)"
+    else:
+        return
+    raise TypeError(msg) from error
 
 
 class _NoGrads:

@@ -7,7 +7,6 @@ from pydl.tensor import _wrap
 
 
 class MatMul(Function):
-    half_ok = True  # float16/bfloat16: tensor cores on CUDA, through float32 on the CPU
     @staticmethod
     def forward(ctx, a, b):
         ctx.a, ctx.b = a._a, b._a

@@ -16,7 +16,6 @@ def _shape_arg(shape):
 class Reshaped(Function):
     """Any op that only regroups elements (view, reshape, squeeze, unsqueeze, flatten):
     the result array comes computed; the gradient is reshaped back."""
-    half_ok = True  # views and copies of any dtype
 
     @staticmethod
     def forward(ctx, x, out):
@@ -66,7 +65,6 @@ def unflatten(x, dim, sizes):
 
 
 class Permute(Function):
-    half_ok = True  # views and copies of any dtype
     @staticmethod
     def forward(ctx, x, dims):
         out = x._a.permute(dims)
@@ -86,7 +84,6 @@ def permute(x, *dims):
 
 
 class Transpose(Function):
-    half_ok = True  # views and copies of any dtype
     @staticmethod
     def forward(ctx, x, d0, d1):
         ctx.dims = (d0, d1)
@@ -108,7 +105,6 @@ def t(x):
 
 
 class Expand(Function):
-    half_ok = True  # views and copies of any dtype
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = x._a.shape
@@ -129,7 +125,6 @@ def broadcast_to(x, shape):
 
 class Identity(Function):
     """contiguous() and clone(): new memory (or the same), the gradient passes through."""
-    half_ok = True  # views and copies of any dtype
 
     @staticmethod
     def forward(ctx, x, out):
@@ -151,7 +146,6 @@ def clone(x):
 class Viewed(Function):
     """A view picked out of x by `pick` (Array -> Array: slicing, select, ...).
     Backward writes the gradient into the same view of zeros."""
-    half_ok = True  # views and copies of any dtype
 
     @staticmethod
     def forward(ctx, x, pick):
