@@ -49,13 +49,44 @@ using NarrowTile = TileShape<128, 16, 4, 2>;
 
 constexpr int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-// What all three views share: the sizes of one convolution, 32-bit where conv2d_fits() holds.
+// Division by a positive divisor fixed for a launch, as a multiply-high and a shift (the
+// round-up method of Granlund and Montgomery, as in CUTLASS): exact for dividends in
+// [0, 2^31), and a few instructions where an integer division takes about twenty.
+struct FastDiv {
+  int d;
+  unsigned mul, shift;  // d == 1: the dividend itself
+};
+
+FastDiv fast_div(int d) {
+  FastDiv f{d, 0, 0};
+  if (d > 1) {
+    unsigned log2_up = 0;
+    while ((int64_t(1) << log2_up) < d) ++log2_up;
+    const unsigned p = 31 + log2_up;
+    f.mul = unsigned(((uint64_t(1) << p) + unsigned(d) - 1) / unsigned(d));
+    f.shift = p - 32;
+  }
+  return f;
+}
+
+// (q, r) of a / f.d for 0 <= a < 2^31.
+struct DivMod {
+  int q, r;
+};
+__device__ __forceinline__ DivMod divmod(int a, const FastDiv& f) {
+  const int q = f.d == 1 ? a : int(__umulhi(unsigned(a), f.mul) >> f.shift);
+  return {q, a - q * f.d};
+}
+
+// What all three views share: the sizes of one convolution, 32-bit where conv2d_fits() holds,
+// and the divisors of the index math.
 struct Geometry {
   int64_t n, c_in, c_out;
   int h, w, out_h, out_w, kw, khkw;
   int stride_h, stride_w, pad_h, pad_w, dil_h, dil_w;
   int cin_g, cout_g;
   int hw, ohw;  // h * w, out_h * out_w
+  FastDiv by_w, by_out_w, by_kw, by_khkw, by_stride_h, by_stride_w;
 };
 
 Geometry geometry(const Conv2dParams& p) {
@@ -79,16 +110,13 @@ Geometry geometry(const Conv2dParams& p) {
   g.cout_g = int(p.c_out / p.groups);
   g.hw = int(p.h * p.w);
   g.ohw = int(p.out_h * p.out_w);
+  g.by_w = fast_div(g.w);
+  g.by_out_w = fast_div(g.out_w);
+  g.by_kw = fast_div(g.kw);
+  g.by_khkw = fast_div(g.khkw);
+  g.by_stride_h = fast_div(g.stride_h);
+  g.by_stride_w = fast_div(g.stride_w);
   return g;
-}
-
-// (q, r) of a / b for 32-bit non-negative a and positive b.
-struct DivMod {
-  int q, r;
-};
-__device__ __forceinline__ DivMod divmod(int a, int b) {
-  const int q = a / b;
-  return {q, a - q * b};
 }
 
 // ------------------------------------------------------------------ the views
@@ -118,7 +146,7 @@ struct ForwardView {
     Row r{0, 0, 0, mm < m};
     if (!r.ok) return r;
     const int64_t img = mm / s.ohw;
-    const DivMod o = divmod(int(mm - img * s.ohw), s.out_w);
+    const DivMod o = divmod(int(mm - img * s.ohw), s.by_out_w);
     r.base = (img * s.c_in + int64_t(g) * s.cin_g) * s.hw;
     r.ih0 = o.q * s.stride_h - s.pad_h;
     r.iw0 = o.r * s.stride_w - s.pad_w;
@@ -134,7 +162,7 @@ struct ForwardView {
     const int kx = k0 + kk;
     AK q{0, 0, 0, kx < k};
     if (!q.ok) return q;
-    const DivMod c = divmod(kx, s.khkw), t = divmod(c.r, s.kw);
+    const DivMod c = divmod(kx, s.by_khkw), t = divmod(c.r, s.by_kw);
     q.c_off = int64_t(c.q) * s.hw;
     q.di = t.q * s.dil_h;
     q.dj = t.r * s.dil_w;
@@ -194,7 +222,7 @@ struct DgradView {
     Row r{0, 0, 0, mm < m};
     if (!r.ok) return r;
     const int64_t img = mm / s.hw;
-    const DivMod o = divmod(int(mm - img * s.hw), s.w);
+    const DivMod o = divmod(int(mm - img * s.hw), s.by_w);
     r.base = (img * s.c_out + int64_t(g) * s.cout_g) * s.ohw;
     r.th = o.q + s.pad_h;
     r.tw = o.r + s.pad_w;
@@ -210,18 +238,18 @@ struct DgradView {
     const int kx = k0 + kk;
     AK q{0, 0, 0, kx < k};
     if (!q.ok) return q;
-    const DivMod c = divmod(kx, s.khkw), t = divmod(c.r, s.kw);
+    const DivMod c = divmod(kx, s.by_khkw), t = divmod(c.r, s.by_kw);
     q.c_off = int64_t(c.q) * s.ohw;
     q.di = t.q * s.dil_h;
     q.dj = t.r * s.dil_w;
     return q;
   }
   // The output index along one axis that tap offset d of position t (= i + pad) reads, or -1.
-  __device__ static int source(int t, int d, int stride, int out) {
+  __device__ static int source(int t, int d, const FastDiv& stride, int out) {
     const int u = t - d;
     if (u < 0) return -1;
     int o = u;
-    if (stride != 1) {
+    if (stride.d != 1) {
       const DivMod qr = divmod(u, stride);
       if (qr.r) return -1;
       o = qr.q;
@@ -230,9 +258,9 @@ struct DgradView {
   }
   __device__ T a(const Row& r, const AK& q) const {
     if (!r.ok || !q.ok) return T(0);
-    const int oh = source(r.th, q.di, s.stride_h, s.out_h);
+    const int oh = source(r.th, q.di, s.by_stride_h, s.out_h);
     if (oh < 0) return T(0);
-    const int ow = source(r.tw, q.dj, s.stride_w, s.out_w);
+    const int ow = source(r.tw, q.dj, s.by_stride_w, s.out_w);
     if (ow < 0) return T(0);
     return dy[r.base + q.c_off + int64_t(oh) * s.out_w + ow];
   }
@@ -250,7 +278,7 @@ struct DgradView {
   __device__ BK b_k(int k0, int kk) const {
     const int kx = k0 + kk;
     if (kx >= k) return {0, false};
-    const DivMod c = divmod(kx, s.khkw);
+    const DivMod c = divmod(kx, s.by_khkw);
     return {int64_t(c.q) * s.cin_g * s.khkw + c.r, true};
   }
   __device__ T b(const BK& q, const Col& c) const { return q.ok && c.ok ? w[c.off + q.off] : T(0); }
@@ -290,7 +318,7 @@ struct WgradView {
   __device__ Row a_row(int g, int64_t mm) const {
     Row r{0, 0, 0, mm < m};
     if (!r.ok) return r;
-    const DivMod c = divmod(int(mm), s.khkw), t = divmod(c.r, s.kw);
+    const DivMod c = divmod(int(mm), s.by_khkw), t = divmod(c.r, s.by_kw);
     r.c_off = (int64_t(g) * s.cin_g + c.q) * s.hw;
     r.di = t.q * s.dil_h - s.pad_h;
     r.dj = t.r * s.dil_w - s.pad_w;
@@ -313,7 +341,7 @@ struct WgradView {
     const int p = t.p0 + kk;
     AK q{0, 0, 0, p < s.ohw};
     if (!q.ok) return q;
-    const DivMod o = divmod(p, s.out_w);
+    const DivMod o = divmod(p, s.by_out_w);
     q.x_img = t.img * s.c_in * s.hw;
     q.ih0 = o.q * s.stride_h;
     q.iw0 = o.r * s.stride_w;
