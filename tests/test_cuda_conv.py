@@ -117,6 +117,39 @@ def test_conv2d_float32_matches_float64_reference(case):
         np.testing.assert_allclose(got, ref, rtol=1e-4, atol=2e-5 * scale, err_msg=name)
 
 
+@pytest.mark.parametrize("kw", [
+    dict(),
+    dict(stride=2, padding=1),
+    dict(stride=(1, 2), padding=(2, 1), dilation=2),
+    dict(padding=1, groups=2),
+    dict(padding="same"),
+], ids=["plain", "s2p1", "dil2", "groups2", "same"])
+def test_conv2d_gradcheck_on_cuda(kw):
+    """Finite differences (float64) through the CUDA kernels."""
+    rng = np.random.default_rng(18)
+    x = pydl.tensor(rng.uniform(-1, 1, (2, 2, 5, 6)), device="cuda", requires_grad=True)
+    w = pydl.tensor(rng.uniform(-1, 1, (2, 2 // kw.get("groups", 1), 3, 2)), device="cuda", requires_grad=True)
+    b = pydl.tensor(rng.uniform(-1, 1, 2), device="cuda", requires_grad=True)
+    assert pydl.gradcheck(lambda a, c, d: F.conv2d(a, c, d, **kw), (x, w, b))
+
+
+def test_conv2d_non_contiguous_unbatched_and_same_padding():
+    """Strided views are made contiguous on the device; (C, H, W) inputs; padding='same' with an
+    even kernel (asymmetric padding)."""
+    rng = np.random.default_rng(19)
+    x = rng.standard_normal((7, 9, 5, 3))  # (5, 3, 5, 6) once permuted and sliced below
+    w = rng.standard_normal((4, 3, 2, 4))
+    outs = {}
+    for d in ("cpu", "cuda"):
+        tx = pydl.tensor(x, device=d).permute(2, 3, 1, 0)[:, :, ::2, 1:]
+        tw = pydl.tensor(w, device=d)
+        assert not tx.is_contiguous()
+        outs[d] = (_np(F.conv2d(tx, tw, padding="same")), _np(F.conv2d(tx[0], tw, padding=(1, 2))))
+    for c, g in zip(outs["cpu"], outs["cuda"]):
+        np.testing.assert_allclose(g, c, rtol=1e-12, atol=1e-12)
+    assert outs["cuda"][1].ndim == 3
+
+
 def test_conv2d_fused_relu_is_relu_of_conv2d():
     rng = np.random.default_rng(13)
     x, w, b, kw = _conv_inputs((5, 3, 13, (7, 7), (3, 3), 1, 1, 1, 1), np.float32, rng)
