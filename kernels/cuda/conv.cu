@@ -9,7 +9,7 @@
 //   wgrad    C[M = c_in/g * kh * kw][N = c_out/g]         A = x gathered, B = dy; the long K is
 //            K = n * out_h * out_w                          split into chunks (split-K), each
 //                                                          writing its own partial dw, summed in
-//                                                          chunk order afterwards
+//                                                          a fixed order afterwards
 //
 // (wgrad computes dw transposed so that the small side, c_out, is N: the narrow tile then fits
 // LeNet's 6 or 16 channels.) Groups and split-K chunks go along grid.z.
@@ -18,7 +18,8 @@
 // slices of kBK staged through shared memory. Each thread stages fixed (row, k) slots of the
 // A and B slices; a view gives a thread's per-row context once (a_row / b_col: the pixel or
 // channel decomposed, int64 bases), per slice a k context (k_tile, a_k / b_k: the tap or pixel
-// decomposed with 32-bit divisions), and the element (a / b), 0 for padding and ragged edges.
+// decomposed by 32-bit multiply-high divisions), and the element (a / b), 0 for padding and
+// ragged edges.
 // Slots run along the operand's contiguous index (m for x and dy gathers by pixel, k where
 // k walks memory) so that neighbouring threads read neighbouring addresses. The next slice is
 // gathered into registers while the current one computes; a thread's TM x TN sub-tile is

@@ -33,7 +33,7 @@ void conv2d_forward(DType dtype, const Conv2dParams& p, const void* x, const voi
 void conv2d_backward_input(DType dtype, const Conv2dParams& p, const void* dy, const void* w, void* dx, void* stream,
                            LaunchCheck check);
 // The weight gradient splits its long reduction (over batch and pixels) into chunks whose
-// partial sums go to `workspace` and are then added in chunk order.
+// partial sums go to `workspace` and are then added in a fixed order.
 size_t conv2d_backward_weight_workspace_bytes(DType dtype, const Conv2dParams& p);
 void conv2d_backward_weight(DType dtype, const Conv2dParams& p, const void* dy, const void* x, void* dw,
                             void* workspace, void* stream, LaunchCheck check);
