@@ -245,13 +245,15 @@ def _grad_of(fn, x, device, g):
 
 
 # (shape, kernel, stride, padding, dilation, ceil_mode): overlapping windows (stride < kernel),
-# padding, dilation, ceil_mode, unbatched input.
+# padding, dilation, ceil_mode, unbatched input; windows of padding only (-inf, and an index
+# that may lie outside the window, where the CPU sends the gradient).
 MAX_CASES = [
     ((5, 3, 7, 7), 2, None, 0, 1, False),
     ((5, 3, 7, 7), 3, 2, 1, 1, True),
     ((1, 2, 9, 8), (3, 2), (1, 2), 1, (2, 1), False),
     ((3, 5, 6), 3, 1, (1, 0), 1, True),
     ((1, 1, 5, 5), 3, 2, 1, 3, True),
+    ((2, 1, 7, 1), (2, 3), (2, 3), 1, 2, True),  # dilated windows wholly in the padding
     ((64, 6, 28, 28), 2, 2, 0, 1, False),
 ]
 

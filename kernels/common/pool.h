@@ -1,6 +1,7 @@
 // Pooling window math shared by the CPU and CUDA kernels (kernels/{cpu,cuda}/pool.*):
-// where a dilated max-pool window's first real tap lies, PyTorch's clipped average-pool
-// window and its divisor, and the outputs whose windows can hold a given input.
+// where a dilated max-pool window's first real tap lies and whether it has one, PyTorch's
+// clipped average-pool window and its divisor, and the outputs whose windows can hold a
+// given input.
 #pragma once
 #include <stdint.h>
 
@@ -12,6 +13,14 @@ PYDL_KERNELS_BEGIN
 // First in-bounds tap of a dilated window starting at `start` (possibly in the padding).
 PYDL_HD int64_t first_tap(int64_t start, int64_t dil) {
   return start < 0 ? start + div_ceil(-start, dil) * dil : start;
+}
+
+// Whether max-pool window (oh, ow) holds a real input: only dilation can leave one wholly in
+// the padding (its value is then -inf, its index first_tap's position, perhaps past its row).
+PYDL_HD bool window_has_input(const Pool2dParams& p, int64_t oh, int64_t ow) {
+  const int64_t hs = oh * p.stride_h - p.pad_h, ws = ow * p.stride_w - p.pad_w;
+  const int64_t r = first_tap(hs, p.dil_h), c = first_tap(ws, p.dil_w);
+  return r < p.h && r <= hs + (p.kh - 1) * p.dil_h && c < p.w && c <= ws + (p.kw - 1) * p.dil_w;
 }
 
 // PyTorch's average-pool window: bounds clipped to the input, and the divisor.

@@ -50,6 +50,7 @@ template <class T>
 __global__ void max_pool2d_backward_kernel(Pool2dParams p, const T* __restrict__ dy, const int64_t* __restrict__ ind,
                                            T* __restrict__ dx) {
   const int64_t hw = p.h * p.w, ohw = p.out_h * p.out_w, total = p.planes * hw;
+  const bool dilated = p.dil_h > 1 || p.dil_w > 1;  // else every window holds an input
   for (int64_t e = global_thread(); e < total; e += grid_threads()) {
     const int64_t pl = e / hw, i = e - pl * hw, ih = i / p.w, iw = i - ih * p.w;
     int64_t oh0, oh1, ow0, ow1;
@@ -61,10 +62,25 @@ __global__ void max_pool2d_backward_kernel(Pool2dParams p, const T* __restrict__
     for (int64_t oh = oh0; oh < oh1; ++oh)
       for (int64_t ow = ow0; ow < ow1; ++ow) {
         const int64_t o = oh * p.out_w + ow;
-        if (ip[o] == i) acc += gp[o];
+        if (ip[o] == i && (!dilated || kernels::window_has_input(p, oh, ow))) acc += gp[o];
       }
     dx[e] = acc;
   }
+}
+
+// After the gather, with dilation only: the windows wholly in the padding, whose index may
+// lie outside their window, add their gradient there as the CPU does. One thread per plane
+// walks its outputs in order, so no two threads touch the same element.
+template <class T>
+__global__ void max_pool2d_backward_empty_kernel(Pool2dParams p, const T* __restrict__ dy,
+                                                 const int64_t* __restrict__ ind, T* __restrict__ dx) {
+  const int64_t hw = p.h * p.w, ohw = p.out_h * p.out_w;
+  for (int64_t pl = global_thread(); pl < p.planes; pl += grid_threads())
+    for (int64_t oh = 0; oh < p.out_h; ++oh)
+      for (int64_t ow = 0; ow < p.out_w; ++ow) {
+        const int64_t o = pl * ohw + oh * p.out_w + ow, i = ind[o];
+        if (i >= 0 && i < hw && !kernels::window_has_input(p, oh, ow)) dx[pl * hw + i] += dy[o];
+      }
 }
 
 template <class T>
@@ -182,6 +198,12 @@ void max_pool2d_backward(DType dtype, const Pool2dParams& p, const void* dy, con
                       max_pool2d_backward_kernel<T><<<grid_for(total), kBlock, 0, as_stream(stream)>>>(
                           p, static_cast<const T*>(dy), indices, static_cast<T*>(dx)));
   check(name("pydl_max_pool2d_backward_float32", "pydl_max_pool2d_backward_float64", dtype));
+  if (p.dil_h > 1 || p.dil_w > 1) {
+    PYDL_DISPATCH_FLOAT(dtype, T,
+                        max_pool2d_backward_empty_kernel<T><<<grid_for(p.planes), kBlock, 0, as_stream(stream)>>>(
+                            p, static_cast<const T*>(dy), indices, static_cast<T*>(dx)));
+    check(name("pydl_max_pool2d_backward_empty_float32", "pydl_max_pool2d_backward_empty_float64", dtype));
+  }
 }
 
 void avg_pool2d_forward(DType dtype, const Pool2dParams& p, bool count_include_pad, int64_t divisor_override,

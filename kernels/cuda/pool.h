@@ -19,8 +19,9 @@ namespace pydl::cuda_kernels {
 void max_pool2d_forward(DType dtype, const Pool2dParams& p, const void* x, void* y, int64_t* indices, void* stream,
                         LaunchCheck check);
 // p must hold the forward's window (kernel, stride, padding, dilation): only the outputs
-// whose window covers an input can have picked it. An index outside its window (or
-// outside the plane) carries no gradient.
+// whose window covers an input can have picked it. The exception, a dilated window wholly in
+// the padding, takes a second pass (see pool.cu). An index outside the plane carries no
+// gradient; any other index outside its window (not one the forward gives) is ignored.
 void max_pool2d_backward(DType dtype, const Pool2dParams& p, const void* dy, const int64_t* indices, void* dx,
                          void* stream, LaunchCheck check);
 
