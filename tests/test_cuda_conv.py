@@ -87,9 +87,11 @@ def _conv_run(device, x, w, b, kw, relu, g=None):
     return _np(y), _np(px.grad), _np(pw.grad), _np(pb.grad)
 
 
+# The fused ReLU in float64 only: in float32 an output within rounding of 0 could take the
+# other side of the kink on the two devices (and its gradient would differ by a whole term).
 @pytest.mark.parametrize("case", CONV_CASES, ids=str)
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("dtype,relu", [(np.float32, False), (np.float64, False), (np.float64, True)],
+                         ids=["float32", "float64", "float64-relu"])
 def test_conv2d_matches_cpu(case, dtype, relu):
     rng = np.random.default_rng(11)
     x, w, b, kw = _conv_inputs(case, dtype, rng)
