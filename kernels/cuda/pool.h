@@ -5,8 +5,9 @@
 // Forwards: one thread per output, visiting the window in the CPU's order. Backwards
 // are gathers, one thread per input element: it sums the gradients of the outputs whose
 // windows hold it, in increasing output order (the order in which the CPU's scatter adds
-// them, so the sums agree bit for bit). No atomics: overlapping windows are race-free
-// and every result is reproducible.
+// them, so the sums agree bit for bit; max-pool's dilated windows of padding only take a
+// second pass). No atomics: overlapping windows are race-free and every result is
+// reproducible.
 #pragma once
 #include <stdint.h>
 
