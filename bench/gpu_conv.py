@@ -21,9 +21,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common  # noqa: E402
+import _gpu  # noqa: E402
 import pydl  # noqa: E402
 import pydl.nn.functional as F  # noqa: E402
-from gpu_kernels import gpu_slug, timer  # noqa: E402
 
 
 def conv_cases(torch, dev, label, n, c_in, c_out, hw, k, padding, input_grad):
@@ -97,23 +97,21 @@ def main():
     p.add_argument("--device", default="cuda")
     p.add_argument("--repeat", type=int, default=20)
     args = p.parse_args()
-    if not pydl.cuda.is_available():
-        print(f"gpu_conv: no CUDA GPU available ({pydl.cuda.unavailable_reason()}); nothing to measure")
+    message = _gpu.no_gpu_message("gpu_conv")
+    if message:
+        print(message)
         return 0
-    torch = _common.try_import_torch()
-    if torch is not None and not torch.cuda.is_available():
-        torch = None
+    torch = _gpu.torch_on_gpu()
     if torch is not None:
         torch.backends.cudnn.benchmark = True
         torch.backends.cudnn.allow_tf32 = False
         torch.backends.cuda.matmul.allow_tf32 = False
 
-    def sync():
-        pydl.cuda.synchronize(args.device)
-        if torch is not None:
-            torch.cuda.synchronize()
+    sync = _gpu.sync_all(args.device, torch)
 
-    run = timer(sync)
+    def run(fn, repeat):
+        return _gpu.median_time(fn, sync, repeat)
+
     dev = args.device
     cases = (conv_cases(torch, dev, "LeNet conv1", 64, 1, 6, 28, 5, 2, input_grad=False)
              + conv_cases(torch, dev, "LeNet conv2", 64, 6, 16, 14, 5, 0, input_grad=True)
@@ -136,7 +134,7 @@ def main():
                                ("gflops", "GF/s", ".0f"), ("gbps", "GB/s", ".0f"),
                                ("reference_median_us", "torch us", ".1f"), ("ratio", "pydl/torch", ".2f")],
                         title=f"CUDA conv2d and pooling, {pydl.cuda.get_device_name()} (ratio < 1: pydl is faster)")
-    _common.write_json(f"{gpu_slug(args.device)}-conv.json", rows, {"benchmark": "gpu_conv"})
+    _common.write_json(f"{_gpu.slug(args.device)}-conv.json", rows, {"benchmark": "gpu_conv"})
     return 0
 
 

@@ -16,15 +16,13 @@ BF16 and FP16 square 4096/8192; and a sweep that times every configuration at 40
 """
 import argparse
 import os
-import re
-import statistics
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common  # noqa: E402
+import _gpu  # noqa: E402
 import pydl  # noqa: E402
 from pydl import _C  # noqa: E402
 
@@ -76,28 +74,6 @@ def validate(config, dtype, tf32, rng):
 
 
 # ---------------------------------------------------------------------- timing
-def median_time(fn, sync, repeat, min_s):
-    fn()
-    sync()
-    n = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        sync()
-        if time.perf_counter() - t0 >= min_s or n >= 4096:
-            break
-        n *= 2
-    samples = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        sync()
-        samples.append((time.perf_counter() - t0) / n)
-    return statistics.median(samples)
-
-
 def time_case(torch, label, m, k, n, ta, tb, kind, repeat, min_s, config=""):
     """kind: fp32, tf32, bf16 or fp16. Returns one result row."""
     pdt = {"fp32": pydl.float32, "tf32": pydl.float32, "bf16": pydl.bfloat16, "fp16": pydl.float16}[kind]
@@ -109,7 +85,7 @@ def time_case(torch, label, m, k, n, ta, tb, kind, repeat, min_s, config=""):
     _C.gemm_force_config(config)
     pydl.backends.cuda.matmul.allow_tf32 = kind == "tf32"
     try:
-        t_pydl = median_time(lambda: pa @ pb, pydl.cuda.synchronize, repeat, min_s)
+        t_pydl = _gpu.median_time(lambda: pa @ pb, pydl.cuda.synchronize, repeat, min_s)
         used = _C.gemm_last_config()
     finally:
         _C.gemm_force_config("")
@@ -125,7 +101,7 @@ def time_case(torch, label, m, k, n, ta, tb, kind, repeat, min_s, config=""):
         old = torch.backends.cuda.matmul.allow_tf32
         torch.backends.cuda.matmul.allow_tf32 = kind == "tf32"
         try:
-            t_ref = median_time(lambda: ta_ @ tb_, torch.cuda.synchronize, repeat, min_s)
+            t_ref = _gpu.median_time(lambda: ta_ @ tb_, torch.cuda.synchronize, repeat, min_s)
         finally:
             torch.backends.cuda.matmul.allow_tf32 = old
         row.update(reference="torch.matmul (cuBLAS)", reference_median_us=round(t_ref * 1e6, 2),
@@ -149,11 +125,11 @@ def cases(quick):
 
 def main():
     args = parse_args()
-    if not pydl.cuda.is_available():
-        sys.exit("gpu_gemm: no CUDA GPU is available (" + pydl.cuda.unavailable_reason() + "); nothing to measure")
-    torch = _common.try_import_torch()
-    if torch is not None and not torch.cuda.is_available():
-        torch = None
+    message = _gpu.no_gpu_message("gpu_gemm")
+    if message:
+        print(message)
+        return
+    torch = _gpu.torch_on_gpu()
     gpu = pydl.cuda.get_device_name(0)
 
     # 1. every configuration, every transpose, against float64
@@ -186,8 +162,7 @@ def main():
     if torch is not None:
         cols += [("reference_tflops", "cuBLAS TF/s", ".2f"), ("vs_cublas", "x cuBLAS", ".3f")]
     _common.print_table(rows, cols, title=f"GEMM on {gpu}; x cuBLAS = cuBLAS time / pydl time (higher is better)")
-    name = re.sub(r"[^a-z0-9]+", "-", gpu.lower()).strip("-")
-    out = args.out or f"{name}-gemm.json"
+    out = args.out or f"{_gpu.slug()}-gemm.json"
     _common.write_json(out, rows, {"benchmark": "gpu_gemm", "gpu": gpu, "validation": checks,
                                    "torch_cuda": getattr(getattr(torch, "version", None), "cuda", None)})
 

@@ -14,44 +14,15 @@ bench/results/<gpu-name>-kernels.json. Exits with a message on a machine without
 """
 import argparse
 import os
-import re
-import statistics
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common  # noqa: E402
+import _gpu  # noqa: E402
 import pydl  # noqa: E402
 import pydl.nn.functional as F  # noqa: E402
-
-
-def gpu_slug(device):
-    return re.sub(r"[^a-z0-9]+", "-", pydl.cuda.get_device_name(device).lower()).strip("-")
-
-
-def timer(sync):
-    """Median seconds per call of fn: blocks of calls lasting >= 2 ms, the device drained after each."""
-    def run(fn, repeat):
-        for _ in range(3):
-            fn()
-        sync()
-        n, t0 = 0, time.perf_counter()
-        while time.perf_counter() - t0 < 2e-3:
-            fn()
-            n += 1
-        sync()
-        n = max(n, 1)
-        samples = []
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            for _ in range(n):
-                fn()
-            sync()
-            samples.append((time.perf_counter() - t0) / n)
-        return statistics.median(samples)
-    return run
 
 
 def cross_entropy_cases(torch, dev, rng):
@@ -154,19 +125,16 @@ def main():
     p.add_argument("--device", default="cuda")
     p.add_argument("--repeat", type=int, default=20)
     args = p.parse_args()
-    if not pydl.cuda.is_available():
-        print(f"gpu_kernels: no CUDA GPU available ({pydl.cuda.unavailable_reason()}); nothing to measure")
+    message = _gpu.no_gpu_message("gpu_kernels")
+    if message:
+        print(message)
         return 0
-    torch = _common.try_import_torch()
-    if torch is not None and not torch.cuda.is_available():
-        torch = None
+    torch = _gpu.torch_on_gpu()
+    sync = _gpu.sync_all(args.device, torch)
 
-    def sync():
-        pydl.cuda.synchronize(args.device)
-        if torch is not None:
-            torch.cuda.synchronize()
+    def run(fn, repeat):
+        return _gpu.median_time(fn, sync, repeat)
 
-    run = timer(sync)
     rng = np.random.default_rng(0)
     rows = []
     cases = [cross_entropy_cases, batch_norm_cases, activation_cases, adam_case]
@@ -189,7 +157,7 @@ def main():
                                ("gbps", "GB/s", ".0f"), ("of_copy", "of copy", ".2f"),
                                ("reference_median_us", "torch us", ".1f"), ("ratio", "pydl/torch", ".2f")],
                         title=f"CUDA kernels, {pydl.cuda.get_device_name()} (ratio < 1: pydl is faster)")
-    _common.write_json(f"{gpu_slug(args.device)}-kernels.json", rows, {"benchmark": "gpu_kernels"})
+    _common.write_json(f"{_gpu.slug(args.device)}-kernels.json", rows, {"benchmark": "gpu_kernels"})
     return 0
 
 

@@ -9,13 +9,13 @@ synchronization of the device (for both libraries), so a step's time includes it
 """
 import argparse
 import os
-import re
 import sys
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common  # noqa: E402
+import _gpu  # noqa: E402
 import pydl  # noqa: E402
 
 
@@ -77,7 +77,7 @@ def main():
     _common.print_table(rows, [("op", "model", ""), ("shape", "batch", ""), ("median_us", "pydl us", ".0f"),
                                ("reference_median_us", "torch us", ".0f"), ("speedup", "speed-up vs torch", ".2f")],
                         title=f"training step, {args.device}, {threads} threads (speed-up > 1: pydl is faster)")
-    name = re.sub(r"[^a-z0-9]+", "-", pydl.cuda.get_device_name(args.device).lower()).strip("-") if on_gpu else "cpu"
+    name = _gpu.slug(args.device) if on_gpu else "cpu"
     _common.write_json(f"{name}-train_step.json", rows, {"benchmark": "train_step"})
 
 
