@@ -15,7 +15,8 @@ OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW, "rmspr
               "adagrad": optim.Adagrad, "adadelta": optim.Adadelta}
 
 
-def parse_args(description, epochs, lr, batch_size=64):
+def parse_args(description, epochs, lr, batch_size=64, extra=None):
+    """The shared options; `extra(parser)` adds a script's own."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--epochs", type=int, default=epochs)
@@ -28,6 +29,8 @@ def parse_args(description, epochs, lr, batch_size=64):
     p.add_argument("--patience", type=int, default=5, help="early stopping on the validation loss")
     p.add_argument("--out", default="runs", help="folder for the checkpoint and the curve plot")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    if extra is not None:
+        extra(p)
     args = p.parse_args()
     pydl.manual_seed(args.seed)  # before the caller builds its model, so --seed also sets the initial weights
     return args

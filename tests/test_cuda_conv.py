@@ -428,9 +428,10 @@ def test_lenet5_two_epochs_on_cuda_reach_the_cpu_accuracy():
     assert abs(gpu - cpu) <= 0.005, (gpu, cpu)
 
 
-def test_train_cnn_example_runs_on_cuda(tmp_path):
+@pytest.mark.parametrize("model", ["lenet5", "resnet"])
+def test_train_cnn_example_runs_on_cuda(tmp_path, model):
     out = subprocess.run([sys.executable, str(EXAMPLES / "train_cnn.py"), "--device", "cuda", "--epochs", "1",
-                          "--no-progress", "--out", str(tmp_path)], cwd=tmp_path, capture_output=True, text=True,
-                         timeout=600)
+                          "--model", model, "--no-progress", "--out", str(tmp_path)], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "validation accuracy" in out.stdout and ", cuda" in out.stdout, out.stdout

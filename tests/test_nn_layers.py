@@ -475,6 +475,21 @@ def test_lenet5_matches_torch():
         np.testing.assert_allclose(_np(pp.grad), tp.grad.numpy(), rtol=1e-4, atol=1e-5 * scale, err_msg=n)
 
 
+def test_resnet_small_matches_torch():
+    from pydl.nn.models import resnet_small
+
+    torch.manual_seed(8)
+    t = tnn.Sequential(
+        tnn.Conv2d(1, 4, 3, padding=1, bias=False), tnn.BatchNorm2d(4), tnn.ReLU(),
+        TorchBasicBlock(4, 4), TorchBasicBlock(4, 8, stride=2), TorchBasicBlock(8, 16, stride=2),
+        tnn.AdaptiveAvgPool2d(1), tnn.Flatten(), tnn.Linear(16, 10))
+    p = resnet_small(width=4)
+    _randomize_bn(p, t)
+    py, _ = assert_matches(p, t, randn(4, 1, 28, 28, seed=40), rtol=1e-4, atol=1e-5)
+    assert tuple(py.shape) == (4, 10)
+    assert_state_matches(p, t)  # running statistics too
+
+
 # ---------------------------------------------------------------------- train / eval
 def _bn_dropout_mlp(lib):
     m = lib.nn if lib is torch else nn
