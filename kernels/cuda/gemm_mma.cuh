@@ -70,26 +70,36 @@ __device__ __forceinline__ unsigned smem_addr(const void* p) {
   return static_cast<unsigned>(__cvta_generic_to_shared(p));
 }
 
+// Under PYDL_CUDA_EMULATION (tools/cuda_emu) each wrapper calls the emulator's model of
+// its instruction instead.
 __device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
-#ifdef PYDL_MMA_AVAILABLE
+#if defined(PYDL_CUDA_EMULATION)
+  pydl_emu::cp_async16(smem, gmem);
+#elif defined(PYDL_MMA_AVAILABLE)
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(smem_addr(smem)), "l"(gmem));
 #endif
 }
 __device__ __forceinline__ void cp_async_commit() {
-#ifdef PYDL_MMA_AVAILABLE
+#if defined(PYDL_CUDA_EMULATION)
+  pydl_emu::cp_async_commit();
+#elif defined(PYDL_MMA_AVAILABLE)
   asm volatile("cp.async.commit_group;\n" ::);
 #endif
 }
 template <int N>
 __device__ __forceinline__ void cp_async_wait() {
-#ifdef PYDL_MMA_AVAILABLE
+#if defined(PYDL_CUDA_EMULATION)
+  pydl_emu::cp_async_wait(N);
+#elif defined(PYDL_MMA_AVAILABLE)
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
 #endif
 }
 
 template <bool TRANS>
 __device__ __forceinline__ void ldmatrix_x4(unsigned (&r)[4], const void* p) {
-#ifdef PYDL_MMA_AVAILABLE
+#if defined(PYDL_CUDA_EMULATION)
+  pydl_emu::ldmatrix_x4(r, p, TRANS);
+#elif defined(PYDL_MMA_AVAILABLE)
   if constexpr (TRANS)
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
@@ -103,7 +113,9 @@ __device__ __forceinline__ void ldmatrix_x4(unsigned (&r)[4], const void* p) {
 
 __device__ __forceinline__ unsigned to_tf32(float x) {
   unsigned r = 0;
-#ifdef PYDL_MMA_AVAILABLE
+#if defined(PYDL_CUDA_EMULATION)
+  r = pydl_emu::tf32_round(x);
+#elif defined(PYDL_MMA_AVAILABLE)
   asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(x));
 #endif
   return r;
@@ -112,7 +124,10 @@ __device__ __forceinline__ unsigned to_tf32(float x) {
 // d += a * b for one 16 x 8 tile.
 template <class T>
 __device__ __forceinline__ void mma(float (&d)[4], const unsigned* a, const unsigned* b) {
-#ifdef PYDL_MMA_AVAILABLE
+#if defined(PYDL_CUDA_EMULATION)
+  using pydl_emu::MmaInput;
+  pydl_emu::mma_16x8(d, a, b, sizeof(T) == 4 ? MmaInput::tf32 : std::is_same<T, Half>::value ? MmaInput::f16 : MmaInput::bf16);
+#elif defined(PYDL_MMA_AVAILABLE)
   if constexpr (sizeof(T) == 4)
     asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
                  "{%8, %9}, {%0, %1, %2, %3};\n"

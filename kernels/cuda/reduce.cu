@@ -107,7 +107,7 @@ template <class R, class T>
 __global__ void __launch_bounds__(kBlock) reduce_rows_kernel(R red, const T* __restrict__ in, int64_t outer, int64_t r,
                                                              int64_t chunk_len, typename R::acc_t* partial) {
   using Acc = typename R::acc_t;
-  __shared__ alignas(16) unsigned char smem_raw[32 * sizeof(Acc)];
+  __shared__ __align__(16) unsigned char smem_raw[32 * sizeof(Acc)];
   Acc* smem = reinterpret_cast<Acc*>(smem_raw);
   const int64_t c = blockIdx.y;
   const int64_t k0 = c * chunk_len, k1 = min(r, k0 + chunk_len);
@@ -161,7 +161,7 @@ __global__ void __launch_bounds__(kBlock) reduce_finish_block_kernel(R red,
                                                                      const typename R::acc_t* __restrict__ partial,
                                                                      int64_t cols, int64_t chunks) {
   using Acc = typename R::acc_t;
-  __shared__ alignas(16) unsigned char smem_raw[32 * sizeof(Acc)];
+  __shared__ __align__(16) unsigned char smem_raw[32 * sizeof(Acc)];
   Acc* smem = reinterpret_cast<Acc*>(smem_raw);
   for (int64_t col = blockIdx.x; col < cols; col += gridDim.x) {
     Acc acc = red.identity();

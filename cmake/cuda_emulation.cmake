@@ -1,0 +1,30 @@
+# PYDL_CUDA=EMULATE: the CUDA sources, their launches rewritten into calls of the emulator
+# (tools/cuda_emu/rewrite_launches.py), compiled as C++ against tools/cuda_emu/include.
+if(NOT CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
+  message(FATAL_ERROR "PYDL_CUDA=EMULATE: the emulator's fibers are written for x86-64")
+endif()
+set(_emu_dir ${CMAKE_CURRENT_SOURCE_DIR}/tools/cuda_emu)
+set(_emu_out ${CMAKE_CURRENT_BINARY_DIR}/emu)
+file(GLOB _emu_inputs CONFIGURE_DEPENDS csrc/cuda/*.cu kernels/cuda/*.cu kernels/cuda/*.cuh)
+set(_emu_sources ${_emu_dir}/emulator.cpp)
+foreach(_src ${_emu_inputs})
+  file(RELATIVE_PATH _rel ${CMAKE_CURRENT_SOURCE_DIR} ${_src})
+  if(_src MATCHES "\\.cu$")
+    set(_dst ${_emu_out}/${_rel}.cpp)
+  else()
+    set(_dst ${_emu_out}/${_rel})
+  endif()
+  add_custom_command(OUTPUT ${_dst}
+    COMMAND ${Python_EXECUTABLE} ${_emu_dir}/rewrite_launches.py ${_src} ${_dst}
+    DEPENDS ${_src} ${_emu_dir}/rewrite_launches.py VERBATIM)
+  list(APPEND _emu_sources ${_dst})
+endforeach()
+# Rewritten headers come first, then the emulated <cuda_runtime.h>, then the source tree.
+target_include_directories(_C BEFORE PRIVATE ${_emu_out} ${_emu_dir}/include)
+target_sources(_C PRIVATE ${_emu_sources})
+target_compile_definitions(_C PRIVATE PYDL_WITH_CUDA=1)
+# No FMA contraction the GPU code does not ask for; no assumptions about shared memory
+# (function-local statics) across the emulator's barrier calls.
+set_source_files_properties(${_emu_sources} PROPERTIES
+  COMPILE_OPTIONS "-O2;-ffp-contract=off;-fno-ipa-reference;-Wno-unused-variable")
+message(STATUS "pydl: CUDA backend EMULATED on the CPU (tests only)")
