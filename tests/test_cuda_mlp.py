@@ -395,11 +395,12 @@ def test_batch_norm_training(shape, dtype, affine, rng):
     x = (rng.standard_normal(shape) * 3 + 1e4).astype(dtype)  # far from zero mean
     layer_kind = nn.BatchNorm2d if len(shape) == 4 else nn.BatchNorm1d
     layers = {}
+    weight = rng.uniform(0.5, 2, c).astype(np.float32)  # the same scales on both devices
     for dev in ("cpu", GPU):
         layer = layer_kind(c, affine=affine, momentum=0.2).to(dev)
         if affine:
             with pydl.no_grad():
-                layer.weight.copy_(pydl.tensor(rng.uniform(0.5, 2, c).astype(np.float32)).to(dev))
+                layer.weight.copy_(pydl.tensor(weight).to(dev))
         layers[dev] = layer.to(dtype=pydl.float64) if dtype == np.float64 else layer
     up = rng.standard_normal(shape).astype(dtype)
     xc, xg = both(x, requires_grad=True)

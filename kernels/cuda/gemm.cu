@@ -151,7 +151,10 @@ void gemm(DType dtype, const GemmArgs& g, void* stream_ptr, LaunchCheck check) {
   const DeviceFacts d = current_device();
   const bool tensor_cores = d.major >= 8;
   if (dtype == DType::Float32) {
-    if (g.allow_tf32 && tensor_cores) run_mma<float>(g, d, stream, check);
+    // A forced SIMT configuration wins over allow_tf32 (tests and benchmarks name a kernel).
+    const int forced = g_forced.load(std::memory_order_relaxed);
+    const bool simt_forced = forced >= 0 && !is_mma(forced);
+    if (g.allow_tf32 && tensor_cores && !simt_forced) run_mma<float>(g, d, stream, check);
     else run_sgemm(g, d, stream, check);
     return;
   }
