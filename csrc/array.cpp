@@ -40,6 +40,7 @@ Array Array::empty(const Shape& shape, DType dtype, Device device) {
 }
 
 bool Array::is_contiguous() const {
+  if (numel_ == 0) return true;  // no element to be out of place (as PyTorch)
   int64_t expected = 1;
   for (int64_t d = ndim() - 1; d >= 0; --d) {
     if (shape_[d] == 1) continue;

@@ -326,6 +326,16 @@ def test_gemm_configs_listed():
         assert names == []
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_index_select_and_cat_on_every_device(device, dtype):
+    x = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    h = pydl.tensor(x).to(dtype=getattr(pydl, dtype)).to(device)
+    picked = pydl.index_select(h, 2, pydl.tensor([3, 0, 2], device=device))
+    assert picked.dtype == h.dtype and str(picked.device).startswith(device)
+    np.testing.assert_array_equal(picked.float().cpu().numpy(), x[:, :, [3, 0, 2]])
+    np.testing.assert_array_equal(pydl.cat([h, h], dim=1).float().cpu().numpy(), np.concatenate([x, x], 1))
+
+
 def test_data_movement_of_halves_and_mixing_raises():
     h = pydl.tensor(np.arange(6, dtype=np.float32).reshape(2, 3)).bfloat16()
     np.testing.assert_array_equal(pydl.cat([h, h]).float().numpy(), np.tile(np.arange(6).reshape(2, 3), (2, 1)))

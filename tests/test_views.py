@@ -285,6 +285,17 @@ def test_cat_stack_errors(device):
 
 
 # ---------------------------------------------------------------------- contiguous / clone / memory
+@pytest.mark.parametrize("shape", [(3, 0, 2), (0, 4), (2, 0)], ids=str)
+def test_empty_tensors_are_contiguous_and_move_between_devices(shape, device):
+    x = pydl.empty(*shape, device=device)
+    assert x.is_contiguous() and x.contiguous() is x
+    from_numpy = pydl.tensor(np.ones(shape, dtype=np.float32))  # numpy gives empty arrays zero strides
+    assert from_numpy.is_contiguous()
+    moved = from_numpy.to(device)
+    assert moved.shape == shape and str(moved.device).startswith(device)
+    assert moved.cpu().numpy().shape == shape
+
+
 def test_contiguous_and_clone(device):
     a, x = arange_like((3, 4), device=device)
     assert x.contiguous() is x

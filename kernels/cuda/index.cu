@@ -119,14 +119,19 @@ void index_select(DType dtype, const void* x, int64_t x_size, const int64_t* ind
       index_select_kernel<uint8_t><<<grid_for(n), kBlock, 0, s>>>(static_cast<const uint8_t*>(x), x_size, index,
                                                                    n_index, static_cast<uint8_t*>(out), inner, n);
       break;
+    case 2:
+      index_select_kernel<uint16_t><<<grid_for(n), kBlock, 0, s>>>(static_cast<const uint16_t*>(x), x_size, index,
+                                                                    n_index, static_cast<uint16_t*>(out), inner, n);
+      break;
     case 4:
       index_select_kernel<uint32_t><<<grid_for(n), kBlock, 0, s>>>(static_cast<const uint32_t*>(x), x_size, index,
                                                                     n_index, static_cast<uint32_t*>(out), inner, n);
       break;
-    default:
+    case 8:
       index_select_kernel<uint64_t><<<grid_for(n), kBlock, 0, s>>>(static_cast<const uint64_t*>(x), x_size, index,
                                                                     n_index, static_cast<uint64_t*>(out), inner, n);
       break;
+    default: unsupported_dtype(dtype);
   }
   check("pydl_index_select");
 }

@@ -18,7 +18,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
 
     out = fn(*inputs)
     rng = np.random.default_rng(0)
-    weight = tensor(rng.standard_normal(tuple(out.shape)), dtype="float64")
+    weight = tensor(rng.standard_normal(tuple(out.shape)), dtype="float64", device=out.device)
 
     def objective():
         with no_grad():
@@ -31,7 +31,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
 
     for i in targets:
         x = inputs[i]
-        analytic = np.zeros(tuple(x.shape)) if x.grad is None else x.grad.numpy().astype(np.float64)
+        analytic = np.zeros(tuple(x.shape)) if x.grad is None else x.grad.cpu().numpy().astype(np.float64)
         numeric = np.zeros(tuple(x.shape))
         data = x.data  # same memory, outside the graph
         for idx in np.ndindex(*tuple(x.shape)):
