@@ -108,7 +108,7 @@ def _parse(x, index):
                 if arr.dtype.is_floating_point:
                     raise IndexError("index: tensors used as indices must be int64 or bool")
                 arr = arr.long()
-            expanded.append(arr)
+            expanded.append(arr.to(x.device))  # CPU indices (lists, arrays) serve a CUDA tensor too
         elif it is None or it is Ellipsis or isinstance(it, (slice, numbers.Integral)):
             expanded.append(it)
         else:
@@ -202,7 +202,7 @@ def setitem(x, index, value):
     if isinstance(value, Tensor):
         src = value._a
     else:
-        src = _C.from_numpy(np.array(value, dtype=x.dtype.numpy, order="C"))  # keeps 0-d (ascontiguousarray doesn't)
+        src = _wrap(_C.from_numpy(np.array(value, dtype=x.dtype.numpy, order="C"))).to(x.device)._a  # keeps 0-d
     if not advanced:
         (x._a if pick is None else pick(x._a)).copy_(src)
         return
