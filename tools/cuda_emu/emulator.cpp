@@ -1,11 +1,12 @@
 // pydl's CUDA emulation: the runtime API over host memory and a launch that runs each block
 // as one fiber per thread (see include/cuda_runtime.h for what it is and is not).
 //
-// A block's fibers run in turn, each until it reaches __syncthreads, a warp collective or its
-// end. The last thread to reach a barrier releases it; the last lane to reach a collective
-// computes it for the whole warp. PYDL_EMU_SCHEDULE=reverse runs the fibers (and blocks) in
-// the other order, =shuffle in a seeded random one: a result that changes with the order is a
-// race between threads that no barrier orders.
+// A block's fibers run one at a time, each until it reaches __syncthreads, a warp collective
+// or its end; the earliest fiber that can run goes next, so warp 0 reaches the next barrier
+// before warp 1 starts. The last thread to reach a barrier releases it; the last lane to reach
+// a collective computes it for the whole warp. PYDL_EMU_SCHEDULE=reverse runs the fibers (and
+// blocks) in the other order, =shuffle in a seeded random one: a result that changes with the
+// order is a race between threads that no barrier orders.
 #include <cuda_runtime.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -129,6 +130,13 @@ struct Block {
 
 Block g_block;
 Fiber* g_current = nullptr;
+// Where the scheduler goes on: a fiber made runnable again moves it back to that fiber.
+size_t g_rescan_from = 0;
+const std::vector<int>* g_position = nullptr;  // fiber -> its place in the schedule
+
+void made_runnable(const Fiber& f) {
+  if (g_position) g_rescan_from = std::min(g_rescan_from, size_t((*g_position)[size_t(f.linear)]));
+}
 void* g_scheduler_sp = nullptr;
 std::vector<unsigned char> g_dynamic_smem;
 std::vector<char*> g_stacks;
@@ -153,7 +161,10 @@ void check_barrier() {
   Block& b = g_block;
   if (b.at_barrier == 0 || b.at_barrier != b.alive) return;
   for (Fiber& f : b.fibers)
-    if (f.state == State::at_barrier) f.state = State::runnable;
+    if (f.state == State::at_barrier) {
+      f.state = State::runnable;
+      made_runnable(f);
+    }
   b.at_barrier = 0;
 }
 
@@ -169,7 +180,11 @@ void finish_collective(WarpState& w, int warp) {
   const Complete complete = w.complete;
   const unsigned mask = w.mask;
   for (int l = 0; l < 32; ++l)
-    if (w.arrived >> l & 1u) g_block.fibers[size_t(warp * 32 + l)].state = State::runnable;
+    if (w.arrived >> l & 1u) {
+      Fiber& f = g_block.fibers[size_t(warp * 32 + l)];
+      f.state = State::runnable;
+      made_runnable(f);
+    }
   w.arrived = 0;
   w.complete = nullptr;
   complete(args, mask);
@@ -243,29 +258,48 @@ void run_block(const dim3& block, std::vector<int>& order) {
     f.sp = initial_sp(stack_top(i));
     b.warps[size_t(i / 32)].alive |= 1u << (i % 32);
   }
-  while (b.alive > 0 && !b.failed) {
+  // Each fiber runs until it blocks; then the earliest fiber (in `order`) that can run goes
+  // next. A warp thus runs all the way to the next barrier before the warps after it start:
+  // the warps are as far apart as a GPU may ever place them, which exposes a shared-memory
+  // race that only a lucky interleaving would hide.
+  std::vector<int> position(order.size());
+  auto place = [&] {
     if (schedule_order() == Order::shuffle) std::shuffle(order.begin(), order.end(), g_rng);
-    bool progress = false;
-    for (int i : order) {
-      Fiber& f = b.fibers[size_t(i)];
-      if (f.state != State::runnable) continue;
-      g_current = &f;
-      g_thread_idx = f.tid;
-      pydl_emu_switch(&g_scheduler_sp, f.sp);
-      g_current = nullptr;
-      progress = true;
-      if (b.failed) break;
-    }
-    if (!progress && !b.failed) {
-      int waiting_bar = 0, waiting_warp = 0;
+    for (size_t k = 0; k < order.size(); ++k) position[size_t(order[k])] = int(k);
+  };
+  place();
+  g_position = &position;
+  size_t k = 0;
+  while (b.alive > 0 && !b.failed) {
+    if (k == order.size()) {
+      int runnable = 0, waiting_bar = 0, waiting_warp = 0;
       for (Fiber& f : b.fibers) {
+        runnable += f.state == State::runnable;
         waiting_bar += f.state == State::at_barrier;
         waiting_warp += f.state == State::in_collective;
       }
-      fail_block(format("deadlock: %d threads wait at __syncthreads and %d in warp collectives, %d have exited",
-                        waiting_bar, waiting_warp, n - b.alive));
+      if (runnable == 0) {
+        fail_block(format("deadlock: %d threads wait at __syncthreads and %d in warp collectives, %d have exited",
+                          waiting_bar, waiting_warp, n - b.alive));
+        break;
+      }
+      place();
+      k = 0;
+      continue;
     }
+    Fiber& f = b.fibers[size_t(order[k])];
+    if (f.state != State::runnable) {
+      ++k;
+      continue;
+    }
+    g_rescan_from = k + 1;
+    g_current = &f;
+    g_thread_idx = f.tid;
+    pydl_emu_switch(&g_scheduler_sp, f.sp);
+    g_current = nullptr;
+    k = g_rescan_from;
   }
+  g_position = nullptr;
 }
 
 std::mutex g_launch_mu;
