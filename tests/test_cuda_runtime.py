@@ -162,9 +162,9 @@ def test_empty_and_zero_d_tensors():
 
 
 @pytest.mark.cuda
-def test_sync_check_mode_starts():
+def test_sync_check_mode_starts(tmp_path):
     code = "import pydl; assert pydl._C.cuda_sync_checks_enabled(); x = pydl.ones(3).to('cuda'); print(x.cpu().sum().item())"
     out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYDL_CUDA_SYNC": "1"},
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)  # the installed pydl
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "3.0"

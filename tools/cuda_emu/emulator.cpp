@@ -546,8 +546,11 @@ cudaError_t set_function_attribute(const std::type_info& params, cudaFuncAttribu
   return cudaSuccess;
 }
 
+uint64_t g_launches = 0;
+
 void run_grid(const LaunchConfig& cfg, const std::type_info& params, void (*body)(void*), void* ctx) {
   std::lock_guard<std::mutex> lock(g_launch_mu);
+  ++g_launches;
   const dim3 g = cfg.grid, b = cfg.block;
   const uint64_t threads = uint64_t(b.x) * b.y * b.z;
   if (g.x == 0 || g.y == 0 || g.z == 0 || threads == 0 || g.x > 2147483647u || g.y > 65535 || g.z > 65535 ||
@@ -706,3 +709,7 @@ const char* cudaGetErrorString(cudaError_t err) {
   text = err == cudaSuccess ? "no error" : "emulated: " + pydl_emu::g_last_detail;
   return text.c_str();
 }
+
+// Kernel launches so far, for counting what a step costs in launches:
+// ctypes.CDLL(pydl._C.__file__).pydl_emu_launch_count()
+extern "C" __attribute__((visibility("default"))) uint64_t pydl_emu_launch_count() { return pydl_emu::g_launches; }
