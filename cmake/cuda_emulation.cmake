@@ -27,4 +27,11 @@ target_compile_definitions(_C PRIVATE PYDL_WITH_CUDA=1)
 # (function-local statics) across the emulator's barrier calls.
 set_source_files_properties(${_emu_sources} PROPERTIES
   COMPILE_OPTIONS "-O2;-ffp-contract=off;-fno-ipa-reference;-Wno-unused-variable")
+# PYDL_EMU_ASAN=ON: the module under AddressSanitizer, a memcheck for the emulated kernels
+# (run Python with LD_PRELOAD=$(gcc -print-file-name=libasan.so) and PYDL_CUDA_NO_CACHING=1).
+option(PYDL_EMU_ASAN "Build the emulated CUDA backend with AddressSanitizer" OFF)
+if(PYDL_EMU_ASAN)
+  target_compile_options(_C PRIVATE -fsanitize=address -fno-omit-frame-pointer)
+  target_link_options(_C PRIVATE -fsanitize=address)
+endif()
 message(STATUS "pydl: CUDA backend EMULATED on the CPU (tests only)")

@@ -97,6 +97,18 @@ def test_allocated_and_reserved_track_tensors():
 
 
 @pytest.mark.cuda
+def test_no_caching_mode_gives_exact_blocks_back_at_once(tmp_path):
+    code = ("import pydl; n = 3 * 2**20 + 5; t = pydl.empty(n, dtype=pydl.uint8, device='cuda'); "
+            "a, r = pydl.cuda.memory_allocated(), pydl.cuda.memory_reserved(); del t; "
+            "print(a, r, pydl.cuda.memory_allocated(), pydl.cuda.memory_reserved())")
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYDL_CUDA_NO_CACHING": "1"},
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    n = 3 * MiB + 5
+    assert [int(v) for v in out.stdout.split()] == [n, n, 0, 0]  # not rounded to a bucket, not cached
+
+
+@pytest.mark.cuda
 def test_blocks_are_reused_across_steps():
     x = pydl.from_numpy(np.ones((256, 256), np.float32)).to("cuda")
     for _ in range(3):  # warm up: the buckets this loop needs get cached

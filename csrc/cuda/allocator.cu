@@ -2,6 +2,8 @@
 #include <cuda_runtime.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <sstream>
 #include <unordered_map>
@@ -70,10 +72,21 @@ size_t allocator_round_size(size_t bytes) {
   return (bytes + step - 1) / step * step;
 }
 
+// PYDL_CUDA_NO_CACHING=1: every block is exactly the size asked for and goes back to the driver
+// when freed, so that a memory checker (compute-sanitizer memcheck, or the CUDA emulation under
+// AddressSanitizer) sees every access past a tensor's end. Slow; for checking only.
+static bool caching_disabled() {
+  static const bool disabled = [] {
+    const char* v = std::getenv("PYDL_CUDA_NO_CACHING");
+    return v && v[0] && std::strcmp(v, "0") != 0;
+  }();
+  return disabled;
+}
+
 namespace detail {
 
 void* allocator_malloc(size_t bytes, int device) {
-  const size_t bucket = allocator_round_size(bytes);
+  const size_t bucket = caching_disabled() ? bytes : allocator_round_size(bytes);
   DeviceCache& c = *cache_for(device, true);
   std::lock_guard<std::mutex> lock(c.mu);
   void* p = nullptr;
@@ -130,15 +143,18 @@ void allocator_free(void* ptr, int device) noexcept {
   const size_t bucket = it->second;
   c->live.erase(it);
   c->allocated -= bucket;
-  try {
-    c->free_blocks[bucket].push_back(ptr);
-  } catch (...) {  // no host memory to cache it: give it back to the driver instead
-    cudaSetDevice(device);
-    cudaDeviceSynchronize();
-    cudaFree(ptr);
-    cudaGetLastError();
-    c->reserved -= bucket;
+  if (!caching_disabled()) {
+    try {
+      c->free_blocks[bucket].push_back(ptr);
+      return;
+    } catch (...) {  // no host memory to cache it: give it back to the driver instead
+    }
   }
+  cudaSetDevice(device);
+  cudaDeviceSynchronize();
+  cudaFree(ptr);
+  cudaGetLastError();
+  c->reserved -= bucket;
 }
 
 }  // namespace detail

@@ -8,6 +8,7 @@
 // blocks) in the other order, =shuffle in a seeded random one: a result that changes with the
 // order is a race between threads that no barrier orders.
 #include <cuda_runtime.h>
+#include <cxxabi.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,7 +191,9 @@ void finish_collective(WarpState& w, int warp) {
   complete(args, mask);
 }
 
-[[noreturn]] void fiber_exit() {
+// Not instrumented: its frame never returns, and a sanitizer's poisoned redzones left on the
+// fiber stack would greet the next fiber that runs there.
+__attribute__((no_sanitize_address)) void fiber_exit() {
   Fiber& f = *g_current;
   Block& b = g_block;
   f.state = State::done;
@@ -208,12 +211,12 @@ void finish_collective(WarpState& w, int warp) {
     f.groups.clear();
     f.open_group.clear();
   }
-  void* dead_sp = nullptr;
+  static void* dead_sp;
   pydl_emu_switch(&dead_sp, g_scheduler_sp);
   __builtin_unreachable();
 }
 
-void fiber_entry() {
+__attribute__((no_sanitize_address)) void fiber_entry() {
   g_block.body(g_block.ctx);
   fiber_exit();
 }
@@ -548,9 +551,19 @@ cudaError_t set_function_attribute(const std::type_info& params, cudaFuncAttribu
 
 uint64_t g_launches = 0;
 
-void run_grid(const LaunchConfig& cfg, const std::type_info& params, void (*body)(void*), void* ctx) {
+void run_grid(const LaunchConfig& cfg, const std::type_info& params, const std::type_info& launcher,
+              void (*body)(void*), void* ctx) {
   std::lock_guard<std::mutex> lock(g_launch_mu);
   ++g_launches;
+  static const bool trace = getenv("PYDL_EMU_TRACE") != nullptr;
+  if (trace) {
+    int status = 0;
+    char* name = abi::__cxa_demangle(launcher.name(), nullptr, nullptr, &status);
+    fprintf(stderr, "pydl CUDA emulation: launch %llu grid (%u, %u, %u) block (%u, %u, %u) from %s\n",
+            (unsigned long long)g_launches, cfg.grid.x, cfg.grid.y, cfg.grid.z, cfg.block.x, cfg.block.y,
+            cfg.block.z, status == 0 ? name : launcher.name());
+    free(name);
+  }
   const dim3 g = cfg.grid, b = cfg.block;
   const uint64_t threads = uint64_t(b.x) * b.y * b.z;
   if (g.x == 0 || g.y == 0 || g.z == 0 || threads == 0 || g.x > 2147483647u || g.y > 65535 || g.z > 65535 ||
@@ -567,7 +580,7 @@ void run_grid(const LaunchConfig& cfg, const std::type_info& params, void (*body
       return;
     }
   }
-  g_dynamic_smem.assign(cfg.smem + 16, 0xcd);  // garbage, as on a GPU
+  g_dynamic_smem.assign(cfg.smem, 0xcd);  // garbage, as on a GPU; exactly the size asked for
   g_grid_dim = g;
   g_block_dim = b;
   g_block.body = body;
@@ -632,8 +645,8 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
   std::lock_guard<std::mutex> lock(g_alloc_mu);
   *ptr = nullptr;
   if (bytes > kEmulatedMemory - g_allocated) return cudaErrorMemoryAllocation;
-  void* p = aligned_alloc(256, (bytes + 255) / 256 * 256);
-  if (!p) return cudaErrorMemoryAllocation;
+  void* p = nullptr;  // exactly `bytes`, so that a memory checker sees any access past them
+  if (posix_memalign(&p, 256, bytes ? bytes : 1) != 0) return cudaErrorMemoryAllocation;
   memset(p, 0xcd, bytes);  // garbage, as on a GPU
   g_allocations[p] = bytes;
   g_allocated += bytes;

@@ -180,7 +180,9 @@ struct LaunchConfig {
   size_t smem;
   cudaStream_t stream;
 };
-void run_grid(const LaunchConfig& cfg, const std::type_info& params, void (*body)(void*), void* ctx);
+// `launcher` names the code that launched (PYDL_EMU_TRACE=1 prints it for every launch).
+void run_grid(const LaunchConfig& cfg, const std::type_info& params, const std::type_info& launcher,
+              void (*body)(void*), void* ctx);
 
 // kernel<<<grid, block, smem, stream>>>(args...) is rewritten to
 // pydl_emu::Launcher(grid, block, smem, stream)([](auto&... a) { kernel(a...); }, args...).
@@ -195,7 +197,7 @@ class Launcher {
       Body body;
       Params params;
     } ctx{body, Params(std::forward<A>(args)...)};
-    run_grid(cfg_, typeid(Params),
+    run_grid(cfg_, typeid(Params), typeid(Body),
              [](void* c) {
                auto* x = static_cast<Ctx*>(c);
                Params copy = x->params;  // each thread its own arguments, as on a GPU
