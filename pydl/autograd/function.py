@@ -119,7 +119,19 @@ def _accumulate_leaf(t, g):
         t.grad = t.grad + g
 
 
+# The ones that the backward in progress seeded itself (loss.backward()), while it runs: a
+# Function may take it as exactly 1 without reading it back from a GPU.
+_unit_seed = None
+
+
+def is_unit_seed(g):
+    """Whether the incoming gradient g is backward()'s own seed of ones."""
+    return g is _unit_seed
+
+
 def backward(tensor, grad=None, retain_graph=False):
+    global _unit_seed
+    seeded = grad is None
     if not tensor.requires_grad:
         raise RuntimeError("backward: the tensor does not require grad and has no grad_fn")
     if grad is None:
@@ -137,30 +149,38 @@ def backward(tensor, grad=None, retain_graph=False):
         if root is None:
             _accumulate_leaf(tensor, grad)
             return
-        pending = {id(root): grad}
-        leaves = {}  # id -> (leaf, summed gradient): hooks see one total per backward, as PyTorch
-        for node in _topological_order(root):
-            g = pending.pop(id(node), None)
-            if g is None:
+        _unit_seed = grad if seeded else None
+        try:
+            _run_backward(root, grad, retain_graph)
+        finally:
+            _unit_seed = None
+
+
+def _run_backward(root, grad, retain_graph):
+    pending = {id(root): grad}
+    leaves = {}  # id -> (leaf, summed gradient): hooks see one total per backward, as PyTorch
+    for node in _topological_order(root):
+        g = pending.pop(id(node), None)
+        if g is None:
+            continue
+        grads = node.backward(node, g)
+        if not isinstance(grads, tuple):
+            grads = (grads,)
+        for t, gi in zip(node.inputs, grads):
+            if t is None or gi is None:
                 continue
-            grads = node.backward(node, g)
-            if not isinstance(grads, tuple):
-                grads = (grads,)
-            for t, gi in zip(node.inputs, grads):
-                if t is None or gi is None:
-                    continue
-                if t._node is None:
-                    prev = leaves.get(id(t))
-                    leaves[id(t)] = (t, gi if prev is None else prev[1] + gi)
-                else:
-                    key = id(t._node)
-                    prev = pending.get(key)
-                    pending[key] = gi if prev is None else prev + gi
-            if not retain_graph:
-                node.inputs = None
-                node.__dict__.clear()
-        for t, g in leaves.values():
-            _accumulate_leaf(t, g)
+            if t._node is None:
+                prev = leaves.get(id(t))
+                leaves[id(t)] = (t, gi if prev is None else prev[1] + gi)
+            else:
+                key = id(t._node)
+                prev = pending.get(key)
+                pending[key] = gi if prev is None else prev + gi
+        if not retain_graph:
+            node.inputs = None
+            node.__dict__.clear()
+    for t, g in leaves.values():
+        _accumulate_leaf(t, g)
 
 
 from pydl.tensor import Tensor, _ones_like  # noqa: E402  (the graph and the Tensor know each other)
