@@ -22,14 +22,18 @@ int partial_blocks(int64_t n) {
   return static_cast<int>(std::min<int64_t>(std::max<int64_t>(b, 1), kMaxPartials));
 }
 
-// partial[blockIdx.x] = sum of term(i) over the block's share of [0, n).
-template <class Term>
-__global__ void __launch_bounds__(kSumBlock) partial_sum_kernel(Term term, int64_t n, double* __restrict__ partial) {
+// partial[blockIdx.x] = sum of term(i) over the block's share of [0, n); a single block
+// (out given) writes *out = Out(sum * scale) itself, what finish_sum_kernel would.
+template <class Term, class Out>
+__global__ void __launch_bounds__(kSumBlock)
+    partial_sum_kernel(Term term, int64_t n, double* __restrict__ partial, double scale, Out* __restrict__ out) {
   __shared__ double scratch[32];
   double acc = 0;
   for (int64_t i = global_thread(); i < n; i += grid_threads()) acc += term(i);
   acc = block_sum(acc, scratch);
-  if (threadIdx.x == 0) partial[blockIdx.x] = acc;
+  if (threadIdx.x != 0) return;
+  if (out) *out = static_cast<Out>(acc * scale);
+  else partial[blockIdx.x] = acc;
 }
 
 // *out = Out(sum(partial[0..count)) * scale), by one block.
@@ -47,8 +51,9 @@ template <class Out, class Term>
 void sum_terms(const Term& term, int64_t n, double scale, Out* out, double* partial, cudaStream_t s,
                LaunchCheck check, const char* name) {
   const int blocks = partial_blocks(n);
-  partial_sum_kernel<<<blocks, kSumBlock, 0, s>>>(term, n, partial);
+  partial_sum_kernel<<<blocks, kSumBlock, 0, s>>>(term, n, partial, scale, blocks == 1 ? out : nullptr);
   check(name);
+  if (blocks == 1) return;  // small sums (a batch's losses): one launch
   finish_sum_kernel<Out><<<1, kSumBlock, 0, s>>>(partial, blocks, scale, out);
   check("pydl_loss_finish_sum");
 }

@@ -194,6 +194,8 @@ Split split_for(int64_t outer, int64_t r, int64_t inner) {
     // float sums), and fewer when there are few columns so that more threads take part.
     const int64_t target_chunks = cols >= 65536 ? 1 : (65536 + cols - 1) / cols;
     s.chunk_len = std::min<int64_t>(std::max<int64_t>((r + target_chunks - 1) / target_chunks, 32), 256);
+    // A small reduction (a bias gradient over a batch) in one launch, with no finishing pass.
+    if (r <= 256 && r * cols <= (int64_t(1) << 15)) s.chunk_len = r;
     s.chunk_len = std::max<int64_t>(s.chunk_len, (r + 65534) / 65535);  // grid.y holds at most 65535 chunks
   }
   s.chunks = (r + s.chunk_len - 1) / s.chunk_len;
