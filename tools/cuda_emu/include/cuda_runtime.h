@@ -337,36 +337,21 @@ inline unsigned __brev(unsigned x) {
   for (int i = 0; i < 32; ++i) r |= ((x >> i) & 1u) << (31 - i);
   return r;
 }
-inline int __float_as_int(float x) {
-  int r;
-  memcpy(&r, &x, 4);
+namespace pydl_emu {
+template <class To, class From>
+To bits_as(From x) {
+  static_assert(sizeof(To) == sizeof(From), "bits_as: same size");
+  To r;
+  memcpy(&r, &x, sizeof r);
   return r;
 }
-inline unsigned __float_as_uint(float x) {
-  unsigned r;
-  memcpy(&r, &x, 4);
-  return r;
-}
-inline float __int_as_float(int x) {
-  float r;
-  memcpy(&r, &x, 4);
-  return r;
-}
-inline float __uint_as_float(unsigned x) {
-  float r;
-  memcpy(&r, &x, 4);
-  return r;
-}
-inline long long __double_as_longlong(double x) {
-  long long r;
-  memcpy(&r, &x, 8);
-  return r;
-}
-inline double __longlong_as_double(long long x) {
-  double r;
-  memcpy(&r, &x, 8);
-  return r;
-}
+}  // namespace pydl_emu
+inline int __float_as_int(float x) { return pydl_emu::bits_as<int>(x); }
+inline unsigned __float_as_uint(float x) { return pydl_emu::bits_as<unsigned>(x); }
+inline float __int_as_float(int x) { return pydl_emu::bits_as<float>(x); }
+inline float __uint_as_float(unsigned x) { return pydl_emu::bits_as<float>(x); }
+inline long long __double_as_longlong(double x) { return pydl_emu::bits_as<long long>(x); }
+inline double __longlong_as_double(long long x) { return pydl_emu::bits_as<double>(x); }
 
 // The integer min/max that CUDA declares for device code.
 #define PYDL_EMU_MINMAX(T)                                     \
