@@ -126,7 +126,9 @@ template <class T>
 __device__ __forceinline__ void mma(float (&d)[4], const unsigned* a, const unsigned* b) {
 #if defined(PYDL_CUDA_EMULATION)
   using pydl_emu::MmaInput;
-  pydl_emu::mma_16x8(d, a, b, sizeof(T) == 4 ? MmaInput::tf32 : std::is_same<T, Half>::value ? MmaInput::f16 : MmaInput::bf16);
+  constexpr MmaInput type =
+      sizeof(T) == 4 ? MmaInput::tf32 : std::is_same<T, Half>::value ? MmaInput::f16 : MmaInput::bf16;
+  pydl_emu::mma_16x8(d, a, b, type);
 #elif defined(PYDL_MMA_AVAILABLE)
   if constexpr (sizeof(T) == 4)
     asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "

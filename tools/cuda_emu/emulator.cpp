@@ -204,7 +204,7 @@ __attribute__((no_sanitize_address)) void fiber_exit() {
     fail_block(format("a warp collective names lane %d, which has exited (mask 0x%08x)", f.linear % 32, w.mask));
   check_barrier();
   if (!f.open_group.empty() || !f.groups.empty()) {
-    // Outstanding cp.async copies still land: the data is there for a later kernel.
+    // Copies still outstanding land anyway, as on a GPU (where the block waits for them).
     for (auto& g : f.groups)
       for (auto& c : g) memcpy(c.dst, c.bytes, 16);
     for (auto& c : f.open_group) memcpy(c.dst, c.bytes, 16);
@@ -324,7 +324,7 @@ void warp_collective(unsigned mask, void* my_arg, Complete complete) {
   const int lane = f.linear % 32, warp = f.linear / 32;
   WarpState& w = g_block.warps[size_t(warp)];
   if (!(mask >> lane & 1u)) {
-    fail_block(format("thread %d takes part in a warp collective whose mask 0x%08x leaves its lane out", f.linear, mask));
+    fail_block(format("thread %d joins a warp collective whose mask 0x%08x leaves its lane out", f.linear, mask));
     yield_to_scheduler();
   }
   if (mask & ~w.alive) {
