@@ -119,7 +119,6 @@ namespace pydl_emu {
 namespace {
 
 struct Block {
-  int threads = 0;
   int alive = 0;
   int at_barrier = 0;
   std::vector<Fiber> fibers;
@@ -249,7 +248,7 @@ std::mt19937_64 g_rng(12345);
 void run_block(const dim3& block, std::vector<int>& order) {
   Block& b = g_block;
   const int n = int(block.x * block.y * block.z);
-  b.threads = b.alive = n;
+  b.alive = n;
   b.at_barrier = 0;
   b.fibers.assign(size_t(n), Fiber{});
   b.warps.assign(size_t((n + 31) / 32), WarpState{});
@@ -345,8 +344,6 @@ void warp_collective(unsigned mask, void* my_arg, Complete complete) {
   if (w.arrived == mask) finish_collective(w, warp);
   if (f.state != State::runnable) yield_to_scheduler();
 }
-
-int lane_id() { return g_current->linear % 32; }
 
 void sync_warp(unsigned mask) {
   warp_collective(mask, nullptr, [](void* const*, unsigned) {});

@@ -158,7 +158,6 @@ unsigned char* dynamic_shared_memory();
 // writes each lane's result into its argument; then the lanes go on.
 using Complete = void (*)(void* const* args, unsigned mask);
 void warp_collective(unsigned mask, void* my_arg, Complete complete);
-int lane_id();
 
 // cp.async as PTX defines it: the copy lands at some point before the wait for its group.
 // The emulator delays it until then, so a read before the wait sees stale data.
@@ -253,7 +252,7 @@ T __shfl_xor_sync(unsigned mask, T v, int lane_mask, int width = 32) {
 }
 inline unsigned __ballot_sync(unsigned mask, int p) { return pydl_emu::ballot(mask, p != 0); }
 inline int __any_sync(unsigned mask, int p) { return pydl_emu::ballot(mask, p != 0) != 0; }
-inline int __all_sync(unsigned mask, int p) { return pydl_emu::ballot(mask, p != 0) == pydl_emu::ballot(mask, true); }
+inline int __all_sync(unsigned mask, int p) { return pydl_emu::ballot(mask, p != 0) == mask; }
 
 // Fibers never run at the same time: read-modify-write is atomic as written.
 template <class T, class U>
