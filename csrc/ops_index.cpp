@@ -52,6 +52,10 @@ cuda_kernels::IndexedAxis to_cuda(const cpu::IndexedAxis& ax) {
   return c;
 }
 
+// CUDA has no byte atomics: a uint8 accumulation on the device runs in int64 and wraps back
+// to uint8 (mod 256, as the CPU's byte arithmetic).
+bool accumulates_wide(const Array& x) { return on_cuda(x) && x.dtype() == DType::UInt8; }
+
 // (outer, size, inner) around `dim` of a contiguous shape.
 void split_at(const Shape& shape, int64_t dim, int64_t& outer, int64_t& inner) {
   outer = inner = 1;
@@ -74,6 +78,8 @@ Array gather(const Array& x, int64_t dim, const Array& index_in) {
 }
 
 Array scatter_add(const Array& x, int64_t dim, const Array& index_in, const Array& src_in) {
+  if (accumulates_wide(x))
+    return scatter_add(x.astype(DType::Int64), dim, index_in, src_in.astype(DType::Int64)).astype(DType::UInt8);
   dim = wrap_dim(dim, x.ndim(), "scatter_add");
   Array index = checked_index(index_in, x, "scatter_add");
   if (src_in.shape() != index.shape())
@@ -116,6 +122,8 @@ Array index_select(const Array& x_in, int64_t dim, const Array& index_in) {
 }
 
 Array index_add(const Array& x, int64_t dim, const Array& index_in, const Array& src_in) {
+  if (accumulates_wide(x))
+    return index_add(x.astype(DType::Int64), dim, index_in, src_in.astype(DType::Int64)).astype(DType::UInt8);
   if (x.ndim() == 0) fail<IndexError>("index_add: cannot index a 0-d tensor");
   dim = wrap_dim(dim, x.ndim(), "index_add");
   Array index = checked_index(index_in, x, "index_add");

@@ -165,6 +165,24 @@ def test_index_add_repeated_indices_accumulate(device):
     assert_close(out, [[1.0, 1.0], [0.0, 0.0], [3.0, 3.0]], 0, 0)
 
 
+@pytest.mark.parametrize("n", [1, 5, 7, 13])  # sizes that are not a multiple of 4 bytes
+def test_uint8_accumulation_wraps_and_stays_in_bounds(n, device, rng):
+    # No byte atomics on CUDA: uint8 accumulates in int64 there and wraps back mod 256, as
+    # on the CPU. Under exact-size device blocks (PYDL_CUDA_NO_CACHING=1) and AddressSanitizer
+    # an access past the tensor's last byte is an error.
+    x = rng.integers(0, 256, size=n).astype(np.uint8)
+    idx = rng.integers(0, n, size=3 * n)
+    src = rng.integers(0, 256, size=3 * n).astype(np.uint8)
+    expected = x.astype(np.int64)
+    np.add.at(expected, idx, src.astype(np.int64))
+    expected = (expected % 256).astype(np.uint8)
+    scattered = pydl.scatter_add(T(x, device), 0, I(idx, device), T(src, device))
+    added = pydl.index_add(T(x, device), 0, I(idx, device), T(src, device))
+    for out in (scattered, added):
+        assert out.dtype == pydl.uint8
+        np.testing.assert_array_equal(out.cpu().numpy(), expected)
+
+
 def test_large_index_ops_on_the_threaded_path(device, rng):
     x = rng.standard_normal((200, 300))
     idx = rng.integers(-300, 300, size=500)

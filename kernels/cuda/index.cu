@@ -6,27 +6,16 @@ namespace pydl::cuda_kernels {
 
 namespace {
 
-// atomicAdd for every numeric dtype. NOTE: atomics; the order of accumulation into one
-// element is unspecified (see index.h).
+// atomicAdd for the dtypes that accumulate on the device (no uint8: the hardware has no byte
+// atomics, and a compare-and-swap of the word around a byte touches bytes past the tensor's
+// end; csrc runs uint8 in int64). The order of accumulation into one element is unspecified
+// (see index.h).
 __device__ __forceinline__ void atomic_add(float* p, float v) { atomicAdd(p, v); }
 __device__ __forceinline__ void atomic_add(double* p, double v) { atomicAdd(p, v); }
 __device__ __forceinline__ void atomic_add(int64_t* p, int64_t v) {
   // Two's complement: an unsigned 64-bit add is the signed add.
   atomicAdd(reinterpret_cast<unsigned long long*>(p), static_cast<unsigned long long>(v));
 }
-__device__ __forceinline__ void atomic_add(uint8_t* p, uint8_t v) {
-  // No byte atomics: compare-and-swap the aligned 32-bit word that holds the byte.
-  const uintptr_t addr = reinterpret_cast<uintptr_t>(p);
-  unsigned int* word = reinterpret_cast<unsigned int*>(addr & ~uintptr_t(3));
-  const unsigned int shift = static_cast<unsigned int>(addr & 3) * 8;
-  unsigned int old = *word, assumed;
-  do {
-    assumed = old;
-    const unsigned int byte = ((assumed >> shift) + v) & 0xffu;
-    old = atomicCAS(word, assumed, (assumed & ~(0xffu << shift)) | (byte << shift));
-  } while (old != assumed);
-}
-
 // Element offset into x of index entry t (the index is contiguous with shape ax.shape).
 __device__ __forceinline__ int64_t indexed_offset(const IndexedAxis& ax, const int64_t* index, int64_t t) {
   int64_t off = 0, rem = t;
@@ -79,6 +68,14 @@ __global__ void __launch_bounds__(kBlock)
   }
 }
 
+#define PYDL_DISPATCH_ATOMIC(dtype, T, ...)          \
+  switch (dtype) {                                  \
+    PYDL_DTYPE_CASE(Int64, int64_t, T, __VA_ARGS__) \
+    PYDL_DTYPE_CASE(Float32, float, T, __VA_ARGS__) \
+    PYDL_DTYPE_CASE(Float64, double, T, __VA_ARGS__) \
+    default: ::pydl::unsupported_dtype(dtype);      \
+  }
+
 int64_t count(const IndexedAxis& ax) {
   int64_t n = 1;
   for (int d = 0; d < ax.ndim; ++d) n *= ax.shape[d];
@@ -102,7 +99,7 @@ void scatter_add(DType dtype, void* x, const int64_t* index, const void* src, co
                  LaunchCheck check) {
   const int64_t n = count(ax);
   if (n == 0) return;
-  PYDL_DISPATCH_NUMERIC(dtype, T, {
+  PYDL_DISPATCH_ATOMIC(dtype, T, {
     scatter_add_kernel<T><<<grid_for(n), kBlock, 0, as_stream(stream)>>>(static_cast<T*>(x), index,
                                                                           static_cast<const T*>(src), ax, n);
     check("pydl_scatter_add");
@@ -140,7 +137,7 @@ void index_add(DType dtype, void* out, int64_t out_size, const int64_t* index, i
                int64_t outer, int64_t inner, void* stream, LaunchCheck check) {
   const int64_t n = outer * n_index * inner;
   if (n == 0) return;
-  PYDL_DISPATCH_NUMERIC(dtype, T, {
+  PYDL_DISPATCH_ATOMIC(dtype, T, {
     index_add_kernel<T><<<grid_for(n), kBlock, 0, as_stream(stream)>>>(static_cast<T*>(out), out_size, index, n_index,
                                                                         static_cast<const T*>(src), inner, n);
     check("pydl_index_add");

@@ -3,7 +3,8 @@
 // (index_select and index_add accept negative indices, counted from the end).
 // scatter_add and index_add accumulate with atomicAdd: repeated indices are summed in
 // an unspecified order, so float results may differ in the last bits from run to run
-// (integer results are exact). gather and index_select are deterministic.
+// (integer results are exact). They take int64, float32 and float64: the caller runs uint8
+// in int64. gather and index_select are deterministic.
 #pragma once
 #include <stdint.h>
 
