@@ -22,7 +22,8 @@ endforeach()
 # Rewritten headers come first, then the emulated <cuda_runtime.h>, then the source tree.
 target_include_directories(_C BEFORE PRIVATE ${_emu_out} ${_emu_dir}/include)
 target_sources(_C PRIVATE ${_emu_sources})
-target_compile_definitions(_C PRIVATE PYDL_WITH_CUDA=1)
+# The default build's architectures: PYDL_EMU_CC=75 then shows how an older GPU is refused.
+target_compile_definitions(_C PRIVATE PYDL_WITH_CUDA=1 "PYDL_CUDA_ARCHS=\"80,90\"")
 # No FMA contraction the GPU code does not ask for; no assumptions about shared memory
 # (function-local statics) across the emulator's barrier calls.
 set_source_files_properties(${_emu_sources} PROPERTIES

@@ -7,6 +7,7 @@
 #include "csrc/array.h"
 #include "csrc/bind.h"
 #include "csrc/cuda/runtime.h"
+#include "csrc/cuda_arch.h"
 #include "csrc/errors.h"
 #include "csrc/ops.h"
 #include "csrc/rng.h"
@@ -215,6 +216,7 @@ void pydl::bind_core(py::module_& m) {
   m.def("cuda_compiled", &cuda::compiled);
   m.def("cuda_device_count", &cuda::device_count);
   m.def("cuda_unavailable_reason", &cuda::unavailable_reason);
+  m.def("cuda_archs_run_on", &cuda::archs_run_on);
   m.def("cuda_device_name", &cuda::device_name);
   m.def("cuda_synchronize", &cuda::synchronize);
 }

@@ -20,8 +20,9 @@ def _index(device):
 
 
 def is_available():
-    """True when pydl was built with CUDA and a driver and a GPU are present."""
-    return _C.cuda_compiled() and _C.cuda_device_count() > 0
+    """True when pydl was built with CUDA, and a driver and a GPU that this build has kernels
+    for are present (unavailable_reason() says what is missing)."""
+    return _C.cuda_compiled() and _C.cuda_unavailable_reason() == ""
 
 
 def is_built():

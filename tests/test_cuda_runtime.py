@@ -54,6 +54,35 @@ def test_bad_device_argument():
         pydl.cuda.memory_allocated("cpu")
 
 
+@pytest.mark.parametrize("archs,cc,runs", [
+    ("80,90", (8, 0), True), ("80,90", (8, 6), True), ("80,90", (9, 0), True),
+    ("80,90", (12, 0), True),             # PTX of compute_90 is compiled by the driver
+    ("80,90", (7, 5), False), ("80;90", (7, 0), False),
+    ("80-real,90-real", (10, 0), False),  # machine code only: no newer major
+    ("80-real", (8, 9), True), ("90-virtual", (8, 6), False), ("90-virtual", (10, 0), True),
+    ("90a", (9, 0), True), ("90a", (10, 0), False), ("100f", (10, 3), True),
+    ("all", (5, 0), True), ("", (5, 0), True),
+])
+def test_archs_a_build_runs_on(archs, cc, runs):
+    assert _C.cuda_archs_run_on(archs, *cc) is runs
+
+
+@pytest.mark.cuda
+def test_a_gpu_the_build_has_no_code_for_is_unavailable(tmp_path):
+    # Only the emulation can pretend to be an older GPU (PYDL_EMU_CC; its build carries 80,90).
+    if "emulation" not in pydl.cuda.get_device_name():
+        pytest.skip("needs pydl's CUDA emulation")
+    code = ("import pydl; print(pydl.cuda.is_available()); print(pydl.cuda.unavailable_reason())\n"
+            "try:\n    pydl.ones(2).to('cuda')\nexcept RuntimeError as e:\n    print('raised', e)")
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYDL_EMU_CC": "75"},
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    available, reason, raised = out.stdout.strip().splitlines()
+    assert available == "False"
+    assert "compute capability 7.5 (sm_75)" in reason and "80,90" in reason and "CUDAARCHS=75" in reason
+    assert raised == "raised " + reason
+
+
 @needs_cuda_build
 def test_size_buckets():
     sizes = [1, 511, 512, 513, 1000, 1024, 1025, 4096, 10**6, 3 * MiB + 1, 10**9]

@@ -8,7 +8,12 @@
 
 #include "csrc/cuda/allocator.h"
 #include "csrc/cuda/runtime.h"
+#include "csrc/cuda_arch.h"
 #include "csrc/errors.h"
+
+#ifndef PYDL_CUDA_ARCHS
+#define PYDL_CUDA_ARCHS ""  // CMake passes the build's CMAKE_CUDA_ARCHITECTURES
+#endif
 
 namespace pydl::cuda {
 
@@ -55,6 +60,31 @@ int device_count() {
   return n;
 }
 
+// Why `device` cannot run pydl's kernels ("" when it can): a compute capability that the
+// build carries neither machine code nor PTX for. Asked once per device; needs no context.
+static const std::string& device_problem(int device) {
+  static std::mutex mu;
+  static std::string problems[detail::kMaxDevices];
+  static bool asked[detail::kMaxDevices] = {};
+  std::lock_guard<std::mutex> lock(mu);
+  if (!asked[device]) {
+    asked[device] = true;
+    cudaDeviceProp prop;
+    cudaError_t err = cudaGetDeviceProperties(&prop, device);
+    if (err != cudaSuccess) {
+      cudaGetLastError();
+      problems[device] = "cuda:" + std::to_string(device) + ": cudaGetDeviceProperties failed: " + describe(err);
+    } else if (!archs_run_on(PYDL_CUDA_ARCHS, prop.major, prop.minor)) {
+      const std::string cc = std::to_string(prop.major) + std::to_string(prop.minor);
+      problems[device] = "CUDA is not available: cuda:" + std::to_string(device) + " (" + prop.name +
+                         ") has compute capability " + std::to_string(prop.major) + "." + std::to_string(prop.minor) +
+                         " (sm_" + cc + "), and this pydl was built for CUDA architectures " PYDL_CUDA_ARCHS
+                         " only; rebuild it for this GPU: CUDAARCHS=" + cc + " pip install .";
+    }
+  }
+  return problems[device];
+}
+
 std::string unavailable_reason() {
   int n = 0;
   cudaError_t err = count_devices(&n);
@@ -62,7 +92,7 @@ std::string unavailable_reason() {
     return std::string("CUDA is not available: cudaGetDeviceCount returned error ") + std::to_string(int(err)) +
            " (" + cudaGetErrorString(err) + "); no usable driver or GPU";
   if (n == 0) return "CUDA is not available: no GPU found";
-  return "";
+  return device_problem(0);
 }
 
 static void use_device(int device) {
@@ -70,6 +100,7 @@ static void use_device(int device) {
   if (n == 0) fail<RuntimeError>(unavailable_reason());
   if (device < 0 || device >= n) fail<RuntimeError>("cuda:", device, " is not a valid device (", n, " present)");
   if (device >= detail::kMaxDevices) fail<RuntimeError>("cuda:", device, ": pydl supports ", detail::kMaxDevices, " devices");
+  if (!device_problem(device).empty()) fail<RuntimeError>(device_problem(device));
   check(cudaSetDevice(device), "cudaSetDevice");
 }
 

@@ -14,7 +14,9 @@ namespace pydl::cuda {
 
 bool compiled();                 // built with the CUDA backend
 int device_count();              // 0 when no driver or no GPU (any CUDA error counts as none)
-std::string unavailable_reason();  // why device_count() is 0, for error messages
+// Why CUDA is unusable ("" when it is usable): no driver, no GPU, or a GPU (device 0) whose
+// compute capability the build has no code for. Using such a device raises the same reason.
+std::string unavailable_reason();
 std::string device_name(int index);
 
 // Device memory through the per-device caching allocator (allocator.h); nullptr for 0 bytes.

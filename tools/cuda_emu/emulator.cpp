@@ -623,7 +623,7 @@ cudaError_t cudaGetDevice(int* device) {
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
   if (device != 0) return record(cudaErrorInvalidDevice, "cudaGetDeviceProperties: only device 0 is emulated");
   memset(prop, 0, sizeof *prop);
-  snprintf(prop->name, sizeof prop->name, "pydl CUDA emulation (sm_90)");
+  snprintf(prop->name, sizeof prop->name, "pydl CUDA emulation");
   prop->totalGlobalMem = kEmulatedMemory;
   prop->sharedMemPerBlock = 48 * 1024;
   prop->sharedMemPerBlockOptin = 227 * 1024;
@@ -633,8 +633,10 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
   prop->maxThreadsDim[2] = 64;
   prop->maxGridSize[0] = 2147483647;
   prop->maxGridSize[1] = prop->maxGridSize[2] = 65535;
-  prop->major = 9;
-  prop->minor = 0;
+  const char* cc = getenv("PYDL_EMU_CC");  // e.g. 75: the emulated GPU's compute capability
+  const int capability = cc && *cc ? atoi(cc) : 90;
+  prop->major = capability / 10;
+  prop->minor = capability % 10;
   prop->multiProcessorCount = 4;
   return cudaSuccess;
 }
