@@ -23,6 +23,7 @@ void* current_stream(int) { fail<RuntimeError>(kNoCuda); }
 void check_launch(const char* kernel_name) { fail<RuntimeError>("CUDA kernel ", kernel_name, ": ", kNoCuda); }
 bool sync_checks_enabled() { return false; }
 void make_stream_wait(int, intptr_t) { fail<RuntimeError>(kNoCuda); }
+void* device_error_slot(int) { fail<RuntimeError>(kNoCuda); }
 
 size_t allocator_round_size(size_t bytes) { return bytes; }
 size_t memory_allocated(int) { return 0; }

@@ -1,6 +1,7 @@
 // Losses: validation and dispatch. Class labels are range-checked before any kernel
-// writes an output (on CUDA by a check kernel whose 24-byte verdict is copied back: one
-// stream synchronization per call, see kernels/cuda/loss.h); targets and weights are
+// writes an output, except cross-entropy on CUDA: there a check kernel records a bad label
+// for the next synchronization to raise, so that a training step never waits for the GPU
+// (kernels/cuda/loss.h; BCE's [0, 1] check likewise); targets and weights are
 // cast to the input's dtype and broadcast (copied contiguous) to the loss's shape so
 // that the kernels walk flat memory.
 #include "csrc/ops_loss.h"
@@ -61,6 +62,11 @@ std::optional<Array> class_weight(const std::optional<Array>& weight, const Arra
   return weight->astype(input.dtype()).contiguous();
 }
 
+// Device memory for a cuda_kernels::ClassTargetCheck.
+[[maybe_unused]] Array class_target_verdict(Device device) {
+  return Array::empty({static_cast<int64_t>(sizeof(cuda_kernels::ClassTargetCheck))}, DType::UInt8, device);
+}
+
 // Range-checks the targets (IndexError naming the first bad label) and returns the sum
 // of the weights of those not ignored.
 double check_targets(const Array& target, int64_t classes, int64_t ignore_index, const std::optional<Array>& weight,
@@ -72,9 +78,10 @@ double check_targets(const Array& target, int64_t classes, int64_t ignore_index,
   if (on_cuda(target)) {
     cuda_kernels::ClassTargetCheck r;
     PYDL_CUDA_LAUNCH(target.device(), {
-      Array verdict = Array::empty({3}, DType::Int64, target.device());
+      Array verdict = class_target_verdict(target.device());
       auto* dev = reinterpret_cast<cuda_kernels::ClassTargetCheck*>(verdict.data());
-      cuda_kernels::check_class_targets(t, target.numel(), classes, ignore_index, dtype, w, dev, stream, check);
+      cuda_kernels::check_class_targets(t, target.numel(), classes, ignore_index, dtype, w, dev, nullptr, stream,
+                                        check);
       cuda::copy_to_host(&r, dev, sizeof r, target.device().index);
     });
     bad = r.bad_index;
@@ -118,7 +125,7 @@ std::pair<Array, std::optional<Array>> cross_entropy(const Array& logits, const 
     fail<ValueError>(op, ": label_smoothing must be in [0, 1], got ", label_smoothing);
   const std::optional<Array> w = class_weight(weight, logits, s.classes, op);
   Array t = target.contiguous();
-  const double total = check_targets(t, s.classes, ignore_index, w, logits.dtype(), op);
+  const double total = on_cuda(t) ? 1.0 : check_targets(t, s.classes, ignore_index, w, logits.dtype(), op);
 
   // (N, C, d1, ...) runs as rows of C: move the class axis last (one copy).
   const int64_t nd = logits.ndim();
@@ -146,8 +153,14 @@ std::pair<Array, std::optional<Array>> cross_entropy(const Array& logits, const 
     args.dlogits = dlogits->data();
   }
   Array out = Array::empty(reduced_shape(reduction, s.sample_shape), logits.dtype(), logits.device());
-  if (on_cuda(x)) {
+  if (on_cuda(x)) {  // the check's verdict stays on the device: its mean scale, and a bad label for later
     PYDL_CUDA_LAUNCH(x.device(), {
+      Array verdict = class_target_verdict(x.device());
+      auto* dev = reinterpret_cast<cuda_kernels::ClassTargetCheck*>(verdict.data());
+      auto* error = static_cast<cuda_kernels::DeviceError*>(cuda::device_error_slot(x.device().index));
+      cuda_kernels::check_class_targets(args.target, t.numel(), s.classes, ignore_index, x.dtype(), args.weight, dev,
+                                        error, stream, check);
+      if (reduction == Reduction::Mean) args.device_scale = &dev->mean_scale;
       Array work = device_workspace(x.device(), cuda_kernels::loss_workspace_bytes(x.dtype(), args.rows));
       cuda_kernels::cross_entropy(x.dtype(), args, reduction, scale, out.data(), work.data(), stream, check);
     });
@@ -281,18 +294,17 @@ std::pair<Array, double> pointwise_loss(PointwiseLoss op, const Array& input, co
   Array out = Array::empty(reduced_shape(reduction, o.shape), input.dtype(), input.device());
   const bool over_weight = op == PointwiseLoss::Mse || op == PointwiseLoss::L1;
   double scale = 1.0;
-  const char* domain_error = ": all elements of input should be between 0 and 1";
   if (on_cuda(input)) {
-    // Read-backs (each a stream synchronization) only where a host decision needs one:
-    // BCE's domain check, and the weighted mean's 1 / sum(weight).
+    // A read-back (a stream synchronization) only for the weighted mean's 1 / sum(weight);
+    // BCE's domain check raises at the next synchronization.
     PYDL_CUDA_LAUNCH(input.device(), {
       const cpu::PointwiseLossArgs a = o.args();
       Array work = device_workspace(input.device(), cuda_kernels::loss_workspace_bytes(input.dtype(), 0));
       Array value = Array::empty({1}, DType::Float64, input.device());
       double* v = reinterpret_cast<double*>(value.data());
       if (op == PointwiseLoss::Bce) {
-        cuda_kernels::pointwise_domain_violations(op, input.dtype(), a, v, work.data(), stream, check);
-        if (read_back(value) > 0) fail<RuntimeError>(op_name(op), domain_error);
+        auto* error = static_cast<cuda_kernels::DeviceError*>(cuda::device_error_slot(input.device().index));
+        cuda_kernels::check_pointwise_domain(op, input.dtype(), a, error, stream, check);
       }
       if (reduction == Reduction::Mean) {
         if (over_weight && a.weight) {
@@ -305,7 +317,7 @@ std::pair<Array, double> pointwise_loss(PointwiseLoss op, const Array& input, co
       cuda_kernels::pointwise_loss(op, input.dtype(), a, reduction, scale, out.data(), work.data(), stream, check);
     });
   } else if (!cpu::pointwise_loss(op, input.dtype(), o.args(), reduction, over_weight, out.data(), &scale)) {
-    fail<RuntimeError>(op_name(op), domain_error);
+    fail<RuntimeError>(op_name(op), ": all elements of input should be between 0 and 1");
   }
   return {out, scale};
 }

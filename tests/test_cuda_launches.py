@@ -20,6 +20,17 @@ def _launch_counter():
     return count
 
 
+def _syncs(fn):
+    try:
+        count = ctypes.CDLL(pydl._C.__file__).pydl_emu_sync_count
+    except (OSError, AttributeError):
+        pytest.skip("counts synchronizations only in the CUDA emulation build (PYDL_CUDA=EMULATE)")
+    count.restype = ctypes.c_uint64
+    before = count()
+    fn()
+    return count() - before
+
+
 def _launches(fn):
     count = _launch_counter()
     before = count()
@@ -54,6 +65,7 @@ def test_mlp_training_step_launches():
         opt.step()
 
     step()  # momentum buffers are made on the first step
+    assert _syncs(step) == 0  # labels are checked on the device: the host never waits for it
     # forward: 2 GEMMs (bias and ReLU fused), the label check, the fused cross-entropy, its sum;
     # backward: the seed, 4 GEMMs, 2 bias sums, ReLU's backward; then one SGD launch
     assert _launches(step) <= 13

@@ -209,3 +209,14 @@ def test_sync_check_mode_starts(tmp_path):
                          capture_output=True, text=True, timeout=120, cwd=tmp_path)  # the installed pydl
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "3.0"
+
+
+@pytest.mark.cuda
+def test_sync_check_mode_raises_a_bad_label_at_the_call(tmp_path):
+    code = ("import pydl, pydl.nn.functional as F\n"
+            "x, t = pydl.zeros(2, 3, device='cuda'), pydl.tensor([0, 5], device='cuda')\n"
+            "try:\n    F.cross_entropy(x, t)\nexcept IndexError as e:\n    print('raised', e)\n")
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYDL_CUDA_SYNC": "1"},
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("raised cross_entropy: target 5 is out of bounds for 3 classes")

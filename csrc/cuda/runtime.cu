@@ -2,6 +2,7 @@
 // launch checks, and the entry points into the caching allocator (allocator.cu).
 #include <cuda_runtime.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -10,6 +11,7 @@
 #include "csrc/cuda/runtime.h"
 #include "csrc/cuda_arch.h"
 #include "csrc/errors.h"
+#include "kernels/cuda/launch.h"
 
 #ifndef PYDL_CUDA_ARCHS
 #define PYDL_CUDA_ARCHS ""  // CMake passes the build's CMAKE_CUDA_ARCHITECTURES
@@ -128,6 +130,52 @@ void* current_stream(int device) {
   return static_cast<void*>(stream_of(device));
 }
 
+// ------------------------------------------------------------------ errors found by kernels
+
+using cuda_kernels::DeviceError;
+using cuda_kernels::DeviceErrorCode;
+
+static std::mutex g_errors_mu;
+static DeviceError* g_error_slots[detail::kMaxDevices] = {};   // never freed, like the streams
+static std::atomic<bool> g_error_pending[detail::kMaxDevices] = {};
+
+void* device_error_slot(int device) {
+  use_device(device);
+  std::lock_guard<std::mutex> lock(g_errors_mu);
+  if (!g_error_slots[device]) {
+    void* p = nullptr;
+    check(cudaMalloc(&p, sizeof(DeviceError)), "allocating the device error record");
+    check(cudaMemsetAsync(p, 0, sizeof(DeviceError), stream_of(device)), "clearing the device error record");
+    g_error_slots[device] = static_cast<DeviceError*>(p);
+  }
+  g_error_pending[device] = true;
+  return g_error_slots[device];
+}
+
+// After a synchronization of the device's stream: raises what kernels recorded, and clears it.
+static void raise_device_errors(int device) {
+  if (!g_error_pending[device].exchange(false)) return;
+  DeviceError* slot = g_error_slots[device];
+  cudaStream_t s = stream_of(device);
+  DeviceError e;
+  check(cudaMemcpyAsync(&e, slot, sizeof e, cudaMemcpyDeviceToHost, s), "reading the device error record");
+  check(cudaStreamSynchronize(s), "reading the device error record");
+  if (e.code == int32_t(DeviceErrorCode::None)) return;
+  check(cudaMemsetAsync(slot, 0, sizeof e, s), "clearing the device error record");
+  const char* when = " (found on cuda:";
+  switch (static_cast<DeviceErrorCode>(e.code)) {
+    case DeviceErrorCode::CrossEntropyTarget:
+      fail<IndexError>("cross_entropy: target ", e.value, " is out of bounds for ", e.bound,
+                       " classes (expected a class in [0, ", e.bound, ") or ignore_index ", e.extra, ")", when,
+                       device, " by an earlier call, reported at this synchronization)");
+    case DeviceErrorCode::BceInput:
+      fail<RuntimeError>("binary_cross_entropy: all elements of input should be between 0 and 1 (element ", e.value,
+                         " is not", when, device, " by an earlier call, reported at this synchronization)");
+    default:
+      fail<RuntimeError>("cuda:", device, ": a kernel recorded an unknown error code ", e.code);
+  }
+}
+
 bool sync_checks_enabled() {
   static const bool enabled = [] {
     const char* v = std::getenv("PYDL_CUDA_SYNC");
@@ -148,18 +196,21 @@ void check_launch(const char* kernel_name) {
     fail<RuntimeError>("CUDA kernel ", kernel_name, " failed (PYDL_CUDA_SYNC=1 check after the launch): ",
                        describe(err));
   }
+  raise_device_errors(device);
 }
 
 void stream_synchronize(int device) {
   if (device_count() == 0) return;
   use_device(device);
   check(cudaStreamSynchronize(stream_of(device)), "cuda stream synchronize");
+  raise_device_errors(device);
 }
 
 void synchronize(int device) {
   if (device_count() == 0) return;
   use_device(device);
   check(cudaDeviceSynchronize(), "cuda synchronize");
+  raise_device_errors(device);
 }
 
 void make_stream_wait(int device, intptr_t consumer_stream) {
@@ -204,7 +255,9 @@ static void copy(void* dst, const void* src, size_t bytes, int device, cudaMemcp
   check(cudaMemcpyAsync(dst, src, bytes, kind, s), what);
   // To the host: the caller reads the data next. From the host: the caller may free or
   // overwrite the source next (pageable copies are staged, but a pinned source would not be).
-  if (wait) check(cudaStreamSynchronize(s), what);
+  if (!wait) return;
+  check(cudaStreamSynchronize(s), what);
+  raise_device_errors(device);
 }
 
 void copy_to_device(void* dst, const void* src, size_t bytes, int device) {

@@ -42,6 +42,13 @@ void* current_stream(int device);
 void check_launch(const char* kernel_name);
 bool sync_checks_enabled();  // PYDL_CUDA_SYNC=1
 
+// Where kernels record a bad input they find (a cuda_kernels::DeviceError, kernels/cuda/
+// launch.h, in device memory, zero when none). Every synchronization above (copies to and
+// from the host, synchronize, stream_synchronize, PYDL_CUDA_SYNC's checks) then raises the
+// recorded error, as IndexError or RuntimeError naming the op, and clears it. Reading the
+// record back costs one small copy, made only after a kernel was handed the slot.
+void* device_error_slot(int device);
+
 // DLPack: make `consumer_stream` (a cudaStream_t given as an integer, 1 = legacy default
 // stream, 2 = per-thread default stream) wait for all work queued so far on pydl's stream
 // of `device`. A no-op when the consumer uses pydl's own stream. RuntimeError on failure.

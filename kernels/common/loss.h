@@ -33,6 +33,7 @@ struct CrossEntropyRows {
   void* dlogits = nullptr;          // (rows, classes) or nullptr: grad_scale * d loss_row / d logits
   int64_t rows = 0, classes = 0, ignore_index = -100;
   double label_smoothing = 0, grad_scale = 1;
+  const double* device_scale = nullptr;  // CUDA: when set, the device value replaces grad_scale
 };
 
 }  // namespace pydl

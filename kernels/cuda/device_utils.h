@@ -28,6 +28,15 @@ __device__ __forceinline__ int64_t global_thread() {
 }
 __device__ __forceinline__ int64_t grid_threads() { return static_cast<int64_t>(gridDim.x) * blockDim.x; }
 
+// Records a bad input for csrc/ to raise at the next synchronization (see launch.h).
+__device__ __forceinline__ void record_error(DeviceError* e, DeviceErrorCode code, int64_t value,
+                                             int64_t bound = 0, int64_t extra = 0) {
+  if (atomicCAS(reinterpret_cast<int*>(&e->code), 0, static_cast<int>(code)) != 0) return;
+  e->value = value;
+  e->bound = bound;
+  e->extra = extra;
+}
+
 // Warp shuffle of any 1-, 2-, 4- or 8-byte trivially copyable value.
 template <class T>
 __device__ __forceinline__ T shfl_down(T v, int delta) {

@@ -3,7 +3,7 @@
 #include "kernels/cuda/loss.h"
 
 #include <algorithm>
-#include <type_traits>
+#include <limits>
 
 #include "kernels/cuda/row_reduce.cuh"
 
@@ -22,33 +22,40 @@ int partial_blocks(int64_t n) {
   return static_cast<int>(std::min<int64_t>(std::max<int64_t>(b, 1), kMaxPartials));
 }
 
+// The factor a sum is multiplied by: a host value, or one a kernel left on the device.
+struct Scale {
+  double host = 1;
+  const double* device = nullptr;
+  __device__ __forceinline__ double get() const { return device ? *device : host; }
+};
+
 // partial[blockIdx.x] = sum of term(i) over the block's share of [0, n); a single block
 // (out given) writes *out = Out(sum * scale) itself, what finish_sum_kernel would.
 template <class Term, class Out>
 __global__ void __launch_bounds__(kSumBlock)
-    partial_sum_kernel(Term term, int64_t n, double* __restrict__ partial, double scale, Out* __restrict__ out) {
+    partial_sum_kernel(Term term, int64_t n, double* __restrict__ partial, Scale scale, Out* __restrict__ out) {
   __shared__ double scratch[32];
   double acc = 0;
   for (int64_t i = global_thread(); i < n; i += grid_threads()) acc += term(i);
   acc = block_sum(acc, scratch);
   if (threadIdx.x != 0) return;
-  if (out) *out = static_cast<Out>(acc * scale);
+  if (out) *out = static_cast<Out>(acc * scale.get());
   else partial[blockIdx.x] = acc;
 }
 
 // *out = Out(sum(partial[0..count)) * scale), by one block.
 template <class Out>
 __global__ void __launch_bounds__(kSumBlock)
-    finish_sum_kernel(const double* __restrict__ partial, int count, double scale, Out* __restrict__ out) {
+    finish_sum_kernel(const double* __restrict__ partial, int count, Scale scale, Out* __restrict__ out) {
   __shared__ double scratch[32];
   double acc = 0;
   for (int i = threadIdx.x; i < count; i += blockDim.x) acc += partial[i];
   acc = block_sum(acc, scratch);
-  if (threadIdx.x == 0) *out = static_cast<Out>(acc * scale);
+  if (threadIdx.x == 0) *out = static_cast<Out>(acc * scale.get());
 }
 
 template <class Out, class Term>
-void sum_terms(const Term& term, int64_t n, double scale, Out* out, double* partial, cudaStream_t s,
+void sum_terms(const Term& term, int64_t n, Scale scale, Out* out, double* partial, cudaStream_t s,
                LaunchCheck check, const char* name) {
   const int blocks = partial_blocks(n);
   partial_sum_kernel<<<blocks, kSumBlock, 0, s>>>(term, n, partial, scale, blocks == 1 ? out : nullptr);
@@ -69,7 +76,7 @@ struct ValueTerm {  // the values themselves
 template <class T>
 __global__ void __launch_bounds__(1024)
     check_targets_kernel(const int64_t* __restrict__ target, int64_t n, int64_t classes, int64_t ignore_index,
-                         const T* __restrict__ w, ClassTargetCheck* __restrict__ result) {
+                         const T* __restrict__ w, ClassTargetCheck* __restrict__ result, DeviceError* error) {
   __shared__ double scratch[32];
   __shared__ unsigned long long first_bad;
   if (threadIdx.x == 0) first_bad = ~0ull;
@@ -90,6 +97,9 @@ __global__ void __launch_bounds__(1024)
     result->bad_index = bad ? static_cast<int64_t>(first_bad) : -1;
     result->bad_value = bad ? target[first_bad] : 0;
     result->weight_total = total;
+    result->mean_scale = 1.0 / total;  // no target left: inf, and the mean 0 * inf = nan, as PyTorch
+    if (bad && error)
+      record_error(error, DeviceErrorCode::CrossEntropyTarget, result->bad_value, classes, ignore_index);
   }
 }
 
@@ -107,14 +117,16 @@ __global__ void __launch_bounds__(WARP ? kBlock : kRowBlockMax) cross_entropy_ro
   T* loss = static_cast<T*>(a.loss);
   T* dlogits = static_cast<T*>(a.dlogits);
   const int64_t n = a.classes;
-  const T eps = static_cast<T>(a.label_smoothing), scale = static_cast<T>(a.grad_scale), classes = static_cast<T>(n);
+  const T eps = static_cast<T>(a.label_smoothing), classes = static_cast<T>(n);
+  const T scale = static_cast<T>(a.device_scale ? *a.device_scale : a.grad_scale);
   for (int64_t r = own.first(); r < a.rows; r += own.step()) {
     const T* x = logits + r * n;
     T* d = dlogits ? dlogits + r * n : nullptr;
     const int64_t t = a.target[r];
-    if (t == a.ignore_index) {  // the same t for the whole owner: a uniform branch
-      if (own.t() == 0) loss[r] = T(0);
-      if (d) for (int64_t c = own.t(); c < n; c += own.threads()) d[c] = T(0);
+    if (t == a.ignore_index || t < 0 || t >= n) {  // the same t for the whole owner: a uniform branch
+      const T v = t == a.ignore_index ? T(0) : std::numeric_limits<T>::quiet_NaN();  // bad: the check reports it
+      if (own.t() == 0) loss[r] = v;
+      if (d) for (int64_t c = own.t(); c < n; c += own.threads()) d[c] = v;
       continue;
     }
     MaxSum<T> ms = max_sum_identity<T>();
@@ -175,8 +187,8 @@ void run_cross_entropy(CrossEntropyRows a, Reduction reduction, double loss_scal
   else launch_ce_rows<false, false, T>(a, s);
   check(warp ? "pydl_cross_entropy_rows_warp" : "pydl_cross_entropy_rows_block");
   if (reduction != Reduction::None)
-    sum_terms(ValueTerm<T>{static_cast<const T*>(a.loss)}, a.rows, loss_scale, static_cast<T*>(out), partial, s,
-              check, "pydl_cross_entropy_sum");
+    sum_terms(ValueTerm<T>{static_cast<const T*>(a.loss)}, a.rows, Scale{loss_scale, a.device_scale},
+              static_cast<T*>(out), partial, s, check, "pydl_cross_entropy_sum");
 }
 
 // ---------------------------------------------------------------- NLL
@@ -235,13 +247,11 @@ struct PointwiseTermD {
 };
 
 template <class T, class F>
-struct DomainTerm {
-  const T* x;
-  __device__ __forceinline__ double operator()(int64_t i) const {
-    if constexpr (std::is_same<F, BceLossF<T>>::value) return F::in_range(x[i]) ? 0.0 : 1.0;
-    else return 0.0;
-  }
-};
+__global__ void __launch_bounds__(kBlock)
+    domain_check_kernel(const T* __restrict__ x, int64_t n, DeviceError* error) {
+  for (int64_t i = global_thread(); i < n; i += grid_threads())
+    if (!F::in_range(x[i])) record_error(error, DeviceErrorCode::BceInput, i);
+}
 
 template <class T, class F>
 __global__ void __launch_bounds__(kBlock) pointwise_map_kernel(PointwiseTerm<T, F> f, int64_t n, T* __restrict__ out) {
@@ -275,11 +285,12 @@ size_t loss_workspace_bytes(DType dtype, int64_t terms) {
 }
 
 void check_class_targets(const int64_t* target, int64_t n, int64_t classes, int64_t ignore_index, DType dtype,
-                         const void* weight, ClassTargetCheck* result, void* stream, LaunchCheck check) {
+                         const void* weight, ClassTargetCheck* result, DeviceError* error, void* stream,
+                         LaunchCheck check) {
   cudaStream_t s = as_stream(stream);
   PYDL_DISPATCH_FLOAT(dtype, T, {
     check_targets_kernel<T><<<1, 1024, 0, s>>>(target, n, classes, ignore_index, static_cast<const T*>(weight),
-                                               result);
+                                               result, error);
   });
   check("pydl_check_class_targets");
 }
@@ -289,8 +300,8 @@ void cross_entropy(DType dtype, CrossEntropyRows args, Reduction reduction, doub
   if (args.rows <= 0) {  // an empty batch: the sum is 0 (times the scale: nan for 'mean', as PyTorch)
     if (reduction != Reduction::None) {
       PYDL_DISPATCH_FLOAT(dtype, T, {
-        finish_sum_kernel<T><<<1, kSumBlock, 0, as_stream(stream)>>>(static_cast<const double*>(workspace), 0,
-                                                                     loss_scale, static_cast<T*>(out));
+        finish_sum_kernel<T><<<1, kSumBlock, 0, as_stream(stream)>>>(
+            static_cast<const double*>(workspace), 0, Scale{loss_scale, args.device_scale}, static_cast<T*>(out));
       });
       check("pydl_loss_finish_sum");
     }
@@ -311,7 +322,7 @@ void nll_loss(DType dtype, const cpu::NllArgs& a, Reduction reduction, double sc
       nll_per_sample_kernel<T><<<grid_for(samples), kBlock, 0, s>>>(f, samples, static_cast<T*>(out));
       check("pydl_nll_loss");
     } else {
-      sum_terms(AsDouble<T>{f}, samples, scale, static_cast<T*>(out), static_cast<double*>(workspace), s, check,
+      sum_terms(AsDouble<T>{f}, samples, Scale{scale}, static_cast<T*>(out), static_cast<double*>(workspace), s, check,
                 "pydl_nll_loss_sum");
     }
   });
@@ -331,17 +342,19 @@ void nll_loss_backward(DType dtype, const cpu::NllArgs& a, const void* grad, boo
 void loss_weight_sum(DType dtype, const void* weight, int64_t n, double* result, void* workspace, void* stream,
                      LaunchCheck check) {
   PYDL_DISPATCH_FLOAT(dtype, T, {
-    sum_terms(ValueTerm<T>{static_cast<const T*>(weight)}, n, 1.0, result, static_cast<double*>(workspace),
+    sum_terms(ValueTerm<T>{static_cast<const T*>(weight)}, n, Scale{}, result, static_cast<double*>(workspace),
               as_stream(stream), check, "pydl_loss_weight_sum");
   });
 }
 
-void pointwise_domain_violations(PointwiseLoss op, DType dtype, const cpu::PointwiseLossArgs& args, double* result,
-                                 void* workspace, void* stream, LaunchCheck check) {
-  PYDL_DISPATCH_FLOAT(dtype, T, PYDL_DISPATCH_POINTWISE_LOSS(op, T, {
-    sum_terms(DomainTerm<T, F>{static_cast<const T*>(args.input)}, args.n, 1.0, result,
-              static_cast<double*>(workspace), as_stream(stream), check, "pydl_loss_domain_check");
-  }));
+void check_pointwise_domain(PointwiseLoss op, DType dtype, const cpu::PointwiseLossArgs& args, DeviceError* error,
+                            void* stream, LaunchCheck check) {
+  if (op != PointwiseLoss::Bce || args.n <= 0) return;
+  PYDL_DISPATCH_FLOAT(dtype, T, {
+    domain_check_kernel<T, BceLossF<T>><<<grid_for(args.n), kBlock, 0, as_stream(stream)>>>(
+        static_cast<const T*>(args.input), args.n, error);
+  });
+  check("pydl_loss_domain_check");
 }
 
 void pointwise_loss(PointwiseLoss op, DType dtype, const cpu::PointwiseLossArgs& args, Reduction reduction,
@@ -355,7 +368,7 @@ void pointwise_loss(PointwiseLoss op, DType dtype, const cpu::PointwiseLossArgs&
         check("pydl_pointwise_loss");
       }
     } else {
-      sum_terms(PointwiseTermD<T, F>{f}, args.n, scale, static_cast<T*>(out), static_cast<double*>(workspace), s,
+      sum_terms(PointwiseTermD<T, F>{f}, args.n, Scale{scale}, static_cast<T*>(out), static_cast<double*>(workspace), s,
                 check, "pydl_pointwise_loss_sum");
     }
   }));

@@ -1,10 +1,10 @@
 // Losses on CUDA: the contracts of kernels/cpu/loss.h (whose argument structs they take),
 // with the scalar math of kernels/common/loss.h.
 //
-// Class targets are validated on the device by check_class_targets, which writes a
-// ClassTargetCheck into a small device buffer; the caller copies it back (24 bytes, one
-// stream synchronization per call) and raises before any loss kernel is launched. The
-// same read-back gives the sum of the target weights that 'mean' divides by.
+// Class targets are validated on the device by check_class_targets. Cross-entropy reads
+// nothing back: a bad label goes to the device's DeviceError (launch.h), raised at the next
+// synchronization, and the mean's 1 / sum(weights) stays on the device (mean_scale). NLL
+// copies the check back (one synchronization) and raises before its loss kernel runs.
 //
 // Every reduction to one value is deterministic and has no atomics: a fixed grid (a
 // function of n alone) writes per-block float64 partial sums into the caller's
@@ -25,18 +25,22 @@ struct ClassTargetCheck {
   int64_t bad_index = -1;  // the first target neither in [0, classes) nor ignore_index, or -1
   int64_t bad_value = 0;   // its value
   double weight_total = 0;  // sum of weight[t] (1 when unweighted) over the targets not ignored
+  double mean_scale = 0;    // 1 / weight_total
 };
 
-// Writes *result (device memory). target: n int64 on the device; weight: null or classes values.
+// Writes *result (device memory), and records the first bad target in *error when given
+// (as cross-entropy's). target: n int64 on the device; weight: null or classes values.
 void check_class_targets(const int64_t* target, int64_t n, int64_t classes, int64_t ignore_index, DType dtype,
-                         const void* weight, ClassTargetCheck* result, void* stream, LaunchCheck check);
+                         const void* weight, ClassTargetCheck* result, DeviceError* error, void* stream,
+                         LaunchCheck check);
 
 // Device scratch for the losses below that reduce `terms` values to one.
 size_t loss_workspace_bytes(DType dtype, int64_t terms);
 
 // Fused softmax cross-entropy with targets already checked. args.loss is ignored: the
 // per-row losses go to out (Reduction::None) or to the workspace, then out gets their
-// sum times loss_scale. A row per warp (classes <= 1024) or per block; the probabilities
+// sum times loss_scale (or *args.device_scale when set, for both). Rows whose target is out
+// of range get a NaN loss and gradient. A row per warp (classes <= 1024) or per block; the probabilities
 // are never stored, dlogits (when asked for) is written in the same pass as the loss.
 void cross_entropy(DType dtype, CrossEntropyRows args, Reduction reduction, double loss_scale, void* out,
                    void* workspace, void* stream, LaunchCheck check);
@@ -50,9 +54,10 @@ void nll_loss_backward(DType dtype, const cpu::NllArgs& args, const void* grad, 
 // *result (device, one double) = sum of args.weight (n values), for the weighted mean.
 void loss_weight_sum(DType dtype, const void* weight, int64_t n, double* result, void* workspace, void* stream,
                      LaunchCheck check);
-// *result (device, one double) = how many inputs lie outside the loss's domain (BCE: [0, 1]; 0 for the others).
-void pointwise_domain_violations(PointwiseLoss op, DType dtype, const cpu::PointwiseLossArgs& args, double* result,
-                                 void* workspace, void* stream, LaunchCheck check);
+// Records a DeviceError when an input lies outside the loss's domain (BCE: [0, 1]; nothing
+// for the others).
+void check_pointwise_domain(PointwiseLoss op, DType dtype, const cpu::PointwiseLossArgs& args, DeviceError* error,
+                            void* stream, LaunchCheck check);
 // Per element (None) or the sum times `scale` (the caller's 1/n, 1/sum(weight) or 1).
 void pointwise_loss(PointwiseLoss op, DType dtype, const cpu::PointwiseLossArgs& args, Reduction reduction,
                     double scale, void* out, void* workspace, void* stream, LaunchCheck check);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <random>
 #include <string>
@@ -684,8 +685,15 @@ cudaError_t cudaStreamCreate(cudaStream_t* s) {
   return cudaSuccess;
 }
 static cudaError_t pending_error() { return pydl_emu::g_last_error; }
-cudaError_t cudaStreamSynchronize(cudaStream_t) { return pending_error(); }
-cudaError_t cudaDeviceSynchronize() { return pending_error(); }
+static std::atomic<uint64_t> g_synchronizations{0};  // where a GPU would make the host wait
+cudaError_t cudaStreamSynchronize(cudaStream_t) {
+  ++g_synchronizations;
+  return pending_error();
+}
+cudaError_t cudaDeviceSynchronize() {
+  ++g_synchronizations;
+  return pending_error();
+}
 cudaError_t cudaStreamWaitEvent(cudaStream_t, cudaEvent_t, unsigned) { return cudaSuccess; }
 cudaError_t cudaEventCreate(cudaEvent_t* e) {
   *e = reinterpret_cast<cudaEvent_t>(new char);
@@ -725,3 +733,5 @@ const char* cudaGetErrorString(cudaError_t err) {
 // Kernel launches so far, for counting what a step costs in launches:
 // ctypes.CDLL(pydl._C.__file__).pydl_emu_launch_count()
 extern "C" __attribute__((visibility("default"))) uint64_t pydl_emu_launch_count() { return pydl_emu::g_launches; }
+// Stream and device synchronizations so far (a training step should make none).
+extern "C" __attribute__((visibility("default"))) uint64_t pydl_emu_sync_count() { return g_synchronizations; }
