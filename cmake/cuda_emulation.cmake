@@ -24,10 +24,22 @@ target_include_directories(_C BEFORE PRIVATE ${_emu_out} ${_emu_dir}/include)
 target_sources(_C PRIVATE ${_emu_sources})
 # The default build's architectures: PYDL_EMU_CC=75 then shows how an older GPU is refused.
 target_compile_definitions(_C PRIVATE PYDL_WITH_CUDA=1 "PYDL_CUDA_ARCHS=\"80,90\"")
-# No FMA contraction the GPU code does not ask for; no assumptions about shared memory
-# (function-local statics) across the emulator's barrier calls.
+# a * b + c contracted into an FMA, as nvcc does for a GPU (its default -fmad=true), where the
+# build machine has FMA: a result that a GPU would round differently from the CPU shows here
+# too. No assumptions about shared memory (function-local statics) across the emulator's
+# barrier calls.
+set(_emu_contract "-ffp-contract=off")
+if(EXISTS /proc/cpuinfo)
+  file(STRINGS /proc/cpuinfo _emu_cpu_flags REGEX "^flags" LIMIT_COUNT 1)
+  if(_emu_cpu_flags MATCHES " fma ")
+    set(_emu_contract "-mfma;-ffp-contract=fast")
+  endif()
+endif()
+# The shared scalar math lands in a namespace of its own (see kernels/common/macros.h), so the
+# linker never hands these contracted copies to the CPU kernels.
 set_source_files_properties(${_emu_sources} PROPERTIES
-  COMPILE_OPTIONS "-O2;-ffp-contract=off;-fno-ipa-reference;-Wno-unused-variable")
+  COMPILE_OPTIONS "-O2;${_emu_contract};-fno-ipa-reference;-Wno-unused-variable"
+  COMPILE_DEFINITIONS "PYDL_ISA=cuda_emu")
 # PYDL_EMU_ASAN=ON: the module under AddressSanitizer, a memcheck for the emulated kernels
 # (run Python with LD_PRELOAD=$(gcc -print-file-name=libasan.so) and PYDL_CUDA_NO_CACHING=1).
 option(PYDL_EMU_ASAN "Build the emulated CUDA backend with AddressSanitizer" OFF)

@@ -298,18 +298,26 @@ T __ldg(const T* p) {
 }
 inline size_t __cvta_generic_to_shared(const void* p) { return reinterpret_cast<size_t>(p); }
 
-// Rounded arithmetic that must not be contracted into an FMA (the build passes
-// -ffp-contract=off for the emulated sources).
-inline float __fadd_rn(float a, float b) { return a + b; }
-inline float __fsub_rn(float a, float b) { return a - b; }
-inline float __fmul_rn(float a, float b) { return a * b; }
+// Rounded arithmetic that must not be contracted into an FMA. The emulated sources are
+// compiled with contraction on, as nvcc compiles for a GPU (cmake/cuda_emulation.cmake), so
+// each result passes an empty asm that the compiler cannot fuse across.
+template <class T>
+inline T pydl_emu_rounded(T v) {
+  asm("" : "+x"(v));
+  return v;
+}
+inline float __fadd_rn(float a, float b) { return pydl_emu_rounded(a + b); }
+inline float __fsub_rn(float a, float b) { return pydl_emu_rounded(a - b); }
+inline float __fmul_rn(float a, float b) { return pydl_emu_rounded(a * b); }
 inline float __fdiv_rn(float a, float b) { return a / b; }
 inline float __frcp_rn(float a) { return 1.0f / a; }
 inline float __fsqrt_rn(float a) { return sqrtf(a); }
-inline double __dadd_rn(double a, double b) { return a + b; }
-inline double __dsub_rn(double a, double b) { return a - b; }
-inline double __dmul_rn(double a, double b) { return a * b; }
+inline double __dadd_rn(double a, double b) { return pydl_emu_rounded(a + b); }
+inline double __dsub_rn(double a, double b) { return pydl_emu_rounded(a - b); }
+inline double __dmul_rn(double a, double b) { return pydl_emu_rounded(a * b); }
 inline double __ddiv_rn(double a, double b) { return a / b; }
+inline float __fmaf_rn(float a, float b, float c) { return fmaf(a, b, c); }
+inline double __fma_rn(double a, double b, double c) { return fma(a, b, c); }
 inline float __fdividef(float a, float b) { return a / b; }
 inline float __expf(float x) { return expf(x); }
 inline float __logf(float x) { return logf(x); }
