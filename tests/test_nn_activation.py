@@ -282,3 +282,40 @@ def test_softmax_errors_and_implicit_dim():
         y = F.softmax(pydl.ones(2, 4))  # implicit dim 1 for 2-d, as PyTorch
     assert w and "dim" in str(w[0].message)
     np.testing.assert_allclose(y.numpy(), 0.25)
+
+
+@pytest.mark.parametrize("log", [False, True])
+@pytest.mark.parametrize("shape", [(5,), (3, 4), (2, 3, 4), (2, 3, 4, 5)], ids=str)
+def test_softmax_without_dim_follows_torch_in_module_and_function(log, shape):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(len(shape)).standard_normal(shape).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # both warn that the implicit dim is deprecated
+        expected = (torch.nn.LogSoftmax() if log else torch.nn.Softmax())(torch.from_numpy(x)).numpy()
+        module = (pydl.nn.LogSoftmax() if log else pydl.nn.Softmax())(pydl.tensor(x))
+        function = (F.log_softmax if log else F.softmax)(pydl.tensor(x))
+    np.testing.assert_allclose(module.numpy(), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(function.numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name,kw", [("ReLU", {}), ("LeakyReLU", {"negative_slope": 0.2})])
+def test_activation_modules_honour_inplace_as_torch(name, kw):
+    torch = pytest.importorskip("torch")
+    a = np.array([-2.0, -0.5, 0.0, 1.5], np.float32)
+    ours, theirs = pydl.tensor(a), torch.from_numpy(a.copy())
+    out = getattr(pydl.nn, name)(inplace=True, **kw)(ours)
+    expected = getattr(torch.nn, name)(inplace=True, **kw)(theirs)
+    assert out is ours  # written into the input, which torch changes too
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    np.testing.assert_array_equal(out.numpy(), expected.numpy())
+    assert "inplace=True" in repr(getattr(pydl.nn, name)(inplace=True, **kw))
+    untouched = pydl.tensor(a)
+    getattr(pydl.nn, name)(**kw)(untouched)
+    np.testing.assert_array_equal(untouched.numpy(), a)
+    # Inside a graph the old value is needed: the module returns a new tensor with the gradient intact.
+    x = pydl.tensor(a, requires_grad=True)
+    y = getattr(pydl.nn, name)(inplace=True, **kw)(x * 1.0)
+    y.sum().backward()
+    tx = torch.from_numpy(a.copy()).requires_grad_()
+    getattr(torch.nn, name)(inplace=True, **kw)(tx * 1.0).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy())
