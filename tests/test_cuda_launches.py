@@ -1,6 +1,7 @@
 """Kernel launches per step, counted by the CUDA emulation (PYDL_CUDA=EMULATE, as CI builds it):
 small training steps are bound by launches, so a fusion that stops working shows here as more."""
 import ctypes
+import os
 
 import numpy as np
 import pytest
@@ -65,7 +66,8 @@ def test_mlp_training_step_launches():
         opt.step()
 
     step()  # momentum buffers are made on the first step
-    assert _syncs(step) == 0  # labels are checked on the device: the host never waits for it
+    if os.environ.get("PYDL_CUDA_NO_CACHING", "0") in ("", "0"):  # exact blocks wait at each free
+        assert _syncs(step) == 0  # labels are checked on the device: the host never waits for it
     # forward: 2 GEMMs (bias and ReLU fused), the label check, the fused cross-entropy, its sum;
     # backward: the seed, 4 GEMMs, 2 bias sums, ReLU's backward; then one SGD launch
     assert _launches(step) <= 13
