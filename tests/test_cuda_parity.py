@@ -179,8 +179,10 @@ def test_random_stream_positions_agree():
 
 # ------------------------------------------------------------------ reductions
 
+# rows: short ones a warp each ((50, 10): r <= 32; (3000, 37): many rows), others a block each
 RED_SHAPES = [((7,), None), ((33, 65), 1), ((33, 65), 0), ((4, 5, 6), (0, 2)), ((3, 200000), 1),
-              ((200000, 3), 0), ((2, 5000, 3), 1), ((1 << 20,), None), ((6, 1, 4), 1)]
+              ((200000, 3), 0), ((2, 5000, 3), 1), ((1 << 20,), None), ((6, 1, 4), 1), ((50, 10), 1),
+              ((3000, 37), 1)]
 
 
 @pytest.mark.parametrize("shape,dim", RED_SHAPES, ids=str)
@@ -209,7 +211,7 @@ def test_reductions_strided_and_integer(rng):
 
 
 @pytest.mark.parametrize("shape,dim", [((50, 37), 1), ((50, 37), 0), ((3, 100000), 1), ((100000,), 0),
-                                       ((4, 5, 6), 1)], ids=str)
+                                       ((4, 5, 6), 1), ((50, 7), 1), ((3000, 37), 1)], ids=str)
 def test_argmax_argmin_and_max_dim(shape, dim, rng):
     x = rng.integers(0, 7, size=shape).astype(np.float32)  # many ties: the first index wins
     c, g = both(x)
