@@ -10,7 +10,9 @@ ratio = pydl time / cuBLAS time (lower is better); vs_cublas = cuBLAS time / pyd
 
 Cases: FP32 square 1024-8192; the MLP/LeNet layers 784-100 and 100-10 at batch 64 and 512,
 forward (x @ W.T) and backward (g.T @ x, g @ W) as autograd runs them; TF32 square 4096/8192;
-BF16 and FP16 square 4096/8192; and a sweep that times every configuration at 4096.
+BF16 and FP16 square 4096/8192; and a sweep that times every configuration at 4096, NN and NT
+(the "_lb2" configurations, 128 x 128 tiles held to 128 registers for two blocks per SM, run only
+here and in the validation: the sweep says whether the heuristic should pick them).
 
     python bench/gpu_gemm.py [--repeat 10] [--min-ms 20] [--quick] [--out PATH]
 """
@@ -155,8 +157,9 @@ def main():
     for config in _C.gemm_configs():
         kinds = ("fp32",) if config.startswith("sgemm") else ("tf32", "bf16")
         for kind in kinds:
-            rows.append(time_case(torch, f"sweep 4096 {config}", 4096, 4096, 4096, False, False, kind,
-                                  args.repeat, min_s, config))
+            for tb in (False, True):
+                rows.append(time_case(torch, f"sweep 4096 {config}", 4096, 4096, 4096, False, tb, kind,
+                                      args.repeat, min_s, config))
     cols = [("case", "case", ""), ("dtype", "dtype", ""), ("trans", "op", ""), ("config", "config", ""),
             ("median_us", "pydl us", ".1f"), ("tflops", "pydl TF/s", ".2f")]
     if torch is not None:

@@ -21,8 +21,8 @@ from pydl import _C
 
 pytestmark = pytest.mark.cuda
 
-SGEMM = ["sgemm_128x128", "sgemm_128x64", "sgemm_64x64", "sgemm_32x32"]
-MMA = ["mma_128x128", "mma_64x64"]
+SGEMM = ["sgemm_128x128", "sgemm_128x128_lb2", "sgemm_128x64", "sgemm_64x64", "sgemm_32x32"]
+MMA = ["mma_128x128", "mma_128x128_lb2", "mma_64x64"]
 TRANSPOSES = ["NN", "NT", "TN", "TT"]
 SHAPES = [(1, 1, 1), (7, 33, 127), (33, 7, 1), (127, 1000, 33), (1000, 127, 7), (1023, 33, 1000), (64, 100, 784),
           (130, 129, 67)]
@@ -248,6 +248,10 @@ def test_half_matmul_backward_on_gpu(rng):
 
 
 # ---------------------------------------------------------------------- heuristic, casts, PyTorch
+def test_every_config_is_tested_here():
+    assert sorted(_C.gemm_configs()) == sorted(SGEMM + MMA)
+
+
 def test_heuristic_picks_by_size():
     with forced(""):
         pydl.ones(2048, 2048, device="cuda") @ pydl.ones(2048, 2048, device="cuda")

@@ -85,6 +85,26 @@ def test_strided_and_offset_operands(rng):
     same(xc[3] * 2.0, xg[3] * 2.0)
 
 
+def test_strided_loops_merged_and_not(rng):
+    """The strided kernel decodes each element's offsets over the loop's dims left after
+    merging (csrc/loop.cpp): two, three, or one strided dim, broadcast operands included."""
+    x = rng.standard_normal((4, 6, 10)).astype(np.float32)
+    y = rng.standard_normal((5,)).astype(np.float32)
+    z = rng.standard_normal((4, 1)).astype(np.float32)
+    (xc, xg), (yc, yg), (zc, zg) = both(x), both(y), both(z)
+    cases = [lambda a, b, c: a[:, :, ::2] + b,  # dims 0 and 1 merge: (24, 5)
+             lambda a, b, c: a[::2] * 2.0,  # (2, 60)
+             lambda a, b, c: a.permute(2, 0, 1) - c,  # nothing merges: (10, 4, 6)
+             lambda a, b, c: pydl.maximum(a[1, :, ::3].T, c.T[:, :1]),  # broadcast over a transposed view
+             lambda a, b, c: a[0, 1, ::3] * b[:4],  # one strided dim
+             lambda a, b, c: pydl.where(a[:, :, 1::2] > 0, a.permute(0, 2, 1)[:, ::2].transpose(1, 2), b)]
+    for f in cases:
+        same(f(xc, yc, zc), f(xg, yg, zg))
+    i = rng.integers(-9, 9, size=(3, 8, 5))
+    (ic, ig) = both(i)
+    same(ic.transpose(0, 2)[::2].to(pydl.float64), ig.transpose(0, 2)[::2].to(pydl.float64))
+
+
 def test_inplace(rng):
     x = rng.standard_normal((33, 8)).astype(np.float32)
     y = rng.standard_normal((8,)).astype(np.float32)
@@ -179,8 +199,10 @@ def test_random_stream_positions_agree():
 
 # ------------------------------------------------------------------ reductions
 
+# rows: short ones a warp each ((50, 10): r <= 32; (3000, 37): many rows), others a block each
 RED_SHAPES = [((7,), None), ((33, 65), 1), ((33, 65), 0), ((4, 5, 6), (0, 2)), ((3, 200000), 1),
-              ((200000, 3), 0), ((2, 5000, 3), 1), ((1 << 20,), None), ((6, 1, 4), 1)]
+              ((200000, 3), 0), ((2, 5000, 3), 1), ((1 << 20,), None), ((6, 1, 4), 1), ((50, 10), 1),
+              ((3000, 37), 1)]
 
 
 @pytest.mark.parametrize("shape,dim", RED_SHAPES, ids=str)
@@ -209,7 +231,7 @@ def test_reductions_strided_and_integer(rng):
 
 
 @pytest.mark.parametrize("shape,dim", [((50, 37), 1), ((50, 37), 0), ((3, 100000), 1), ((100000,), 0),
-                                       ((4, 5, 6), 1)], ids=str)
+                                       ((4, 5, 6), 1), ((50, 7), 1), ((3000, 37), 1)], ids=str)
 def test_argmax_argmin_and_max_dim(shape, dim, rng):
     x = rng.integers(0, 7, size=shape).astype(np.float32)  # many ties: the first index wins
     c, g = both(x)
@@ -246,6 +268,20 @@ def test_gather_scatter_add(dtype, rng):
          pydl.gather(xg.transpose(0, 2), 2, i2g.transpose(0, 2)))
     tol = 0 if dtype == np.int64 else 1e-5
     same(pydl.scatter_add(xc, 1, ic, sc), pydl.scatter_add(xg, 1, ig, sg), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("x_shape,dim,i_shape", [((4, 5, 6), 0, (3, 5, 6)), ((4, 5, 6), 0, (3, 5, 4)),
+                                                ((4, 1, 6), 2, (2, 1, 3)), ((5, 7), 1, (5, 1)),
+                                                ((2, 3, 4, 5), 1, (2, 6, 4, 5))], ids=str)
+def test_gather_scatter_add_merged_dims(x_shape, dim, i_shape, rng):
+    """Index dims that x steps through as one are merged before the launch (never the indexed
+    dim); size-1 dims are dropped."""
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    idx = rng.integers(0, x_shape[dim], size=i_shape)
+    src = rng.standard_normal(i_shape).astype(np.float32)
+    (xc, xg), (ic, ig), (sc, sg) = both(x), both(idx), both(src)
+    same(pydl.gather(xc, dim, ic), pydl.gather(xg, dim, ig))
+    same(pydl.scatter_add(xc, dim, ic, sc), pydl.scatter_add(xg, dim, ig, sg), rtol=1e-6, atol=1e-6)
 
 
 def test_index_select_index_add(rng):

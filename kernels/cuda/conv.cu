@@ -31,6 +31,7 @@
 #include <algorithm>
 
 #include "kernels/cuda/device_utils.h"
+#include "kernels/cuda/index_math.cuh"
 
 namespace pydl::cuda_kernels {
 
@@ -49,35 +50,6 @@ using WideTile = TileShape<64, 64, 4, 4>;
 using NarrowTile = TileShape<128, 16, 4, 2>;
 
 constexpr int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-// Division by a positive divisor fixed for a launch, as a multiply-high and a shift (the
-// round-up method of Granlund and Montgomery, as in CUTLASS): exact for dividends in
-// [0, 2^31), and a few instructions where an integer division takes about twenty.
-struct FastDiv {
-  int d;
-  unsigned mul, shift;  // d == 1: the dividend itself
-};
-
-FastDiv fast_div(int d) {
-  FastDiv f{d, 0, 0};
-  if (d > 1) {
-    unsigned log2_up = 0;
-    while ((int64_t(1) << log2_up) < d) ++log2_up;
-    const unsigned p = 31 + log2_up;
-    f.mul = unsigned(((uint64_t(1) << p) + unsigned(d) - 1) / unsigned(d));
-    f.shift = p - 32;
-  }
-  return f;
-}
-
-// (q, r) of a / f.d for 0 <= a < 2^31.
-struct DivMod {
-  int q, r;
-};
-__device__ __forceinline__ DivMod divmod(int a, const FastDiv& f) {
-  const int q = f.d == 1 ? a : int(__umulhi(unsigned(a), f.mul) >> f.shift);
-  return {q, a - q * f.d};
-}
 
 // What all three views share: the sizes of one convolution, 32-bit where conv2d_fits() holds,
 // and the divisors of the index math.

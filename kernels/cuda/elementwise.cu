@@ -3,7 +3,8 @@
 //    device broadcast; grid-stride over packs of 16 bytes (128-bit loads/stores)
 //    when the pointers allow it, element by element otherwise;
 //  - strided: any StridedLoop (broadcast dims have stride 0); each element's byte
-//    offsets are decoded from its int64 linear index.
+//    offsets are decoded from its linear index, in 32-bit arithmetic (FastDiv) when
+//    every offset fits an int, in 64-bit otherwise.
 // functors.h compares unsigned values with zero for uint8 (harmless): keep nvcc quiet about it.
 #pragma nv_diag_suppress 186
 #include "kernels/cuda/elementwise.h"
@@ -12,6 +13,7 @@
 
 #include "kernels/common/half.h"
 #include "kernels/cuda/device_utils.h"
+#include "kernels/cuda/index_math.cuh"
 
 namespace pydl::cuda_kernels {
 
@@ -87,31 +89,71 @@ __global__ void __launch_bounds__(kBlock)
   }
 }
 
-template <class T>
-__device__ __forceinline__ T load_strided(const Src<T>& s, const char* base, int64_t off) {
-  return s.mode == kValue ? s.value : *reinterpret_cast<const T*>(base + off);
+// The byte offsets of a loop's NOPS operands at element i, decoded from i innermost
+// dimension first; the outermost takes what is left of i, with no division.
+template <int NOPS, class Index>
+struct Offsets {
+  int ndim;
+  Divisor<Index> size[kMaxDims];  // innermost first
+  Index stride[kMaxDims][NOPS];
+
+  __device__ __forceinline__ void at(Index i, Index (&off)[NOPS]) const {
+#pragma unroll
+    for (int k = 0; k < NOPS; ++k) off[k] = 0;
+    for (int d = 0; d < ndim; ++d) {
+      const Index c = d + 1 < ndim ? split_coord(i, size[d]) : i;
+#pragma unroll
+      for (int k = 0; k < NOPS; ++k) off[k] += c * stride[d][k];
+    }
+  }
+};
+
+template <int NOPS, class Index>
+Offsets<NOPS, Index> offsets(const StridedLoop& L) {
+  Offsets<NOPS, Index> o;
+  o.ndim = L.ndim;
+  for (int d = 0; d < L.ndim; ++d) {
+    const int src = L.ndim - 1 - d;
+    o.size[d] = make_divisor<Index>(L.shape[src]);
+    for (int k = 0; k < NOPS; ++k) o.stride[d][k] = static_cast<Index>(L.strides[k][src]);
+  }
+  return o;
 }
 
-template <int NIN, class Tout, class TA, class TB, class TC, class F>
-__global__ void __launch_bounds__(kBlock)
-    map_strided_kernel(StridedLoop L, Src<TA> a, Src<TB> b, Src<TC> c, int64_t n, F f) {
-  for (int64_t i = global_thread(); i < n; i += grid_threads()) {
-    int64_t off[NIN + 1] = {};
-    int64_t rem = i;
-    for (int d = L.ndim - 1; d >= 0; --d) {
-      const int64_t size = L.shape[d];
-      const int64_t coord = rem % size;
-      rem /= size;
-#pragma unroll
-      for (int k = 0; k <= NIN; ++k) off[k] += coord * L.strides[k][d];
+// Whether the element count and every byte offset of the first nops operands fit an int
+// (csrc/ has already merged the dims that every operand steps through as one).
+bool fits_int32(const StridedLoop& L, int nops) {
+  if (L.numel() > kInt32Max) return false;
+  for (int k = 0; k < nops; ++k) {
+    int64_t reach = 0;
+    for (int d = 0; d < L.ndim; ++d) {
+      const int64_t stride = L.strides[k][d] < 0 ? -L.strides[k][d] : L.strides[k][d];
+      if (stride > kInt32Max) return false;
+      reach += (L.shape[d] - 1) * stride;
+      if (reach > kInt32Max) return false;
     }
+  }
+  return true;
+}
+
+template <class T, class Index>
+__device__ __forceinline__ T load_strided(const Src<T>& s, Index off) {
+  return s.mode == kValue ? s.value : *reinterpret_cast<const T*>(reinterpret_cast<const char*>(s.p) + off);
+}
+
+template <int NIN, class Index, class Tout, class TA, class TB, class TC, class F>
+__global__ void __launch_bounds__(kBlock) map_strided_kernel(Offsets<NIN + 1, Index> offs, char* __restrict__ out,
+                                                             Src<TA> a, Src<TB> b, Src<TC> c, int64_t n, F f) {
+  for (int64_t i = global_thread(); i < n; i += grid_threads()) {
+    Index off[NIN + 1];
+    offs.at(static_cast<Index>(i), off);
     TA av{};
     TB bv{};
     TC cv{};
-    if constexpr (NIN >= 1) av = load_strided(a, L.data[1], off[1]);
-    if constexpr (NIN >= 2) bv = load_strided(b, L.data[2], off[2]);
-    if constexpr (NIN >= 3) cv = load_strided(c, L.data[3], off[3]);
-    *reinterpret_cast<Tout*>(L.data[0] + off[0]) = apply<NIN, Tout, TA, TB, TC>(f, av, bv, cv);
+    if constexpr (NIN >= 1) av = load_strided(a, off[1]);
+    if constexpr (NIN >= 2) bv = load_strided(b, off[2]);
+    if constexpr (NIN >= 3) cv = load_strided(c, off[3]);
+    *reinterpret_cast<Tout*>(out + off[0]) = apply<NIN, Tout, TA, TB, TC>(f, av, bv, cv);
   }
 }
 
@@ -168,7 +210,13 @@ void launch_map(const StridedLoop& L, const HostScalar& hs, F f, void* stream, L
     check(contig_name);
     return;
   }
-  map_strided_kernel<NIN, Tout, TA, TB, TC, F><<<grid_for(n), kBlock, 0, s>>>(L, a, b, c, n, f);
+  if (fits_int32(L, NIN + 1)) {
+    map_strided_kernel<NIN, int, Tout, TA, TB, TC, F>
+        <<<grid_for(n), kBlock, 0, s>>>(offsets<NIN + 1, int>(L), L.data[0], a, b, c, n, f);
+  } else {
+    map_strided_kernel<NIN, int64_t, Tout, TA, TB, TC, F>
+        <<<grid_for(n), kBlock, 0, s>>>(offsets<NIN + 1, int64_t>(L), L.data[0], a, b, c, n, f);
+  }
   check(strided_name);
 }
 

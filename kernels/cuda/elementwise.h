@@ -1,7 +1,7 @@
 // Elementwise kernels on CUDA over the same StridedLoop the CPU walks (operand 0 is
 // the output, strides in bytes). A loop whose operands are all contiguous (or
 // broadcast scalars) takes a grid-stride path with 128-bit loads and stores; any
-// other runs a grid-stride path that decodes each element's offsets (int64).
+// other runs a grid-stride path that decodes each element's offsets (32-bit when they fit).
 // The scalar math is kernels/common/functors.h, shared with the CPU.
 #pragma once
 #include "kernels/common/dtype.h"

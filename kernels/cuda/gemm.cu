@@ -27,10 +27,18 @@ using Sgemm32x32 = SgemmConfig<32, 32, 16, 16, 32, 4, 4>;     //  64 threads, 4 
 // Tensor cores (TF32, FP16, BF16): 3-stage cp.async pipelines.
 using Mma128x128 = MmaConfig<128, 128, 2, 4, 3>;  // 8 warps of 64 x 32
 using Mma64x64 = MmaConfig<64, 64, 2, 2, 3>;      // 4 warps of 32 x 32
+// The 128 x 128 tiles held to 128 registers so that two blocks fit an SM (_lb2): only when
+// forced, until timings on a GPU say whether the heuristic should pick them.
+using Sgemm128x128Lb2 = SgemmConfig<128, 128, 8, 64, 32, 8, 8, 2>;
+using Mma128x128Lb2 = MmaConfig<128, 128, 2, 4, 3, 2>;
 
-enum Config : int { kSgemm128x128, kSgemm128x64, kSgemm64x64, kSgemm32x32, kMma128x128, kMma64x64, kNumConfigs };
-constexpr const char* kConfigNames[kNumConfigs] = {"sgemm_128x128", "sgemm_128x64", "sgemm_64x64",
-                                                   "sgemm_32x32",   "mma_128x128",  "mma_64x64"};
+enum Config : int {
+  kSgemm128x128, kSgemm128x128Lb2, kSgemm128x64, kSgemm64x64, kSgemm32x32,
+  kMma128x128, kMma128x128Lb2, kMma64x64, kNumConfigs
+};
+constexpr const char* kConfigNames[kNumConfigs] = {"sgemm_128x128", "sgemm_128x128_lb2", "sgemm_128x64",
+                                                   "sgemm_64x64",   "sgemm_32x32",       "mma_128x128",
+                                                   "mma_128x128_lb2", "mma_64x64"};
 constexpr bool is_mma(int c) { return c >= kMma128x128; }
 
 std::atomic<int> g_forced{-1};
@@ -123,6 +131,7 @@ void run_mma(const GemmArgs& g, const DeviceFacts& d, cudaStream_t stream, Launc
   const int c = chosen(true, pick_mma(g, d.sms));
   g_last.store(kConfigNames[c]);
   if (c == kMma128x128) launch_mma<T, Mma128x128>(g, d.device, stream, check);
+  else if (c == kMma128x128Lb2) launch_mma<T, Mma128x128Lb2>(g, d.device, stream, check);
   else launch_mma<T, Mma64x64>(g, d.device, stream, check);
 }
 
@@ -131,6 +140,7 @@ void run_sgemm(const GemmArgs& g, const DeviceFacts& d, cudaStream_t stream, Lau
   g_last.store(kConfigNames[c]);
   switch (c) {
     case kSgemm128x128: launch_sgemm<Sgemm128x128>(g, stream, check); break;
+    case kSgemm128x128Lb2: launch_sgemm<Sgemm128x128Lb2>(g, stream, check); break;
     case kSgemm128x64: launch_sgemm<Sgemm128x64>(g, stream, check); break;
     case kSgemm64x64: launch_sgemm<Sgemm64x64>(g, stream, check); break;
     default: launch_sgemm<Sgemm32x32>(g, stream, check); break;

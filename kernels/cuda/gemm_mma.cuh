@@ -20,9 +20,12 @@
 
 namespace pydl::cuda_kernels::gemm_detail {
 
-template <int BM_, int BN_, int WARPS_M_, int WARPS_N_, int STAGES_>
+// MIN_BLOCKS: blocks per SM for __launch_bounds__ (caps the registers per thread); 0 gives
+// none (nvcc then emits no .minnctapersm, and ptxas allocates as it did before the knob).
+template <int BM_, int BN_, int WARPS_M_, int WARPS_N_, int STAGES_, int MIN_BLOCKS_ = 0>
 struct MmaConfig {
   static constexpr int BM = BM_, BN = BN_, WARPS_M = WARPS_M_, WARPS_N = WARPS_N_, STAGES = STAGES_;
+  static constexpr int kMinBlocks = MIN_BLOCKS_;
   static constexpr int kThreads = WARPS_M * WARPS_N * 32;
   static constexpr int WM = BM / WARPS_M, WN = BN / WARPS_N;
   static constexpr int MI = WM / 16, NI = WN / 8;
@@ -170,7 +173,7 @@ __device__ __forceinline__ void load_slice(T* dst, const T* src, int64_t ld, int
 }
 
 template <class T, class Cfg, bool TA, bool TB>
-__global__ void __launch_bounds__(Cfg::kThreads) mma_gemm_kernel(Params<T> p) {
+__global__ void __launch_bounds__(Cfg::kThreads, Cfg::kMinBlocks) mma_gemm_kernel(Params<T> p) {
 #ifdef PYDL_MMA_AVAILABLE
   using L = MmaLayout<T, Cfg, TA, TB>;
   using SA = typename L::A;

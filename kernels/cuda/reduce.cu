@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "kernels/cuda/device_utils.h"
+#include "kernels/cuda/row_reduce.cuh"
 
 namespace pydl::cuda_kernels {
 
@@ -123,6 +124,24 @@ __global__ void __launch_bounds__(kBlock) reduce_rows_kernel(R red, const T* __r
   }
 }
 
+// inner == 1, short rows (see use_warp_rows): a warp per row, kRowsPerWarpBlock rows per
+// block; lane l combines elements l, l + 32, ... in order, then a shuffle tree. No shared
+// memory and no barrier.
+template <class R, class T>
+__global__ void __launch_bounds__(kBlock) reduce_rows_warp_kernel(R red, const T* __restrict__ in, int64_t outer,
+                                                                  int64_t r) {
+  using Acc = typename R::acc_t;
+  const RowOwner<true> own;
+  for (int64_t row = own.first(); row < outer; row += own.step()) {
+    const T* x = in + row * r;
+    Acc acc = red.identity();
+    for (int64_t k = own.t(); k < r; k += 32) acc = red.combine(acc, red.term(x[k], k, row));
+#pragma unroll
+    for (int d = 16; d > 0; d >>= 1) acc = red.combine(acc, shfl_acc(acc, d));
+    if (own.t() == 0) red.write(acc, row);
+  }
+}
+
 // inner > 1: one thread per output column (o, j), walking its chunk of r in order;
 // neighbouring threads read neighbouring j (coalesced). chunk = blockIdx.y.
 template <class R, class T>
@@ -202,6 +221,16 @@ Split split_for(int64_t outer, int64_t r, int64_t inner) {
   return s;
 }
 
+// A row of r <= 32 leaves all warps but one of its block idle: such rows always go a warp
+// per row. Longer rows, up to kWarpRowMax (as softmax and cross-entropy), go a warp per row
+// only when there are rows enough for 256 blocks of kRowsPerWarpBlock (about two per SM on
+// a 132-SM GPU); fewer rows keep a block each, which reads a row with more warps at once.
+// The mode, and so the combining order, is a function of the shape: results stay
+// deterministic.
+constexpr int64_t kWarpRowsMin = 256 * kRowsPerWarpBlock;
+
+bool use_warp_rows(int64_t outer, int64_t r) { return r <= 32 || (r <= kWarpRowMax && outer >= kWarpRowsMin); }
+
 constexpr size_t kMaxAccBytes = 16;  // sizeof(ArgAcc<double>), the widest accumulator
 constexpr size_t kAlign = 256;
 
@@ -220,7 +249,10 @@ void run(const R& red, const T* in, int64_t outer, int64_t r, int64_t inner, voi
   if (cols == 0 || r == 0) return;
   const Split s = split_for(outer, r, inner);
   Acc* partial = s.chunks > 1 ? static_cast<Acc*>(partial_ws) : nullptr;
-  if (inner == 1) {
+  if (inner == 1 && use_warp_rows(outer, r)) {  // r <= kWarpRowMax: never split
+    reduce_rows_warp_kernel<R, T><<<row_grid(true, outer), kBlock, 0, stream>>>(red, in, outer, r);
+    check("pydl_reduce_rows_warp");
+  } else if (inner == 1) {
     const dim3 grid(static_cast<unsigned>(std::min<int64_t>(outer, 65535)), static_cast<unsigned>(s.chunks));
     reduce_rows_kernel<R, T><<<grid, kBlock, 0, stream>>>(red, in, outer, r, s.chunk_len, partial);
     check("pydl_reduce_rows");

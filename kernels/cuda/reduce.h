@@ -2,7 +2,8 @@
 // form csrc/ brings every reduction to (the same as the CPU's kernels/cpu/reduce.h).
 // Deterministic: no atomics; every output is combined in a fixed order for a given
 // shape. Rows (inner == 1) reduce with one block per row (warp shuffles, then shared
-// memory); columns with one thread per output walking r. When r is large and there
+// memory), or one warp per row when rows are short (shuffles only); columns with one
+// thread per output walking r. When r is large and there
 // are few outputs, r is split into chunks: pass 1 writes per-chunk partials into the
 // caller's workspace, pass 2 combines them in chunk order.
 #pragma once
