@@ -141,3 +141,18 @@ def test_like_functions(device):
     assert pydl.full_like(pydl.tensor([1, 2], device=device), 2.5).tolist() == [2, 2]
     assert pydl.zeros_like(pydl.tensor(1.0, device=device)).shape == ()
     assert pydl.full_like(x, 1.5, dtype=pydl.float32).dtype == pydl.float32
+
+
+def test_new_methods_take_dtype_and_device_of_self(device):
+    x = pydl.zeros(2, dtype=pydl.float64, device=device)
+    for t, value in ((x.new_zeros(2, 3), 0.0), (x.new_ones((2, 3)), 1.0), (x.new_full((2, 3), 2.5), 2.5)):
+        assert t.shape == (2, 3) and t.dtype == pydl.float64 and t.device == x.device
+        assert t.tolist() == [[value] * 3] * 2
+    e = x.new_empty(4)
+    assert e.shape == (4,) and e.dtype == pydl.float64 and e.device == x.device
+    n = x.new_tensor([1, 2])
+    assert n.dtype == pydl.float64 and n.device == x.device and n.tolist() == [1.0, 2.0]
+    assert x.new_ones(2, dtype=pydl.int64).dtype == pydl.int64
+    assert x.new_tensor([1, 2], device="cpu").device == pydl.device("cpu")
+    z = x.new_zeros(2, requires_grad=True)
+    assert z.requires_grad and z.is_leaf

@@ -54,3 +54,14 @@ def test_repr_is_readable():
     big = repr(pydl.arange(10_000))
     assert "..." in big and len(big) < 500
     assert str(pydl.tensor([True, False])) == "tensor([ True, False])"
+
+
+def test_methods_are_the_op_functions():
+    """Tensor's op methods are declared in its class body and, once looked up, are the functions
+    themselves: x.exp() and pydl.exp(x) are the same call."""
+    x = pydl.tensor([1.0, 2.0])
+    assert (x + 1).tolist() == [2.0, 3.0] and (1 - x).tolist() == [0.0, -1.0]
+    for name, fn in (("exp", pydl.exp), ("sum", pydl.sum), ("reshape", pydl.reshape), ("__add__", pydl.add),
+                     ("__matmul__", pydl.matmul), ("clip", pydl.clamp), ("gather", pydl.gather)):
+        assert name in vars(pydl.Tensor)
+        assert getattr(pydl.Tensor, name) is fn and vars(pydl.Tensor)[name] is fn
