@@ -1,9 +1,77 @@
-"""Tensor creation with PyTorch's signatures: ``zeros(2, 3, dtype=..., device=..., requires_grad=...)``."""
+"""Every way to make a tensor, with PyTorch's signatures: ``tensor(data)``, ``from_numpy(a)``,
+``zeros(2, 3, dtype=..., device=..., requires_grad=...)``, the ``*_like`` functions, and the
+``Tensor.new_*`` methods (``x.new_ones(2, 3)``: x's dtype and device unless given)."""
+import numbers
+
 import numpy as np
 
 from pydl import _C
-from pydl._dtype import as_dtype, device_str, float32, int64
-from pydl.tensor import Tensor, _wrap, from_numpy, tensor  # noqa: F401  (re-exported)
+from pydl._dtype import as_dtype, bool_, device_str, float32, from_numpy_dtype, int64
+from pydl.tensor import Tensor, _wrap
+
+
+def _infer_dtype(data):
+    """PyTorch's inference for Python data: bool, then int64, else float32."""
+    kinds = set()
+
+    def walk(x):
+        if isinstance(x, (list, tuple)):
+            for y in x:
+                walk(y)
+        elif x is None:
+            raise TypeError("tensor: cannot infer a dtype for None; data must be numbers")
+        elif isinstance(x, (bool, np.bool_)):
+            kinds.add("b")
+        elif isinstance(x, numbers.Integral):
+            kinds.add("i")
+        else:
+            kinds.add("f")
+
+    walk(data)
+    if "f" in kinds or not kinds:
+        return float32
+    return int64 if "i" in kinds else bool_
+
+
+def _to_array(data, dtype):
+    """A new C++ Array holding a copy of data (Tensor, numpy array, scalar or nested list)."""
+    if dtype is not None and dtype.numpy is None and not isinstance(data, Tensor):  # bfloat16: through float32
+        return _to_array(data, float32).astype(dtype.code)
+    if isinstance(data, Tensor):
+        arr = data._a.to("cpu")
+        return arr.astype(dtype.code) if dtype is not None and dtype.code != arr.dtype else arr.clone()
+    if isinstance(data, np.ndarray) or isinstance(data, np.generic):
+        nd = np.asarray(data)
+        dt = dtype or from_numpy_dtype(nd.dtype)
+    else:
+        dt = dtype or _infer_dtype(data)
+        try:
+            nd = np.asarray(data, dtype=dt.numpy)
+        except (ValueError, TypeError) as e:
+            raise TypeError(f"tensor: cannot build a tensor from {type(data).__name__}: {e}") from None
+    nd = np.asarray(nd, dtype=dt.numpy, order="C")  # not ascontiguousarray: it turns 0-d into 1-d
+    if nd.dtype.kind == "O":
+        raise TypeError("tensor: data must be numbers")
+    return _C.from_numpy(nd.copy())
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False):
+    """A new tensor copying data (list, scalar, numpy array or Tensor), as ``torch.tensor``."""
+    dt = as_dtype(dtype)
+    arr = _to_array(data, dt)
+    if device is not None:
+        arr = arr.to(device_str(device))
+    t = _wrap(arr)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def from_numpy(ndarray):
+    """A tensor sharing ndarray's memory (as ``torch.from_numpy``)."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(ndarray).__name__}")
+    return _wrap(_C.from_numpy(ndarray))
 
 
 def _shape(size):
@@ -109,6 +177,35 @@ empty_like, zeros_like, ones_like, rand_like, randn_like = (_like(f) for f in (e
 def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):
     return full(t._a.shape, fill_value, dtype=dtype or t.dtype, device=device or t._a.device,
                 requires_grad=requires_grad)
+
+
+# Tensor.new_*: x's dtype and device unless given (as torch.Tensor.new_*).
+def new_tensor(x, data, dtype=None, device=None, requires_grad=False):
+    return tensor(data, dtype=dtype or x.dtype, device=device or x._a.device, requires_grad=requires_grad)
+
+
+def _new(x, size, value, dtype, device, requires_grad):
+    a = x._a
+    code = a.dtype if dtype is None else as_dtype(dtype).code
+    dev = a.device if device is None else device_str(device)
+    arr = _C.empty(_shape(size), code, dev) if value is None else _C.full(_shape(size), value, code, dev)
+    return _finish(arr, requires_grad)
+
+
+def new_empty(x, *size, dtype=None, device=None, requires_grad=False):
+    return _new(x, size, None, dtype, device, requires_grad)
+
+
+def new_zeros(x, *size, dtype=None, device=None, requires_grad=False):
+    return _new(x, size, 0.0, dtype, device, requires_grad)
+
+
+def new_ones(x, *size, dtype=None, device=None, requires_grad=False):
+    return _new(x, size, 1.0, dtype, device, requires_grad)
+
+
+def new_full(x, size, fill_value, dtype=None, device=None, requires_grad=False):
+    return _new(x, (size,), float(fill_value), dtype, device, requires_grad)
 
 
 def manual_seed(seed):

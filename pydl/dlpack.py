@@ -9,6 +9,7 @@ are visible on both sides. pydl has no read-only tensors: importing a read-only 
 DLPack 1.0 producers may set) gives a tensor that must not be written.
 """
 from pydl import _C
+from pydl.tensor import Tensor, _wrap
 
 _CPU, _CUDA, _CUDA_HOST, _CUDA_MANAGED = 1, 2, 3, 13
 
@@ -58,8 +59,6 @@ def _tensor_dlpack_device(self):
 def from_dlpack(x):
     """A pydl Tensor viewing the memory of ``x`` (zero copy): an object with ``__dlpack__``
     (numpy array, torch/CuPy/JAX tensor, pydl Tensor) or a DLPack capsule."""
-    from pydl.tensor import Tensor, _wrap
-
     if isinstance(x, Tensor):
         return _wrap(x._a)
     if not hasattr(x, "__dlpack__"):

@@ -17,7 +17,8 @@ import struct
 import numpy as np
 
 from pydl._dtype import device_str, from_numpy_dtype
-from pydl.tensor import Tensor, from_numpy
+from pydl.creation import from_numpy
+from pydl.tensor import Tensor
 
 __all__ = ["save", "load"]
 

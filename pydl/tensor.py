@@ -1,21 +1,79 @@
 """``pydl.Tensor``: a C++ Array plus the autograd fields, with PyTorch's method names.
 
-The methods are thin: each forwards to a function in ``pydl.ops`` (bound at the end of
-this module), which records the graph when needed and calls into ``pydl._C``.
+Every method is declared in the class body. Most are thin: each is a function of an op module
+(``pydl.ops.*``, ``pydl.creation``, ``pydl.dlpack``), which records the graph when needed and
+calls into ``pydl._C``. Those modules import Tensor, so this module cannot import them at its
+top: an ``_op`` entry names the function, and its first use imports the module and puts the
+function itself on the class, so that ``x.exp()`` and ``pydl.exp(x)`` are the same call.
+Constructor functions (``pydl.tensor``, ``from_numpy``, ``zeros``, ...) live in pydl.creation.
 """
-import numbers
+import importlib
 
 import numpy as np
 
 from pydl import _C
 from pydl._dtype import DTYPES, as_dtype, device, device_str
+from pydl._dtype import bfloat16 as _bfloat16, bool_ as _bool, float16 as _float16, float32 as _float32
+from pydl._dtype import float64 as _float64, int64 as _int64, uint8 as _uint8
+from pydl.autograd.function import Function, backward as _backward
+from pydl.autograd.tensor_base import TensorBase
 
 
-class Tensor:
-    __slots__ = ("_a", "requires_grad", "grad", "_node", "_hooks", "__weakref__")
+class _op:
+    """A Tensor method (or property) that is the function ``name`` of module ``pydl.<module>``,
+    taking the tensor first; ``adapt`` (optional) turns that function into the method.
+
+    The first lookup imports the module and replaces this descriptor on the class with the
+    method itself, so later calls cost what a plain method costs. Special methods work too:
+    Python looks ``__add__`` up on the type, and the lookup calls this descriptor."""
+
+    __slots__ = ("module", "name", "adapt", "owner", "attr")
+
+    def __init__(self, module, name=None, adapt=None):
+        self.module, self.name, self.adapt = module, name, adapt
+
+    def __set_name__(self, owner, attr):
+        self.owner, self.attr = owner, attr
+        if self.name is None:
+            self.name = attr
+
+    def __get__(self, obj, objtype=None):
+        method = getattr(importlib.import_module("pydl." + self.module), self.name)
+        if self.adapt is not None:
+            method = self.adapt(method)
+        setattr(self.owner, self.attr, method)
+        return method.__get__(obj, objtype)
+
+    def __repr__(self):
+        return f"<Tensor.{self.attr}: pydl.{self.module}.{self.name}, not yet imported>"
+
+
+def _reflected(fn):
+    """``other op self``: the method behind ``2 - x`` (``x.__rsub__(2)``)."""
+    return lambda self, other: fn(other, self)
+
+
+def _condition_first(fn):
+    """``x.where(condition, y)`` is ``where(condition, x, y)``."""
+    return lambda self, condition, other: fn(condition, self, other)
+
+
+def _with_shape_of(fn):
+    """``x.view_as(y)`` is ``view(x, y.shape)``; likewise expand_as, reshape_as."""
+    return lambda self, other: fn(self, list(other.shape))
+
+
+_EW, _RED, _LIN = "ops.elementwise", "ops.reduction", "ops.linalg"
+_SHAPE, _IDX, _INPLACE = "ops.shape", "ops.indexing", "ops.inplace"
+
+
+class Tensor(TensorBase):
+    __slots__ = ("_a", "__weakref__")  # and TensorBase's: requires_grad, grad, _node, _hooks
     __array_priority__ = 1000  # numpy defers to our reflected operators
 
     def __init__(self, data, dtype=None, device=None, requires_grad=False):
+        from pydl.creation import tensor
+
         t = tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
         self._a = t._a
         self.requires_grad = t.requires_grad
@@ -221,6 +279,154 @@ class Tensor:
     def retain_grad(self):
         raise NotImplementedError("retain_grad: not supported; read gradients of leaves")
 
+    def _grad_seed(self):
+        """backward()'s implicit gradient: ones like this tensor."""
+        a = self._a
+        return _wrap(_C.full(list(a.shape), 1.0, a.dtype, a.device))
+
+    # ------------------------------------------------------------------ operators
+    __add__ = _op(_EW, "add")
+    __radd__ = _op(_EW, "add", _reflected)
+    __sub__ = _op(_EW, "sub")
+    __rsub__ = _op(_EW, "sub", _reflected)
+    __mul__ = _op(_EW, "mul")
+    __rmul__ = _op(_EW, "mul", _reflected)
+    __truediv__ = _op(_EW, "div")
+    __rtruediv__ = _op(_EW, "div", _reflected)
+    __pow__ = _op(_EW, "pow")
+    __rpow__ = _op(_EW, "pow", _reflected)
+    __matmul__ = _op(_LIN, "matmul")
+    __rmatmul__ = _op(_LIN, "matmul", _reflected)
+    __neg__ = _op(_EW, "neg")
+    __abs__ = _op(_EW, "abs")
+
+    def __pos__(self):
+        return self
+
+    __eq__ = _op(_EW, "eq")
+    __ne__ = _op(_EW, "ne")
+    __lt__ = _op(_EW, "lt")
+    __le__ = _op(_EW, "le")
+    __gt__ = _op(_EW, "gt")
+    __ge__ = _op(_EW, "ge")
+    __and__ = _op(_EW, "logical_and")
+    __or__ = _op(_EW, "logical_or")
+    __invert__ = _op(_EW, "logical_not")
+    __iadd__ = _op(_INPLACE, "iadd")  # in place unless autograd needs the old value
+    __isub__ = _op(_INPLACE, "isub")
+    __imul__ = _op(_INPLACE, "imul")
+    __itruediv__ = _op(_INPLACE, "itruediv")
+
+    # ------------------------------------------------------------------ elementwise
+    add = _op(_EW)
+    sub = _op(_EW)
+    mul = _op(_EW)
+    div = _op(_EW)
+    pow = _op(_EW)
+    maximum = _op(_EW)
+    minimum = _op(_EW)
+    eq = _op(_EW)
+    ne = _op(_EW)
+    lt = _op(_EW)
+    le = _op(_EW)
+    gt = _op(_EW)
+    ge = _op(_EW)
+    neg = _op(_EW)
+    exp = _op(_EW)
+    log = _op(_EW)
+    sqrt = _op(_EW)
+    rsqrt = _op(_EW)
+    abs = _op(_EW)
+    sign = _op(_EW)
+    tanh = _op(_EW)
+    sigmoid = _op(_EW)
+    relu = _op(_EW)
+    square = _op(_EW)
+    clamp = _op(_EW)
+    clip = _op(_EW, "clamp")
+    logical_and = _op(_EW)
+    logical_or = _op(_EW)
+    logical_not = _op(_EW)
+    where = _op(_EW, "where", _condition_first)
+    matmul = _op(_LIN)
+    mm = _op(_LIN)
+    dot = _op(_LIN)
+
+    # ------------------------------------------------------------------ in place
+    add_ = _op(_INPLACE)
+    sub_ = _op(_INPLACE)
+    mul_ = _op(_INPLACE)
+    div_ = _op(_INPLACE)
+    zero_ = _op(_INPLACE)
+    fill_ = _op(_INPLACE)
+    copy_ = _op(_INPLACE)
+    uniform_ = _op(_INPLACE)
+    normal_ = _op(_INPLACE)
+
+    # ------------------------------------------------------------------ reductions
+    sum = _op(_RED)
+    mean = _op(_RED)
+    var = _op(_RED)
+    std = _op(_RED)
+    max = _op(_RED)
+    min = _op(_RED)
+    amax = _op(_RED)
+    amin = _op(_RED)
+    argmax = _op(_RED)
+    argmin = _op(_RED)
+    all = _op(_RED)
+    any = _op(_RED)
+
+    # ------------------------------------------------------------------ shapes and views
+    view = _op(_SHAPE)
+    reshape = _op(_SHAPE)
+    squeeze = _op(_SHAPE)
+    unsqueeze = _op(_SHAPE)
+    flatten = _op(_SHAPE)
+    unflatten = _op(_SHAPE)
+    permute = _op(_SHAPE)
+    transpose = _op(_SHAPE)
+    t = _op(_SHAPE)
+    expand = _op(_SHAPE)
+    broadcast_to = _op(_SHAPE)
+    expand_as = _op(_SHAPE, "expand", _with_shape_of)
+    view_as = _op(_SHAPE, "view", _with_shape_of)
+    reshape_as = _op(_SHAPE, "reshape", _with_shape_of)
+    contiguous = _op(_SHAPE)
+    clone = _op(_SHAPE)
+    narrow = _op(_SHAPE)
+    split = _op(_SHAPE)
+    chunk = _op(_SHAPE)
+    unbind = _op(_SHAPE)
+
+    @property
+    def T(self):
+        """The dimensions reversed."""
+        return self.permute(list(range(self._a.ndim))[::-1])
+
+    @property
+    def mT(self):
+        """The last two dimensions swapped (a batch of matrices, transposed)."""
+        return self.transpose(-2, -1)
+
+    # ------------------------------------------------------------------ indexing
+    __getitem__ = _op(_IDX, "getitem")
+    __setitem__ = _op(_IDX, "setitem")
+    gather = _op(_IDX)
+    scatter_add = _op(_IDX)
+    index_select = _op(_IDX)
+    index_add = _op(_IDX)
+    masked_fill = _op(_IDX)
+
+    # ------------------------------------------------------------------ new tensors, DLPack
+    new_tensor = _op("creation")
+    new_empty = _op("creation")
+    new_zeros = _op("creation")
+    new_ones = _op("creation")
+    new_full = _op("creation")
+    __dlpack__ = _op("dlpack", "_tensor_dlpack")
+    __dlpack_device__ = _op("dlpack", "_tensor_dlpack_device")
+
     # ------------------------------------------------------------------ display
     def __repr__(self):
         cpu = self._a.to("cpu")
@@ -274,71 +480,6 @@ def _wrap_dim(dim, ndim, op):
     return dim % n
 
 
-# ---------------------------------------------------------------------- creation
-def _infer_dtype(data):
-    """PyTorch's inference for Python data: bool, then int64, else float32."""
-    kinds = set()
-
-    def walk(x):
-        if isinstance(x, (list, tuple)):
-            for y in x:
-                walk(y)
-        elif x is None:
-            raise TypeError("tensor: cannot infer a dtype for None; data must be numbers")
-        elif isinstance(x, (bool, np.bool_)):
-            kinds.add("b")
-        elif isinstance(x, numbers.Integral):
-            kinds.add("i")
-        else:
-            kinds.add("f")
-
-    walk(data)
-    if "f" in kinds or not kinds:
-        return _float32
-    return _int64 if "i" in kinds else _bool
-
-
-def _to_array(data, dtype):
-    """A new C++ Array holding a copy of data (Tensor, numpy array, scalar or nested list)."""
-    if dtype is not None and dtype.numpy is None and not isinstance(data, Tensor):  # bfloat16: through float32
-        return _to_array(data, _float32).astype(dtype.code)
-    if isinstance(data, Tensor):
-        arr = data._a.to("cpu")
-        return arr.astype(dtype.code) if dtype is not None and dtype.code != arr.dtype else arr.clone()
-    if isinstance(data, np.ndarray) or isinstance(data, np.generic):
-        nd = np.asarray(data)
-        dt = dtype or _from_numpy_dtype(nd.dtype)
-    else:
-        dt = dtype or _infer_dtype(data)
-        try:
-            nd = np.asarray(data, dtype=dt.numpy)
-        except (ValueError, TypeError) as e:
-            raise TypeError(f"tensor: cannot build a tensor from {type(data).__name__}: {e}") from None
-    nd = np.asarray(nd, dtype=dt.numpy, order="C")  # not ascontiguousarray: it turns 0-d into 1-d
-    if nd.dtype.kind == "O":
-        raise TypeError("tensor: data must be numbers")
-    return _C.from_numpy(nd.copy())
-
-
-def tensor(data, dtype=None, device=None, requires_grad=False):
-    """A new tensor copying data (list, scalar, numpy array or Tensor), as ``torch.tensor``."""
-    dt = as_dtype(dtype)
-    arr = _to_array(data, dt)
-    if device is not None:
-        arr = arr.to(device_str(device))
-    t = _wrap(arr)
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
-
-
-def from_numpy(ndarray):
-    """A tensor sharing ndarray's memory (as ``torch.from_numpy``)."""
-    if not isinstance(ndarray, np.ndarray):
-        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(ndarray).__name__}")
-    return _wrap(_C.from_numpy(ndarray))
-
-
 def to_tensor(t, dev, dt):
     """``t`` moved and/or cast, differentiably; ``t`` itself when nothing changes."""
     arr = t._a
@@ -348,16 +489,6 @@ def to_tensor(t, dev, dt):
     if dt is not None and not dt.is_floating_point:  # integer results never carry gradients
         return _wrap(arr.astype(dt.code).to(target))
     return _To.apply(t, target, dt)
-
-
-def _ones_like(t):
-    return _wrap(_C.full(list(t._a.shape), 1.0, t._a.dtype, t._a.device))
-
-
-from pydl._dtype import bool_ as _bool, float32 as _float32, float64 as _float64  # noqa: E402
-from pydl._dtype import bfloat16 as _bfloat16, float16 as _float16  # noqa: E402
-from pydl._dtype import from_numpy_dtype as _from_numpy_dtype, int64 as _int64, uint8 as _uint8  # noqa: E402
-from pydl.autograd.function import Function, backward as _backward  # noqa: E402
 
 
 class _To(Function):
@@ -374,7 +505,3 @@ class _To(Function):
         dev, code = ctx.src
         return _wrap(g._a.to(dev).astype(code)), None, None
 
-
-from pydl.tensor_methods import install as _install  # noqa: E402
-
-_install(Tensor)

@@ -449,3 +449,20 @@ def test_hook_can_replace_the_gradient():
     x.register_hook(lambda g: g * 10)
     (x * 3).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [30.0, 30.0])
+
+
+def test_autograd_needs_no_import_of_tensor():
+    """The graph knows tensors as TensorBase: no module of pydl.autograd imports pydl.tensor."""
+    import ast
+    import pathlib
+
+    for path in pathlib.Path(pydl.autograd.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                modules = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                modules = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            else:
+                continue
+            assert "pydl.tensor" not in modules, f"{path.name} imports pydl.tensor"
+    assert isinstance(pydl.ones(1), pydl.autograd.tensor_base.TensorBase)

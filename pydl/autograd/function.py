@@ -3,6 +3,7 @@ side; applying it to tensors that require grad records a node, and ``backward``
 walks the recorded nodes once in topological order."""
 from pydl._dtype import HALF_CODES
 from pydl.autograd.grad_mode import no_grad, state
+from pydl.autograd.tensor_base import TensorBase
 
 
 class Function:
@@ -24,7 +25,7 @@ class Function:
             if state.enabled:
                 needs = None
                 for i, a in enumerate(args):
-                    if isinstance(a, Tensor) and a.requires_grad:
+                    if isinstance(a, TensorBase) and a.requires_grad:
                         if needs is None:
                             needs = [False] * len(args)
                         needs[i] = True
@@ -59,7 +60,7 @@ class Function:
 def _explain_half(cls, args, error):
     """The kernels refuse float16/bfloat16 (storage types: creation, casts, views and matmul) with
     a TypeError; make sure it names the op and says what to do."""
-    if not any(isinstance(a, Tensor) and a._a.dtype in HALF_CODES for a in args):
+    if not any(isinstance(a, TensorBase) and a._a.dtype in HALF_CODES for a in args):
         return
     msg = str(error)
     if msg.startswith("no kernel for"):  # the dtype dispatch's refusal: name the op
@@ -139,8 +140,8 @@ def backward(tensor, grad=None, retain_graph=False):
             raise RuntimeError(
                 f"backward: grad can be created implicitly only for a scalar output, got shape {tuple(tensor.shape)}"
             )
-        grad = _ones_like(tensor)
-    elif not isinstance(grad, Tensor):
+        grad = tensor._grad_seed()
+    elif not isinstance(grad, TensorBase):
         raise TypeError(f"backward: gradient must be a Tensor, got {type(grad).__name__}")
     elif tuple(grad.shape) != tuple(tensor.shape):
         raise ValueError(f"backward: gradient shape {tuple(grad.shape)} does not match tensor shape {tuple(tensor.shape)}")
@@ -182,5 +183,3 @@ def _run_backward(root, grad, retain_graph):
     for t, g in leaves.values():
         _accumulate_leaf(t, g)
 
-
-from pydl.tensor import Tensor, _ones_like  # noqa: E402  (the graph and the Tensor know each other)

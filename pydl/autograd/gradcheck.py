@@ -1,15 +1,15 @@
 """Finite-difference gradient check in float64, as ``torch.autograd.gradcheck``."""
 import numpy as np
 
+from pydl.autograd.grad_mode import no_grad
+from pydl.autograd.tensor_base import TensorBase
+
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     """Compares the analytic gradient of sum(fn(*inputs) * w) (w a fixed random weight) with
     central differences, for every input that requires grad. Inputs should be float64."""
-    from pydl.autograd.grad_mode import no_grad
-    from pydl.tensor import Tensor, tensor
-
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
-    targets = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    targets = [i for i, x in enumerate(inputs) if isinstance(x, TensorBase) and x.requires_grad]
     if not targets:
         raise ValueError("gradcheck: no input requires grad")
     for i in targets:
@@ -18,14 +18,14 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
 
     out = fn(*inputs)
     rng = np.random.default_rng(0)
-    weight = tensor(rng.standard_normal(tuple(out.shape)), dtype="float64", device=out.device)
+    weight = out.new_tensor(rng.standard_normal(tuple(out.shape)), dtype="float64")
 
     def objective():
         with no_grad():
             return float((fn(*inputs).double() * weight).sum().item())
 
     for x in inputs:
-        if isinstance(x, Tensor):
+        if isinstance(x, TensorBase):
             x.grad = None
     (out * weight).sum().backward()
 

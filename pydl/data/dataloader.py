@@ -10,8 +10,9 @@ import numbers
 
 import numpy as np
 
+from pydl.creation import from_numpy, tensor
 from pydl.data.dataset import CollatedBatch, IterableDataset, as_numpy_rng, seeded_rng
-from pydl.tensor import Tensor, from_numpy, tensor
+from pydl.tensor import Tensor
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
            "BatchSampler", "DataLoader", "default_collate", "default_convert"]

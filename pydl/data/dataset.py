@@ -14,7 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from pydl import _C
-from pydl.tensor import Tensor, _wrap, from_numpy
+from pydl.creation import from_numpy
+from pydl.tensor import Tensor, _wrap
 
 __all__ = ["Generator", "Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split",
            "CollatedBatch"]

@@ -15,8 +15,8 @@ from importlib import resources
 
 import numpy as np
 
+from pydl.creation import from_numpy
 from pydl.data.dataset import CollatedBatch, Dataset, _index_tensor, index_array
-from pydl.tensor import from_numpy
 
 __all__ = ["MNIST", "FashionMNIST", "mnist_5k", "load_mnist_5k", "read_idx"]
 

@@ -9,8 +9,9 @@ import numbers
 
 import numpy as np
 
+from pydl.creation import from_numpy
 from pydl.data.dataset import as_numpy_rng
-from pydl.tensor import Tensor, from_numpy
+from pydl.tensor import Tensor
 
 __all__ = ["Compose", "Lambda", "ToFloat", "Normalize", "GaussianNoise", "RandomCrop", "RandomShift",
            "RandomHorizontalFlip"]

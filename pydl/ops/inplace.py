@@ -1,0 +1,66 @@
+"""Tensor's in-place methods: ``x.add_(y)``, ``x += y``, ``x.zero_()``, ``x.fill_(v)``,
+``x.copy_(src)``, ``x.uniform_()``, ``x.normal_()``. They write into x's memory, so they are
+refused (or, for ``+=`` and friends, fall back to the out-of-place op) where autograd would
+need x's old value."""
+from pydl import _C
+from pydl.autograd.grad_mode import state as grad_state
+from pydl.ops import elementwise as ew
+from pydl.ops._util import ADD, DIV, MUL, SUB, as_tensor_like
+
+
+def _inplace(code):
+    def method(x, other, alpha=1):
+        return ew.inplace(code, x, other if alpha == 1 else other * alpha)
+
+    return method
+
+
+add_, sub_, mul_, div_ = (_inplace(code) for code in (ADD, SUB, MUL, DIV))
+
+
+def _augmented(code, fallback):
+    """x += y: in place when autograd does not need x's old value, else x = x + y."""
+
+    def method(x, other):
+        if grad_state.enabled and (x.requires_grad or getattr(other, "requires_grad", False)):
+            return fallback(x, other)
+        return ew.inplace(code, x, other)
+
+    return method
+
+
+iadd, isub, imul, itruediv = (_augmented(code, fallback) for code, fallback in
+                              ((ADD, ew.add), (SUB, ew.sub), (MUL, ew.mul), (DIV, ew.div)))
+
+
+def _check_writable(t, op):
+    if grad_state.enabled and t.requires_grad:
+        raise RuntimeError(f"{op}: in-place write into a tensor that requires grad; use pydl.no_grad()")
+
+
+def zero_(x):
+    return fill_(x, 0.0)
+
+
+def fill_(x, value):
+    _check_writable(x, "fill_")
+    x._a.fill_(float(value))
+    return x
+
+
+def copy_(x, src):
+    _check_writable(x, "copy_")
+    x._a.copy_(src._a if hasattr(src, "_a") else as_tensor_like(src, x)._a)
+    return x
+
+
+def uniform_(x, a=0.0, b=1.0):
+    _check_writable(x, "uniform_")
+    x._a.copy_(_C.uniform(list(x._a.shape), a, b, x._a.dtype, x._a.device))
+    return x
+
+
+def normal_(x, mean=0.0, std=1.0):
+    _check_writable(x, "normal_")
+    x._a.copy_(_C.normal(list(x._a.shape), mean, std, x._a.dtype, x._a.device))
+    return x
