@@ -17,6 +17,9 @@ torch = pytest.importorskip("torch")
 
 STEPS = 20
 TOL = dict(rtol=1e-5, atol=1e-5)
+# Buffers normalized by sqrt(v) (RMSprop's momentum) amplify the last-bit differences of two float32
+# gradients (different summation orders, FMA or not) where v is small: 5e-5 was seen on an Intel Xeon.
+STATE_TOL = dict(rtol=1e-4, atol=1e-5)
 
 
 # ---------------------------------------------------------------------- the model and its twin
@@ -121,7 +124,7 @@ def assert_same_state(popt, topt, pparams, tparams):
             if k == "step":
                 assert float(pv if not isinstance(pv, pydl.Tensor) else pv.item()) == float(tv)
             else:
-                np.testing.assert_allclose(np_(pv), np_(tv), err_msg=k, **TOL)
+                np.testing.assert_allclose(np_(pv), np_(tv), err_msg=k, **STATE_TOL)
 
 
 @pytest.mark.parametrize("two_groups", [False, True], ids=["1group", "2groups"])
