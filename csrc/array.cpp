@@ -295,6 +295,11 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   return out;
 }
 
+void check_float(const Array& a, const char* op, const char* what) {
+  if (!is_floating(a.dtype()))
+    fail<TypeError>(op, ": expected a float32 or float64 ", what, ", got ", dtype_name(a.dtype()));
+}
+
 void check_same_device(const Array& a, const Array& b, const char* op) {
   if (a.device() != b.device())
     fail<RuntimeError>(op, ": expected all tensors on the same device, got ", a.device().str(), " and ",

@@ -2,7 +2,9 @@
 #include <pybind11/stl.h>
 
 #include "csrc/bind.h"
+#include "csrc/errors.h"
 #include "csrc/ops_conv.h"
+#include "kernels/cpu/conv.h"
 
 namespace pydl {
 
@@ -11,6 +13,13 @@ void bind_conv(pybind11::module_& m) {
   m.def("conv2d", &conv2d, py::arg("x"), py::arg("weight"), py::arg("bias"), py::arg("stride"), py::arg("padding"),
         py::arg("dilation"), py::arg("groups"), py::arg("relu") = false);
   m.def("conv2d_backward_input", &conv2d_backward_input);
+  // The CPU's kernel choice, for tests that cover both paths: "auto" (from the shapes), "gemm", "direct".
+  m.def("conv_force_path", [](const std::string& path) {
+    if (path == "auto") cpu::conv_force_path(cpu::ConvPath::Auto);
+    else if (path == "gemm") cpu::conv_force_path(cpu::ConvPath::Gemm);
+    else if (path == "direct") cpu::conv_force_path(cpu::ConvPath::Direct);
+    else fail<ValueError>("conv_force_path: expected 'auto', 'gemm' or 'direct', got '", path, "'");
+  });
   m.def("conv2d_backward_weight", &conv2d_backward_weight);
   m.def("conv2d_backward_bias", &conv2d_backward_bias);
   m.def("max_pool2d", &max_pool2d);

@@ -1,7 +1,8 @@
-// Bindings of dropout and batch-norm (csrc/ops_norm.h).
+// Bindings of dropout and batch-norm (csrc/ops_dropout.h, csrc/ops_norm.h).
 #include <pybind11/stl.h>
 
 #include "csrc/bind.h"
+#include "csrc/ops_dropout.h"
 #include "csrc/ops_norm.h"
 
 namespace py = pybind11;

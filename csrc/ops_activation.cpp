@@ -13,11 +13,6 @@ namespace pydl {
 
 namespace {
 
-void check_float(const Array& x, const char* op, const char* what = "input") {
-  if (!is_floating(x.dtype()))
-    fail<TypeError>(op, ": expected a float32 or float64 ", what, ", got ", dtype_name(x.dtype()));
-}
-
 // Two arrays that travel together into one kernel: same device, shape and dtype.
 void check_pair(const Array& a, const Array& b, const char* op, const char* a_name, const char* b_name) {
   check_same_device(a, b, op);

@@ -21,11 +21,6 @@ namespace {
 
 std::string ints_str(const Ints& v) { return shape_str(v); }
 
-void check_float(const Array& x, const char* op, const char* what) {
-  if (!is_floating(x.dtype()))
-    fail<TypeError>(op, ": expected a float32 or float64 ", what, ", got ", dtype_name(x.dtype()));
-}
-
 void check_same_dtype(const Array& x, const Array& other, const char* op, const char* what) {
   if (other.dtype() != x.dtype())
     fail<TypeError>(op, ": input is ", dtype_name(x.dtype()), " but ", what, " is ", dtype_name(other.dtype()));

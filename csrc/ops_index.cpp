@@ -25,10 +25,10 @@ void check_range(const Array& index_in, int64_t low, int64_t high, int64_t dim, 
     fail<IndexError>(op, ": index ", idx[bad], " is out of bounds for dimension ", dim, " with size ", high);
 }
 
-cpu::IndexedAxis indexed_axis(const Array& x, const Array& index, int64_t dim, const char* op) {
+IndexedAxis indexed_axis(const Array& x, const Array& index, int64_t dim, const char* op) {
   if (index.ndim() != x.ndim())
     fail<ValueError>(op, ": index has ", index.ndim(), " dimensions, expected ", x.ndim(), " like the input");
-  cpu::IndexedAxis ax;
+  IndexedAxis ax;
   ax.ndim = static_cast<int>(x.ndim());
   ax.dim = static_cast<int>(dim);
   for (int64_t d = 0; d < x.ndim(); ++d) {
@@ -39,17 +39,6 @@ cpu::IndexedAxis indexed_axis(const Array& x, const Array& index, int64_t dim, c
     ax.x_strides[d] = x.strides()[d];
   }
   return ax;
-}
-
-cuda_kernels::IndexedAxis to_cuda(const cpu::IndexedAxis& ax) {
-  cuda_kernels::IndexedAxis c;
-  c.ndim = ax.ndim;
-  c.dim = ax.dim;
-  for (int d = 0; d < kMaxDims; ++d) {
-    c.shape[d] = d < ax.ndim ? ax.shape[d] : 1;
-    c.x_strides[d] = d < ax.ndim ? ax.x_strides[d] : 0;
-  }
-  return c;
 }
 
 // CUDA has no byte atomics: a uint8 accumulation on the device runs in int64 and wraps back
@@ -68,11 +57,11 @@ void split_at(const Shape& shape, int64_t dim, int64_t& outer, int64_t& inner) {
 Array gather(const Array& x, int64_t dim, const Array& index_in) {
   dim = wrap_dim(dim, x.ndim(), "gather");
   Array index = checked_index(index_in, x, "gather");
-  const cpu::IndexedAxis ax = indexed_axis(x, index, dim, "gather");
+  const IndexedAxis ax = indexed_axis(x, index, dim, "gather");
   check_range(index, 0, x.ndim() ? x.shape()[dim] : 1, dim, "gather");
   Array out = Array::empty(index.shape(), x.dtype(), x.device());
   const int64_t* idx = reinterpret_cast<const int64_t*>(index.data());
-  if (on_cuda(x)) PYDL_CUDA_LAUNCH(x.device(), cuda_kernels::gather(x.dtype(), x.data(), idx, out.data(), to_cuda(ax), stream, check));
+  if (on_cuda(x)) PYDL_CUDA_LAUNCH(x.device(), cuda_kernels::gather(x.dtype(), x.data(), idx, out.data(), ax, stream, check));
   else cpu::gather(x.dtype(), x.data(), idx, out.data(), ax);
   return out;
 }
@@ -86,12 +75,12 @@ Array scatter_add(const Array& x, int64_t dim, const Array& index_in, const Arra
     fail<ValueError>("scatter_add: src shape ", shape_str(src_in.shape()), " differs from index shape ",
                      shape_str(index.shape()));
   Array out = x.clone();
-  const cpu::IndexedAxis ax = indexed_axis(out, index, dim, "scatter_add");
+  const IndexedAxis ax = indexed_axis(out, index, dim, "scatter_add");
   check_range(index, 0, x.ndim() ? x.shape()[dim] : 1, dim, "scatter_add");
   Array src = src_in.astype(x.dtype()).contiguous();
   const int64_t* idx = reinterpret_cast<const int64_t*>(index.data());
   if (on_cuda(x)) {  // atomics: repeated float indices may sum in any order (kernels/cuda/index.h)
-    PYDL_CUDA_LAUNCH(x.device(), cuda_kernels::scatter_add(x.dtype(), out.data(), idx, src.data(), to_cuda(ax), stream, check));
+    PYDL_CUDA_LAUNCH(x.device(), cuda_kernels::scatter_add(x.dtype(), out.data(), idx, src.data(), ax, stream, check));
   } else {
     cpu::scatter_add(x.dtype(), out.data(), idx, src.data(), ax);
   }

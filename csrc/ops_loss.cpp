@@ -17,11 +17,6 @@ namespace pydl {
 
 namespace {
 
-void check_float(const Array& x, const char* op, const char* what) {
-  if (!is_floating(x.dtype()))
-    fail<TypeError>(op, ": expected a float32 or float64 ", what, ", got ", dtype_name(x.dtype()));
-}
-
 // input (N, C, d1, ...) and target (N, d1, ...): N, C and d1 * ... as (outer, classes, inner).
 struct ClassShape {
   int64_t outer = 0, classes = 0, inner = 1;
@@ -174,8 +169,8 @@ std::pair<Array, std::optional<Array>> cross_entropy(const Array& logits, const 
 // ---------------------------------------------------------------- NLL
 namespace {
 
-cpu::NllArgs nll_args(const ClassShape& s, const Array& target, const std::optional<Array>& w, int64_t ignore_index) {
-  cpu::NllArgs a;
+NllArgs nll_args(const ClassShape& s, const Array& target, const std::optional<Array>& w, int64_t ignore_index) {
+  NllArgs a;
   a.target = reinterpret_cast<const int64_t*>(target.data());
   a.weight = w ? w->data() : nullptr;
   a.outer = s.outer;
@@ -195,7 +190,7 @@ std::pair<Array, double> nll_loss(const Array& input, const Array& target, const
   Array t = target.contiguous();
   const double total = check_targets(t, s.classes, ignore_index, w, input.dtype(), op);
   Array x = input.contiguous();
-  cpu::NllArgs a = nll_args(s, t, w, ignore_index);
+  NllArgs a = nll_args(s, t, w, ignore_index);
   a.input = x.data();
   const double scale = reduction == Reduction::Mean ? 1.0 / total : 1.0;
   Array out = Array::empty(reduced_shape(reduction, s.sample_shape), input.dtype(), input.device());
@@ -220,7 +215,7 @@ Array nll_loss_backward(const Array& grad, const Shape& input_shape, const Array
     fail<ValueError>(op, ": grad has shape ", shape_str(grad.shape()), ", expected ", shape_str(grad_shape));
   const std::optional<Array> w = class_weight(weight, like, s.classes, op);
   Array t = target.contiguous(), g = grad.contiguous();
-  cpu::NllArgs a = nll_args(s, t, w, ignore_index);
+  NllArgs a = nll_args(s, t, w, ignore_index);
   const bool scalar_grad = reduction != Reduction::None;
   if (on_cuda(like))
     PYDL_CUDA_LAUNCH(like.device(), cuda_kernels::nll_loss_backward(grad.dtype(), a, g.data(), scalar_grad, scale,
@@ -243,8 +238,8 @@ struct PointwiseOperands {
   Shape shape;
   Array x, y;
   std::optional<Array> w, pw;
-  cpu::PointwiseLossArgs args() const {
-    cpu::PointwiseLossArgs a;
+  PointwiseLossArgs args() const {
+    PointwiseLossArgs a;
     a.input = x.data();
     a.target = y.data();
     a.weight = w ? w->data() : nullptr;
@@ -298,7 +293,7 @@ std::pair<Array, double> pointwise_loss(PointwiseLoss op, const Array& input, co
     // A read-back (a stream synchronization) only for the weighted mean's 1 / sum(weight);
     // BCE's domain check raises at the next synchronization.
     PYDL_CUDA_LAUNCH(input.device(), {
-      const cpu::PointwiseLossArgs a = o.args();
+      const PointwiseLossArgs a = o.args();
       Array work = device_workspace(input.device(), cuda_kernels::loss_workspace_bytes(input.dtype(), 0));
       Array value = Array::empty({1}, DType::Float64, input.device());
       double* v = reinterpret_cast<double*>(value.data());

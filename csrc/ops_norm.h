@@ -1,4 +1,4 @@
-// Dropout and batch normalization: argument checks, allocation, one kernel call each.
+// Batch normalization: argument checks, allocation, one kernel call each.
 #pragma once
 #include <optional>
 #include <tuple>
@@ -6,12 +6,6 @@
 #include "csrc/array.h"
 
 namespace pydl {
-
-// Inverted dropout in training mode: (out, mask), mask a bool array of x's shape. Draws
-// x.numel() fresh positions of the global Philox stream (none for p = 0 or p = 1).
-std::tuple<Array, Array> dropout(const Array& x, double p);
-// grad * mask / (1 - p) (zeros for p = 1).
-Array dropout_backward(const Array& grad, const Array& mask, double p);
 
 // x: (N, C, *) float32/float64; every per-channel array (C,) of x's dtype. Training
 // updates running_mean / running_var in place when given. Returns (y, save_mean, save_invstd).

@@ -92,12 +92,12 @@ def _make(case, rng, dtype=np.float64):
 
 
 @pytest.fixture(params=["auto", "gemm", "direct"])
-def path(request, monkeypatch):
+def path(request):
     """Runs a test with the kernel choice automatic, then forced to im2col + GEMM, then to
     the direct kernels (where a case allows them)."""
-    if request.param != "auto":
-        monkeypatch.setenv("PYDL_CONV_DIRECT", "1" if request.param == "direct" else "0")
-    return request.param
+    pydl._C.conv_force_path(request.param)
+    yield request.param
+    pydl._C.conv_force_path("auto")
 
 
 def _leaves(*arrays):

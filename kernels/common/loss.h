@@ -36,6 +36,24 @@ struct CrossEntropyRows {
   const double* device_scale = nullptr;  // CUDA: when set, the device value replaces grad_scale
 };
 
+// NLL over (outer, classes, inner) log-probabilities with targets (outer, inner).
+struct NllArgs {
+  const void* input = nullptr;
+  const int64_t* target = nullptr;
+  const void* weight = nullptr;  // (classes,) or nullptr
+  int64_t outer = 0, classes = 0, inner = 1, ignore_index = -100;
+};
+
+// Elementwise losses over n contiguous elements; weight and pos_weight (BCE with logits)
+// are null or n elements too.
+struct PointwiseLossArgs {
+  const void* input = nullptr;
+  const void* target = nullptr;
+  const void* weight = nullptr;
+  const void* pos_weight = nullptr;
+  int64_t n = 0;
+};
+
 }  // namespace pydl
 
 PYDL_KERNELS_BEGIN

@@ -23,4 +23,12 @@ struct StridedLoop {
   }
 };
 
+// torch.gather / scatter_add along `dim` for contiguous index/src/out of the index's shape
+// `shape`; `x_strides` are the (element) strides of the gathered-from / scattered-into array.
+struct IndexedAxis {
+  int ndim = 0, dim = 0;
+  int64_t shape[kMaxDims];
+  int64_t x_strides[kMaxDims];
+};
+
 }  // namespace pydl

@@ -26,10 +26,10 @@
 // (kBlockBytes) whatever the batch or image size.
 #include "kernels/cpu/conv.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include <algorithm>
+#include <atomic>
 #include <vector>
 
 #include <omp.h>
@@ -367,9 +367,10 @@ void backward_bias_typed(const Conv2dParams& p, const T* dy, T* db) {
   });
 }
 
-// Which kernel runs: the direct ones (conv_isa.cpp) or im2col + GEMM. PYDL_CONV_DIRECT=1
-// or 0 forces the choice (tests cover both paths with it).
-enum class Path { Gemm, Direct };
+// Which kernel runs: the direct ones (conv_isa.cpp) or im2col + GEMM (conv_force_path may
+// force the choice).
+using Path = ConvPath;
+std::atomic<ConvPath> g_forced{ConvPath::Auto};
 
 // Share of the vector lanes that `channels` output channels fill in the direct kernels.
 double lane_use(int64_t channels, DType dtype) {
@@ -378,10 +379,6 @@ double lane_use(int64_t channels, DType dtype) {
   return double(channels) / double((channels + lanes - 1) / lanes * lanes);
 }
 
-const char* forced_path() {
-  const char* f = getenv("PYDL_CONV_DIRECT");
-  return f && (f[0] == '0' || f[0] == '1') && !f[1] ? f : nullptr;
-}
 
 // Forward: direct, except for 1x1 stride-1 unpadded convolutions (the GEMM then reads the
 // image in place) and, with many output channels, for few taps per channel (the direct
@@ -393,14 +390,14 @@ bool direct_suits(const Conv2dParams& p, int64_t cout_g, int64_t taps, DType dty
 }
 
 Path path_for_forward(const Conv2dParams& p, DType dtype) {
-  if (const char* f = forced_path()) return f[0] == '1' ? Path::Direct : Path::Gemm;
+  if (const Path forced = g_forced; forced != Path::Auto) return forced;
   return direct_suits(p, p.c_out / p.groups, p.c_in / p.groups * p.kh * p.kw, dtype) ? Path::Direct : Path::Gemm;
 }
 
 // Weight gradient: direct throughout (its partial sums stay in registers, and the GEMM's
 // shape here, c_out x taps with a long inner dimension, is a poor one).
 Path path_for_weight_grad() {
-  if (const char* f = forced_path()) return f[0] == '1' ? Path::Direct : Path::Gemm;
+  if (const Path forced = g_forced; forced != Path::Auto) return forced;
   return Path::Direct;
 }
 
@@ -426,7 +423,7 @@ bool flipped_params(const Conv2dParams& p, Conv2dParams* q) {
 // scatters out_h * out_w columns: direct only where that costs little, with lanes well used.
 Path path_for_input_grad(const Conv2dParams& p, DType dtype, Conv2dParams* q) {
   if (!flipped_params(p, q)) return Path::Gemm;
-  if (const char* f = forced_path()) return f[0] == '1' ? Path::Direct : Path::Gemm;
+  if (const Path forced = g_forced; forced != Path::Auto) return forced;
   const int64_t cin_g = p.c_in / p.groups;
   if (lane_use(cin_g, dtype) < 0.5 || 10 * p.h * p.w > 13 * p.out_h * p.out_w) return Path::Gemm;
   return direct_suits(p, cin_g, p.c_out / p.groups * p.kh * p.kw, dtype) ? Path::Direct : Path::Gemm;
@@ -446,6 +443,8 @@ std::vector<T> flipped_weight(const Conv2dParams& p, const T* w) {
 }
 
 }  // namespace
+
+void conv_force_path(ConvPath path) { g_forced = path; }
 
 void conv2d_forward(DType dtype, const Conv2dParams& p, const void* x, const void* w, const void* bias, void* y) {
   if (path_for_forward(p, dtype) == Path::Direct) {

@@ -8,6 +8,11 @@
 
 namespace pydl::cpu {
 
+// Which kernels run: chosen per call from the shapes (Auto), or forced for every call to
+// im2col + GEMM or to the direct kernels (for tests that cover both paths).
+enum class ConvPath : int { Auto, Gemm, Direct };
+void conv_force_path(ConvPath path);
+
 // y = conv(x, w) + bias (bias may be null).
 void conv2d_forward(DType dtype, const Conv2dParams& p, const void* x, const void* w, const void* bias, void* y);
 // dx = the gradient of the input (written, not accumulated).

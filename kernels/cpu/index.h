@@ -19,13 +19,7 @@ void index_select(DType dtype, const void* x, int64_t x_size, const int64_t* ind
 void index_add(DType dtype, void* out, int64_t out_size, const int64_t* index, int64_t n_index, const void* src,
                int64_t outer, int64_t inner);
 
-// torch.gather / scatter_add along `dim` for contiguous index/src/out of the index's shape
-// `shape`; `x_strides` are the (element) strides of the gathered-from / scattered-into array.
-struct IndexedAxis {
-  int ndim = 0, dim = 0;
-  int64_t shape[kMaxDims];
-  int64_t x_strides[kMaxDims];
-};
+// torch.gather / scatter_add (see IndexedAxis in kernels/common/strided.h).
 void gather(DType dtype, const void* x, const int64_t* index, void* out, const IndexedAxis& ax);
 void scatter_add(DType dtype, void* x, const int64_t* index, const void* src, const IndexedAxis& ax);
 

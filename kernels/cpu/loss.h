@@ -21,28 +21,14 @@ int64_t check_class_targets(const int64_t* target, int64_t n, int64_t classes, i
 // their sum times loss_scale.
 void cross_entropy(DType dtype, CrossEntropyRows args, Reduction reduction, double loss_scale, void* out);
 
-// NLL over (outer, classes, inner) log-probabilities with targets (outer, inner).
-struct NllArgs {
-  const void* input = nullptr;
-  const int64_t* target = nullptr;
-  const void* weight = nullptr;  // (classes,) or nullptr
-  int64_t outer = 0, classes = 0, inner = 1, ignore_index = -100;
-};
+// NLL over (outer, classes, inner) log-probabilities with targets (outer, inner) (NllArgs).
 // loss = -weight[t] input[t] (0 where ignored): per sample (None) or summed times scale.
 void nll_loss(DType dtype, const NllArgs& args, Reduction reduction, double scale, void* out);
 // dinput: -weight[t] grad scale at each target, 0 elsewhere. grad: one value, or one per sample.
 void nll_loss_backward(DType dtype, const NllArgs& args, const void* grad, bool grad_is_scalar, double scale,
                        void* dinput);
 
-// Elementwise losses over n contiguous elements; weight and pos_weight (BCE with logits)
-// are null or n elements too.
-struct PointwiseLossArgs {
-  const void* input = nullptr;
-  const void* target = nullptr;
-  const void* weight = nullptr;
-  const void* pos_weight = nullptr;
-  int64_t n = 0;
-};
+// Elementwise losses over n contiguous elements (PointwiseLossArgs).
 // Per element (None) or the sum times the mean's scale: 1/n, or 1/sum(weight) when
 // mean_over_weight (MSE and L1 with weights, as PyTorch). *scale is set to the factor the
 // gradient needs (1 for None and Sum). Returns false if an input is outside the loss's

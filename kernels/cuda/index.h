@@ -14,13 +14,6 @@
 
 namespace pydl::cuda_kernels {
 
-// Mirrors pydl::cpu::IndexedAxis: the index's shape, and the element strides of x.
-struct IndexedAxis {
-  int ndim = 0, dim = 0;
-  int64_t shape[kMaxDims];
-  int64_t x_strides[kMaxDims];
-};
-
 void gather(DType dtype, const void* x, const int64_t* index, void* out, const IndexedAxis& ax, void* stream,
             LaunchCheck check);
 void scatter_add(DType dtype, void* x, const int64_t* index, const void* src, const IndexedAxis& ax, void* stream,

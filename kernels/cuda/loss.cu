@@ -194,7 +194,7 @@ void run_cross_entropy(CrossEntropyRows a, Reduction reduction, double loss_scal
 // ---------------------------------------------------------------- NLL
 template <class T>
 struct NllTerm {
-  cpu::NllArgs a;
+  NllArgs a;
   __device__ __forceinline__ T operator()(int64_t sample) const {
     const int64_t t = a.target[sample];
     if (t == a.ignore_index) return T(0);
@@ -218,7 +218,7 @@ __global__ void __launch_bounds__(kBlock) nll_per_sample_kernel(NllTerm<T> f, in
 // Every element of dinput: -w[t] g scale where the class is the sample's target, else 0.
 template <class T>
 __global__ void __launch_bounds__(kBlock)
-    nll_backward_kernel(cpu::NllArgs a, const T* __restrict__ g, bool grad_is_scalar, T scale, T* __restrict__ d) {
+    nll_backward_kernel(NllArgs a, const T* __restrict__ g, bool grad_is_scalar, T scale, T* __restrict__ d) {
   const int64_t total = a.outer * a.classes * a.inner;
   const T* w = static_cast<const T*>(a.weight);
   for (int64_t e = global_thread(); e < total; e += grid_threads()) {
@@ -272,7 +272,7 @@ __global__ void __launch_bounds__(kBlock)
 }
 
 template <class T, class F>
-PointwiseTerm<T, F> pointwise_term(const cpu::PointwiseLossArgs& a) {
+PointwiseTerm<T, F> pointwise_term(const PointwiseLossArgs& a) {
   return PointwiseTerm<T, F>{static_cast<const T*>(a.input), static_cast<const T*>(a.target),
                              static_cast<const T*>(a.weight), static_cast<const T*>(a.pos_weight)};
 }
@@ -311,7 +311,7 @@ void cross_entropy(DType dtype, CrossEntropyRows args, Reduction reduction, doub
                                                      check));
 }
 
-void nll_loss(DType dtype, const cpu::NllArgs& a, Reduction reduction, double scale, void* out, void* workspace,
+void nll_loss(DType dtype, const NllArgs& a, Reduction reduction, double scale, void* out, void* workspace,
               void* stream, LaunchCheck check) {
   const int64_t samples = a.outer * a.inner;
   cudaStream_t s = as_stream(stream);
@@ -328,7 +328,7 @@ void nll_loss(DType dtype, const cpu::NllArgs& a, Reduction reduction, double sc
   });
 }
 
-void nll_loss_backward(DType dtype, const cpu::NllArgs& a, const void* grad, bool grad_is_scalar, double scale,
+void nll_loss_backward(DType dtype, const NllArgs& a, const void* grad, bool grad_is_scalar, double scale,
                        void* dinput, void* stream, LaunchCheck check) {
   const int64_t total = a.outer * a.classes * a.inner;
   if (total <= 0) return;
@@ -347,7 +347,7 @@ void loss_weight_sum(DType dtype, const void* weight, int64_t n, double* result,
   });
 }
 
-void check_pointwise_domain(PointwiseLoss op, DType dtype, const cpu::PointwiseLossArgs& args, DeviceError* error,
+void check_pointwise_domain(PointwiseLoss op, DType dtype, const PointwiseLossArgs& args, DeviceError* error,
                             void* stream, LaunchCheck check) {
   if (op != PointwiseLoss::Bce || args.n <= 0) return;
   PYDL_DISPATCH_FLOAT(dtype, T, {
@@ -357,7 +357,7 @@ void check_pointwise_domain(PointwiseLoss op, DType dtype, const cpu::PointwiseL
   check("pydl_loss_domain_check");
 }
 
-void pointwise_loss(PointwiseLoss op, DType dtype, const cpu::PointwiseLossArgs& args, Reduction reduction,
+void pointwise_loss(PointwiseLoss op, DType dtype, const PointwiseLossArgs& args, Reduction reduction,
                     double scale, void* out, void* workspace, void* stream, LaunchCheck check) {
   cudaStream_t s = as_stream(stream);
   PYDL_DISPATCH_FLOAT(dtype, T, PYDL_DISPATCH_POINTWISE_LOSS(op, T, {
@@ -374,7 +374,7 @@ void pointwise_loss(PointwiseLoss op, DType dtype, const cpu::PointwiseLossArgs&
   }));
 }
 
-void pointwise_loss_backward(PointwiseLoss op, DType dtype, const cpu::PointwiseLossArgs& args, const void* grad,
+void pointwise_loss_backward(PointwiseLoss op, DType dtype, const PointwiseLossArgs& args, const void* grad,
                              bool grad_is_scalar, double scale, bool wrt_target, void* out, void* stream,
                              LaunchCheck check) {
   if (args.n <= 0) return;

@@ -1,5 +1,5 @@
-// Losses on CUDA: the contracts of kernels/cpu/loss.h (whose argument structs they take),
-// with the scalar math of kernels/common/loss.h.
+// Losses on CUDA: the contracts of kernels/cpu/loss.h, on the argument structs and the
+// scalar math of kernels/common/loss.h.
 //
 // Class targets are validated on the device by check_class_targets. Cross-entropy reads
 // nothing back: a bad label goes to the device's DeviceError (launch.h), raised at the next
@@ -16,7 +16,6 @@
 
 #include "kernels/common/dtype.h"
 #include "kernels/common/loss.h"
-#include "kernels/cpu/loss.h"
 #include "kernels/cuda/launch.h"
 
 namespace pydl::cuda_kernels {
@@ -45,10 +44,10 @@ size_t loss_workspace_bytes(DType dtype, int64_t terms);
 void cross_entropy(DType dtype, CrossEntropyRows args, Reduction reduction, double loss_scale, void* out,
                    void* workspace, void* stream, LaunchCheck check);
 
-void nll_loss(DType dtype, const cpu::NllArgs& args, Reduction reduction, double scale, void* out, void* workspace,
+void nll_loss(DType dtype, const NllArgs& args, Reduction reduction, double scale, void* out, void* workspace,
               void* stream, LaunchCheck check);
 // Writes every element of dinput (zeros away from the targets).
-void nll_loss_backward(DType dtype, const cpu::NllArgs& args, const void* grad, bool grad_is_scalar, double scale,
+void nll_loss_backward(DType dtype, const NllArgs& args, const void* grad, bool grad_is_scalar, double scale,
                        void* dinput, void* stream, LaunchCheck check);
 
 // *result (device, one double) = sum of args.weight (n values), for the weighted mean.
@@ -56,12 +55,12 @@ void loss_weight_sum(DType dtype, const void* weight, int64_t n, double* result,
                      LaunchCheck check);
 // Records a DeviceError when an input lies outside the loss's domain (BCE: [0, 1]; nothing
 // for the others).
-void check_pointwise_domain(PointwiseLoss op, DType dtype, const cpu::PointwiseLossArgs& args, DeviceError* error,
+void check_pointwise_domain(PointwiseLoss op, DType dtype, const PointwiseLossArgs& args, DeviceError* error,
                             void* stream, LaunchCheck check);
 // Per element (None) or the sum times `scale` (the caller's 1/n, 1/sum(weight) or 1).
-void pointwise_loss(PointwiseLoss op, DType dtype, const cpu::PointwiseLossArgs& args, Reduction reduction,
+void pointwise_loss(PointwiseLoss op, DType dtype, const PointwiseLossArgs& args, Reduction reduction,
                     double scale, void* out, void* workspace, void* stream, LaunchCheck check);
-void pointwise_loss_backward(PointwiseLoss op, DType dtype, const cpu::PointwiseLossArgs& args, const void* grad,
+void pointwise_loss_backward(PointwiseLoss op, DType dtype, const PointwiseLossArgs& args, const void* grad,
                              bool grad_is_scalar, double scale, bool wrt_target, void* out, void* stream,
                              LaunchCheck check);
 
