@@ -245,4 +245,19 @@ PYDL_HD void adadelta_update(V& p, V g, V& sq, V& acc, const AdadeltaScalars<S>&
   p = p - s.lr * delta;
 }
 
+// Element i of one tensor: the parameter and the states named by kStates (bit s: state s) are
+// read, updated by rule(p, g, s0, s1, s2) and written back. The scalar loop of both backends.
+template <unsigned kStates, class T, class Rule>
+PYDL_HD void update_element(const Rule& rule, T* p, const T* g, T* s0, T* s1, T* s2, int64_t i) {
+  T pv = p[i], a = 0, b = 0, c = 0;
+  if constexpr (kStates & 1u) a = s0[i];
+  if constexpr (kStates & 2u) b = s1[i];
+  if constexpr (kStates & 4u) c = s2[i];
+  rule(pv, g[i], a, b, c);
+  p[i] = pv;
+  if constexpr (kStates & 1u) s0[i] = a;
+  if constexpr (kStates & 2u) s1[i] = b;
+  if constexpr (kStates & 4u) s2[i] = c;
+}
+
 PYDL_KERNELS_END

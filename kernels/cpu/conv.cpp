@@ -241,20 +241,31 @@ struct Conv {
     return stage;
   }
 
+  // This thread's scratch: im2col columns (none for a pointwise convolution), and a stage
+  // for the output columns of several images (none when a block holds one image).
+  T* col_scratch() const { return l.pointwise ? nullptr : tls_col.get<T>(l.K * std::max(l.images * l.P, l.chunk)); }
+  T* stage_scratch() const { return l.images > 1 ? tls_stage.get<T>(p.c_out * l.images * l.P) : nullptr; }
+
+  // The block's columns of x: x itself for a pointwise convolution (leading dimension P),
+  // else im2col'd into col (leading dimension the block's width).
+  const T* columns(const T* x, const Block& b, T* col, int64_t* ld) const {
+    if (l.pointwise) {
+      *ld = l.P;
+      return x + b.n * chw;
+    }
+    im2col_block(x, b, col);
+    *ld = b.width();
+    return col;
+  }
+
   void forward(const T* x, const T* w, const T* bias, T* y) const {
     over_images(p, p.c_out * l.Kg * l.P, [&](int64_t n0, int64_t n1) {
-      T* col = l.pointwise ? nullptr : tls_col.get<T>(l.K * std::max(l.images * l.P, l.chunk));
-      T* stage = l.images > 1 ? tls_stage.get<T>(p.c_out * l.images * l.P) : nullptr;
+      T* col = col_scratch();
+      T* stage = stage_scratch();
       for_each_block(l, n0, n1, [&](const Block& b) {
         const int64_t q = b.width();
-        const T* src = col;
-        int64_t ldb = q;
-        if (l.pointwise) {
-          src = x + b.n * chw;
-          ldb = l.P;
-        } else {
-          im2col_block(x, b, col);
-        }
+        int64_t ldb;
+        const T* src = columns(x, b, col, &ldb);
         // Into y directly when the block is one image, else into stage then y.
         T* dst = b.nb == 1 ? y + b.n * yhw + b.p0 : stage;
         const int64_t ldc = b.nb == 1 ? l.P : q;
@@ -312,19 +323,13 @@ struct Conv {
     std::vector<T> parts(size_t(slices * wsize), T(0));
     auto slice = [&](int64_t sl) {
       const int64_t n0 = sl * p.n / slices, n1 = (sl + 1) * p.n / slices;
-      T* col = l.pointwise ? nullptr : tls_col.get<T>(l.K * std::max(l.images * l.P, l.chunk));
-      T* stage = l.images > 1 ? tls_stage.get<T>(p.c_out * l.images * l.P) : nullptr;
+      T* col = col_scratch();
+      T* stage = stage_scratch();
       T* acc = parts.data() + sl * wsize;
       for_each_block(l, n0, n1, [&](const Block& b) {
         const int64_t q = b.width();
-        const T* src = col;
-        int64_t ldb = q;
-        if (l.pointwise) {
-          src = x + b.n * chw;
-          ldb = l.P;
-        } else {
-          im2col_block(x, b, col);
-        }
+        int64_t ldb;
+        const T* src = columns(x, b, col, &ldb);
         int64_t lda;
         const T* g_cols = out_columns(dy, b, stage, &lda);
         for (int64_t g = 0; g < p.groups; ++g)

@@ -103,17 +103,7 @@ void run_slot(const OptimSlot& slot, int64_t begin, int64_t end, Rule rule) {
     if constexpr (kStates & 2u) b.store(s1 + i);
     if constexpr (kStates & 4u) c.store(s2 + i);
   }
-  for (; i < end; ++i) {
-    T pv = p[i], a = 0, b = 0, c = 0;
-    if constexpr (kStates & 1u) a = s0[i];
-    if constexpr (kStates & 2u) b = s1[i];
-    if constexpr (kStates & 4u) c = s2[i];
-    rule(pv, g[i], a, b, c);
-    p[i] = pv;
-    if constexpr (kStates & 1u) s0[i] = a;
-    if constexpr (kStates & 2u) s1[i] = b;
-    if constexpr (kStates & 4u) s2[i] = c;
-  }
+  for (; i < end; ++i) kernels::update_element<kStates>(rule, p, g, s0, s1, s2, i);
 }
 
 // Calls body(slot, begin, end) on pieces of the slots so that the threads share the total

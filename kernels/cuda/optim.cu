@@ -46,17 +46,7 @@ __global__ void __launch_bounds__(kBlock) multi_tensor_kernel(const Table table,
   T* s0 = static_cast<T*>(sl.state[0]);
   T* s1 = static_cast<T*>(sl.state[1]);
   T* s2 = static_cast<T*>(sl.state[2]);
-  for (int64_t i = lo + threadIdx.x; i < hi; i += blockDim.x) {
-    T pv = p[i], a = 0, b = 0, c = 0;
-    if constexpr (kStates & 1u) a = s0[i];
-    if constexpr (kStates & 2u) b = s1[i];
-    if constexpr (kStates & 4u) c = s2[i];
-    rule(pv, g[i], a, b, c);
-    p[i] = pv;
-    if constexpr (kStates & 1u) s0[i] = a;
-    if constexpr (kStates & 2u) s1[i] = b;
-    if constexpr (kStates & 4u) s2[i] = c;
-  }
+  for (int64_t i = lo + threadIdx.x; i < hi; i += blockDim.x) update_element<kStates>(rule, p, g, s0, s1, s2, i);
 }
 
 // The rules as functors (device lambdas would need --extended-lambda).
