@@ -60,6 +60,23 @@ struct Geometry {
   int cin_g, cout_g;
   int hw, ohw;  // h * w, out_h * out_w
   FastDiv by_w, by_out_w, by_kw, by_khkw, by_stride_h, by_stride_w;
+
+  // Column kx < k of a gathered A operand whose k runs over (channel of the group, tap i,
+  // tap j): the channel's offset at `plane` elements a channel, and the tap's offsets.
+  struct Tap {
+    int64_t c_off;
+    int di, dj;
+    bool ok;
+  };
+  __device__ Tap tap(int kx, int k, int plane) const {
+    Tap q{0, 0, 0, kx < k};
+    if (!q.ok) return q;
+    const DivMod c = divmod(kx, by_khkw), t = divmod(c.r, by_kw);
+    q.c_off = int64_t(c.q) * plane;
+    q.di = t.q * dil_h;
+    q.dj = t.r * dil_w;
+    return q;
+  }
 };
 
 Geometry geometry(const Conv2dParams& p) {
@@ -126,21 +143,8 @@ struct ForwardView {
     return r;
   }
   __device__ int k_tile(int64_t kt) const { return int(kt) * kBK; }
-  struct AK {
-    int64_t c_off;
-    int di, dj;
-    bool ok;
-  };
-  __device__ AK a_k(int k0, int kk) const {
-    const int kx = k0 + kk;
-    AK q{0, 0, 0, kx < k};
-    if (!q.ok) return q;
-    const DivMod c = divmod(kx, s.by_khkw), t = divmod(c.r, s.by_kw);
-    q.c_off = int64_t(c.q) * s.hw;
-    q.di = t.q * s.dil_h;
-    q.dj = t.r * s.dil_w;
-    return q;
-  }
+  using AK = Geometry::Tap;
+  __device__ AK a_k(int k0, int kk) const { return s.tap(k0 + kk, k, s.hw); }
   __device__ T a(const Row& r, const AK& q) const {
     const int ih = r.ih0 + q.di, iw = r.iw0 + q.dj;
     if (!r.ok || !q.ok || ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) return T(0);
@@ -202,21 +206,8 @@ struct DgradView {
     return r;
   }
   __device__ int k_tile(int64_t kt) const { return int(kt) * kBK; }
-  struct AK {
-    int64_t c_off;
-    int di, dj;
-    bool ok;
-  };
-  __device__ AK a_k(int k0, int kk) const {
-    const int kx = k0 + kk;
-    AK q{0, 0, 0, kx < k};
-    if (!q.ok) return q;
-    const DivMod c = divmod(kx, s.by_khkw), t = divmod(c.r, s.by_kw);
-    q.c_off = int64_t(c.q) * s.ohw;
-    q.di = t.q * s.dil_h;
-    q.dj = t.r * s.dil_w;
-    return q;
-  }
+  using AK = Geometry::Tap;
+  __device__ AK a_k(int k0, int kk) const { return s.tap(k0 + kk, k, s.ohw); }
   // The output index along one axis that tap offset d of position t (= i + pad) reads, or -1.
   __device__ static int source(int t, int d, const FastDiv& stride, int out) {
     const int u = t - d;
