@@ -19,10 +19,7 @@ std::tuple<Array, Array> dropout(const Array& x, double p) {
   // The same stream positions on every device, so a seeded run draws the same masks on the GPU.
   const uint64_t offset = draws ? rng::reserve(static_cast<uint64_t>(x.numel())) : 0;
   bool* m = reinterpret_cast<bool*>(mask.data());
-  if (on_cuda(x))
-    PYDL_CUDA_LAUNCH(x.device(), cuda_kernels::dropout_forward(x.dtype(), in.data(), out.data(), m, x.numel(),
-                                                               rng::seed(), offset, p, stream, check));
-  else cpu::dropout_forward(x.dtype(), in.data(), out.data(), m, x.numel(), rng::seed(), offset, p);
+  PYDL_KERNEL(x.device(), dropout_forward, x.dtype(), in.data(), out.data(), m, x.numel(), rng::seed(), offset, p);
   return {out, mask};
 }
 
@@ -38,10 +35,7 @@ Array dropout_backward(const Array& grad, const Array& mask, double p) {
   Array g = grad.contiguous(), m = mask.contiguous();
   Array out = Array::empty(grad.shape(), grad.dtype(), grad.device());
   const bool* mk = reinterpret_cast<const bool*>(m.data());
-  if (on_cuda(grad))
-    PYDL_CUDA_LAUNCH(grad.device(), cuda_kernels::dropout_backward(grad.dtype(), g.data(), mk, out.data(),
-                                                                   grad.numel(), p, stream, check));
-  else cpu::dropout_backward(grad.dtype(), g.data(), mk, out.data(), grad.numel(), p);
+  PYDL_KERNEL(grad.device(), dropout_backward, grad.dtype(), g.data(), mk, out.data(), grad.numel(), p);
   return out;
 }
 

@@ -61,8 +61,7 @@ Array gather(const Array& x, int64_t dim, const Array& index_in) {
   check_range(index, 0, x.ndim() ? x.shape()[dim] : 1, dim, "gather");
   Array out = Array::empty(index.shape(), x.dtype(), x.device());
   const int64_t* idx = reinterpret_cast<const int64_t*>(index.data());
-  if (on_cuda(x)) PYDL_CUDA_LAUNCH(x.device(), cuda_kernels::gather(x.dtype(), x.data(), idx, out.data(), ax, stream, check));
-  else cpu::gather(x.dtype(), x.data(), idx, out.data(), ax);
+  PYDL_KERNEL(x.device(), gather, x.dtype(), x.data(), idx, out.data(), ax);
   return out;
 }
 
@@ -79,11 +78,8 @@ Array scatter_add(const Array& x, int64_t dim, const Array& index_in, const Arra
   check_range(index, 0, x.ndim() ? x.shape()[dim] : 1, dim, "scatter_add");
   Array src = src_in.astype(x.dtype()).contiguous();
   const int64_t* idx = reinterpret_cast<const int64_t*>(index.data());
-  if (on_cuda(x)) {  // atomics: repeated float indices may sum in any order (kernels/cuda/index.h)
-    PYDL_CUDA_LAUNCH(x.device(), cuda_kernels::scatter_add(x.dtype(), out.data(), idx, src.data(), ax, stream, check));
-  } else {
-    cpu::scatter_add(x.dtype(), out.data(), idx, src.data(), ax);
-  }
+  // CUDA: atomics, so repeated float indices may sum in any order (kernels/cuda/index.h)
+  PYDL_KERNEL(x.device(), scatter_add, x.dtype(), out.data(), idx, src.data(), ax);
   return out;
 }
 
@@ -101,12 +97,7 @@ Array index_select(const Array& x_in, int64_t dim, const Array& index_in) {
   int64_t outer, inner;
   split_at(x.shape(), dim, outer, inner);
   const int64_t* idx = reinterpret_cast<const int64_t*>(index.data());
-  if (on_cuda(x)) {
-    PYDL_CUDA_LAUNCH(x.device(), cuda_kernels::index_select(x.dtype(), x.data(), size, idx, index.numel(), out.data(),
-                                                            outer, inner, stream, check));
-  } else {
-    cpu::index_select(x.dtype(), x.data(), size, idx, index.numel(), out.data(), outer, inner);
-  }
+  PYDL_KERNEL(x.device(), index_select, x.dtype(), x.data(), size, idx, index.numel(), out.data(), outer, inner);
   return out;
 }
 
@@ -128,12 +119,8 @@ Array index_add(const Array& x, int64_t dim, const Array& index_in, const Array&
   int64_t outer, inner;
   split_at(out.shape(), dim, outer, inner);
   const int64_t* idx = reinterpret_cast<const int64_t*>(index.data());
-  if (on_cuda(x)) {  // atomics: repeated float indices may sum in any order (kernels/cuda/index.h)
-    PYDL_CUDA_LAUNCH(x.device(), cuda_kernels::index_add(x.dtype(), out.data(), size, idx, index.numel(), src.data(),
-                                                         outer, inner, stream, check));
-  } else {
-    cpu::index_add(x.dtype(), out.data(), size, idx, index.numel(), src.data(), outer, inner);
-  }
+  // CUDA: atomics, so repeated float indices may sum in any order (kernels/cuda/index.h)
+  PYDL_KERNEL(x.device(), index_add, x.dtype(), out.data(), size, idx, index.numel(), src.data(), outer, inner);
   return out;
 }
 

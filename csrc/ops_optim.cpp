@@ -24,14 +24,7 @@ struct Plan {
   std::vector<std::pair<Array, Array>> write_back;  // (destination, contiguous copy)
   Device device;                                      // of every param
 
-  // Runs the CPU kernel or the CUDA one on the slots, then writes the copies back.
-  template <class Cpu, class Cuda>
-  void run(Cpu cpu_kernel, [[maybe_unused]] Cuda cuda_kernel) {
-    const int64_t count = static_cast<int64_t>(slots.size());
-    if (!device.is_cpu()) PYDL_CUDA_LAUNCH(device, cuda_kernel(slots.data(), count, stream, check));
-    else cpu_kernel(slots.data(), count);
-    finish();
-  }
+  int64_t count() const { return static_cast<int64_t>(slots.size()); }
 
   void* writable(const Array& a) {
     if (a.is_contiguous()) return a.data();
@@ -44,6 +37,7 @@ struct Plan {
     keep.push_back(a.contiguous());
     return keep.back().data();
   }
+  // After the kernel: the contiguous copies written back into the non-contiguous originals.
   void finish() {
     for (auto& [dst, src] : write_back) dst.copy_from(src);
   }
@@ -171,10 +165,8 @@ std::vector<std::optional<Array>> sgd_update(const ArrayList& params, const Arra
       p.slots[i].init = true;
     }
   }
-  p.run([&](const OptimSlot* sl, int64_t n) { cpu::sgd(h, sl, n); },
-        [&](const OptimSlot* sl, int64_t n, void* stream, cuda_kernels::LaunchCheck check) {
-          cuda_kernels::sgd(h, sl, n, stream, check);
-        });
+  PYDL_KERNEL(p.device, sgd, h, p.slots.data(), p.count());
+  p.finish();
   return created;
 }
 
@@ -197,10 +189,8 @@ void adam_update(const ArrayList& params, const ArrayList& grads, const ArrayLis
   attach_states(p, 0, exp_avgs);
   attach_states(p, 1, exp_avg_sqs);
   if (h.amsgrad) attach_states(p, 2, max_exp_avg_sqs);
-  p.run([&](const OptimSlot* sl, int64_t n) { cpu::adam(h, sl, n); },
-        [&](const OptimSlot* sl, int64_t n, void* stream, cuda_kernels::LaunchCheck check) {
-          cuda_kernels::adam(h, sl, n, stream, check);
-        });
+  PYDL_KERNEL(p.device, adam, h, p.slots.data(), p.count());
+  p.finish();
 }
 
 void rmsprop_update(const ArrayList& params, const ArrayList& grads, const ArrayList& square_avgs,
@@ -219,10 +209,8 @@ void rmsprop_update(const ArrayList& params, const ArrayList& grads, const Array
   attach_states(p, 0, square_avgs);
   if (h.momentum > 0) attach_states(p, 1, momentum_buffers);
   if (h.centered) attach_states(p, 2, grad_avgs);
-  p.run([&](const OptimSlot* sl, int64_t n) { cpu::rmsprop(h, sl, n); },
-        [&](const OptimSlot* sl, int64_t n, void* stream, cuda_kernels::LaunchCheck check) {
-          cuda_kernels::rmsprop(h, sl, n, stream, check);
-        });
+  PYDL_KERNEL(p.device, rmsprop, h, p.slots.data(), p.count());
+  p.finish();
 }
 
 void adagrad_update(const ArrayList& params, const ArrayList& grads, const ArrayList& state_sums,
@@ -238,10 +226,8 @@ void adagrad_update(const ArrayList& params, const ArrayList& grads, const Array
   Plan p = plan(op, params, grads);
   attach_steps(p, steps);
   attach_states(p, 0, state_sums);
-  p.run([&](const OptimSlot* sl, int64_t n) { cpu::adagrad(h, sl, n); },
-        [&](const OptimSlot* sl, int64_t n, void* stream, cuda_kernels::LaunchCheck check) {
-          cuda_kernels::adagrad(h, sl, n, stream, check);
-        });
+  PYDL_KERNEL(p.device, adagrad, h, p.slots.data(), p.count());
+  p.finish();
 }
 
 void adadelta_update(const ArrayList& params, const ArrayList& grads, const ArrayList& square_avgs,
@@ -257,10 +243,8 @@ void adadelta_update(const ArrayList& params, const ArrayList& grads, const Arra
   Plan p = plan(op, params, grads);
   attach_states(p, 0, square_avgs);
   attach_states(p, 1, acc_deltas);
-  p.run([&](const OptimSlot* sl, int64_t n) { cpu::adadelta(h, sl, n); },
-        [&](const OptimSlot* sl, int64_t n, void* stream, cuda_kernels::LaunchCheck check) {
-          cuda_kernels::adadelta(h, sl, n, stream, check);
-        });
+  PYDL_KERNEL(p.device, adadelta, h, p.slots.data(), p.count());
+  p.finish();
 }
 
 }  // namespace pydl

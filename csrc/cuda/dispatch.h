@@ -28,3 +28,12 @@ inline bool on_cuda(const Array& a) { return !a.device().is_cpu(); }
 #define PYDL_CUDA_LAUNCH(device, ...) \
   ::pydl::fail<::pydl::RuntimeError>("pydl was built without CUDA support (no nvcc at build time)")
 #endif
+
+// Kernel `name` on `device`'s backend: cpu::name(args...) on the CPU, and on CUDA
+// cuda_kernels::name(args..., stream, check). The two entry points share their signature,
+// the CUDA one adding its launch context.
+#define PYDL_KERNEL(device, name, ...)                                                       \
+  do {                                                                                    \
+    if ((device).is_cpu()) ::pydl::cpu::name(__VA_ARGS__);                                \
+    else PYDL_CUDA_LAUNCH(device, ::pydl::cuda_kernels::name(__VA_ARGS__, stream, check)); \
+  } while (0)
