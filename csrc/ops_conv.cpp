@@ -8,7 +8,7 @@
 
 #include "csrc/cuda/dispatch.h"
 #include "csrc/errors.h"
-#include "csrc/ops_activation.h"
+#include "csrc/ops.h"
 #include "kernels/common/conv.h"
 #include "kernels/cpu/conv.h"
 #include "kernels/cpu/pool.h"
@@ -20,11 +20,6 @@ namespace pydl {
 namespace {
 
 std::string ints_str(const Ints& v) { return shape_str(v); }
-
-void check_float(const Array& x, const char* op, const char* what) {
-  if (!is_floating(x.dtype()))
-    fail<TypeError>(op, ": expected a float32 or float64 ", what, ", got ", dtype_name(x.dtype()));
-}
 
 void check_same_dtype(const Array& x, const Array& other, const char* op, const char* what) {
   if (other.dtype() != x.dtype())
@@ -198,7 +193,7 @@ Array conv2d(const Array& x, const Array& weight, const std::optional<Array>& bi
     return y;
   }
   cpu::conv2d_forward(x.dtype(), p, xc.data(), wc.data(), bp, y.data());
-  return relu ? activation(Activation::Relu, y, 0.0, 0.0) : y;
+  return relu ? unary(UnaryOp::Relu, y) : y;
 }
 
 Array conv2d_backward_input(const Array& grad, const Array& weight, const Shape& input_shape, const Ints& stride,

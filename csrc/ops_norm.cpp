@@ -13,15 +13,6 @@
 
 namespace pydl {
 
-namespace {
-
-void check_float(const Array& a, const char* op, const char* what) {
-  if (!is_floating(a.dtype()))
-    fail<TypeError>(op, ": expected a float32 or float64 ", what, ", got ", dtype_name(a.dtype()));
-}
-
-}  // namespace
-
 // ---------------------------------------------------------------------- dropout
 std::tuple<Array, Array> dropout(const Array& x, double p) {
   check_float(x, "dropout", "input");

@@ -229,7 +229,7 @@ class Tensor:
         extras = []
         if self._a.device != "cpu":
             extras.append(f"device='{self._a.device}'")
-        if self._a.dtype not in (3, 2, 0) or arr.size == 0:
+        if self._a.dtype not in (_float32.code, _int64.code, _bool.code) or arr.size == 0:
             extras.append(f"dtype={self.dtype!r}")
         if self._node is not None:
             extras.append(f"grad_fn={self._node!r}")

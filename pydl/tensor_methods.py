@@ -5,7 +5,8 @@ from pydl.autograd.grad_mode import state as grad_state
 from pydl.dlpack import _tensor_dlpack, _tensor_dlpack_device
 from pydl.ops import elementwise as ew
 from pydl.ops import indexing, linalg, reduction, shape
-from pydl.ops._util import ADD, DIV, MUL, SUB
+from pydl.ops import unary as un
+from pydl.ops._util import Binary
 
 
 def _reflected(fn):
@@ -83,22 +84,23 @@ def install(Tensor):
         "__add__": ew.add, "__radd__": _reflected(ew.add), "__sub__": ew.sub, "__rsub__": _reflected(ew.sub),
         "__mul__": ew.mul, "__rmul__": _reflected(ew.mul), "__truediv__": ew.div,
         "__rtruediv__": _reflected(ew.div), "__pow__": ew.pow, "__rpow__": _reflected(ew.pow),
-        "__matmul__": linalg.matmul, "__rmatmul__": _reflected(linalg.matmul), "__neg__": ew.neg,
-        "__abs__": ew.abs, "__pos__": lambda self: self,
+        "__matmul__": linalg.matmul, "__rmatmul__": _reflected(linalg.matmul), "__neg__": un.neg,
+        "__abs__": un.abs, "__pos__": lambda self: self,
         "__eq__": ew.eq, "__ne__": ew.ne, "__lt__": ew.lt, "__le__": ew.le, "__gt__": ew.gt, "__ge__": ew.ge,
         "__and__": ew.logical_and, "__or__": ew.logical_or, "__invert__": ew.logical_not,
-        "__iadd__": _augmented(ADD, ew.add), "__isub__": _augmented(SUB, ew.sub),
-        "__imul__": _augmented(MUL, ew.mul), "__itruediv__": _augmented(DIV, ew.div),
+        "__iadd__": _augmented(Binary.ADD, ew.add), "__isub__": _augmented(Binary.SUB, ew.sub),
+        "__imul__": _augmented(Binary.MUL, ew.mul), "__itruediv__": _augmented(Binary.DIV, ew.div),
         "add": ew.add, "sub": ew.sub, "mul": ew.mul, "div": ew.div, "pow": ew.pow, "maximum": ew.maximum,
         "minimum": ew.minimum, "eq": ew.eq, "ne": ew.ne, "lt": ew.lt, "le": ew.le, "gt": ew.gt, "ge": ew.ge,
-        "neg": ew.neg, "exp": ew.exp, "log": ew.log, "sqrt": ew.sqrt, "rsqrt": ew.rsqrt, "abs": ew.abs,
-        "sign": ew.sign, "tanh": ew.tanh, "sigmoid": ew.sigmoid, "relu": ew.relu, "square": ew.square,
+        "neg": un.neg, "exp": un.exp, "log": un.log, "sqrt": un.sqrt, "rsqrt": un.rsqrt, "abs": un.abs,
+        "sign": un.sign, "tanh": un.tanh, "sigmoid": un.sigmoid, "relu": un.relu, "square": ew.square,
         "clamp": ew.clamp, "clip": ew.clamp, "masked_fill": indexing.masked_fill,
         "logical_and": ew.logical_and, "logical_or": ew.logical_or, "logical_not": ew.logical_not,
         "where": lambda self, condition, other: ew.where(condition, self, other),
         "matmul": linalg.matmul, "mm": linalg.mm, "dot": linalg.dot,
         # in place
-        "add_": _inplace(ADD), "sub_": _inplace(SUB), "mul_": _inplace(MUL), "div_": _inplace(DIV),
+        "add_": _inplace(Binary.ADD), "sub_": _inplace(Binary.SUB), "mul_": _inplace(Binary.MUL),
+        "div_": _inplace(Binary.DIV),
         "zero_": _zero_, "fill_": _fill_, "copy_": _copy_, "uniform_": _uniform_, "normal_": _normal_,
         # reductions
         "sum": reduction.sum, "mean": reduction.mean, "var": reduction.var, "std": reduction.std,

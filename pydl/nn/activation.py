@@ -2,6 +2,8 @@
 from pydl.nn import functional as F
 from pydl.nn.module import Module
 
+__all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softplus", "GELU", "Softmax", "LogSoftmax"]
+
 
 class ReLU(Module):
     def __init__(self, inplace=False):
