@@ -73,6 +73,14 @@ struct LogOp {
   PYDL_HD T backward(T dy, T x) const { return dy / x; }
 };
 
+// log(1 + x), exact to an ulp or two for tiny x, where log(1 + x) would round 1 + x first.
+template <class T>
+struct Log1pOp {
+  PYDL_HD Log1pOp(double, double) {}
+  PYDL_HD T forward(T x) const { return log1p_fast(x); }
+  PYDL_HD T backward(T dy, T x) const { return dy / (T(1) + x); }
+};
+
 template <class T>
 struct SqrtOp {
   PYDL_HD SqrtOp(double, double) {}
@@ -169,6 +177,7 @@ namespace pydl {
   X(Relu, "relu", ReluOp, Numeric, Input, 1)                   \
   X(Exp, "exp", ExpOp, Floating, Output, 8)                    \
   X(Log, "log", LogOp, Floating, Input, 8)                     \
+  X(Log1p, "log1p", Log1pOp, Floating, Input, 8)               \
   X(Sqrt, "sqrt", SqrtOp, Floating, Output, 4)                 \
   X(Rsqrt, "rsqrt", RsqrtOp, Floating, Output, 4)              \
   X(Sigmoid, "sigmoid", SigmoidOp, Floating, Output, 8)        \
