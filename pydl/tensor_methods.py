@@ -94,7 +94,7 @@ def install(Tensor):
         "minimum": ew.minimum, "eq": ew.eq, "ne": ew.ne, "lt": ew.lt, "le": ew.le, "gt": ew.gt, "ge": ew.ge,
         "neg": un.neg, "exp": un.exp, "log": un.log, "sqrt": un.sqrt, "rsqrt": un.rsqrt, "abs": un.abs,
         "sign": un.sign, "tanh": un.tanh, "sigmoid": un.sigmoid, "relu": un.relu, "square": ew.square,
-        "log1p": un.log1p,
+        "log1p": un.log1p, "expm1": un.expm1,
         "clamp": ew.clamp, "clip": ew.clamp, "masked_fill": indexing.masked_fill,
         "logical_and": ew.logical_and, "logical_or": ew.logical_or, "logical_not": ew.logical_not,
         "where": lambda self, condition, other: ew.where(condition, self, other),

@@ -66,6 +66,27 @@ struct ExpOp {
   PYDL_HD T backward(T dy, T y) const { return dy * y; }
 };
 
+// e^x - 1, exact to an ulp or two for small x, where e^x - 1 would cancel. From exp's range
+// reduction (pointwise_math.h): e^x - 1 = 2^n q + (2^n - 1) with q = e^r - 1 straight from the
+// polynomial, computed as 2 (2^(n-1) q + (2^(n-1) - 1/2)) so that n = 128 cannot overflow on
+// the way. Below |x| = 2^-24 the result is x itself (-0 and subnormals kept); from -30 down
+// it is -1. The backward is dy e^x from the input: (y + 1) from the output (PyTorch's) would
+// cancel for x << 0, where y is -1 to within an ulp.
+template <class T>
+struct Expm1Op {
+  PYDL_HD Expm1Op(double, double) {}
+  PYDL_HD T forward(T x) const { return expm1_of(x); }
+  PYDL_HD T backward(T dy, T x) const { return dy * exp_fast(x); }
+
+  static PYDL_HD float expm1_of(float x) {
+    const ExpReduced e = exp_reduce(pick(x < -30.0f, -30.0f, x));  // NaN compares false: kept
+    const float half = bits_to_float((e.n + 126) << 23);            // 2^(n-1), n in [-43, 128]
+    const float y = 2.0f * fmadd(half, e.q, half - 0.5f);
+    return pick(abs_bits(x) < 5.96046448e-8f, x, pick(x > 88.75f, INFINITY, y));
+  }
+  static PYDL_HD double expm1_of(double x) { return expm1(x); }
+};
+
 template <class T>
 struct LogOp {
   PYDL_HD LogOp(double, double) {}
@@ -176,6 +197,7 @@ namespace pydl {
   X(Sign, "sign", SignOp, Numeric, Input, 1)                   \
   X(Relu, "relu", ReluOp, Numeric, Input, 1)                   \
   X(Exp, "exp", ExpOp, Floating, Output, 8)                    \
+  X(Expm1, "expm1", Expm1Op, Floating, Input, 8)               \
   X(Log, "log", LogOp, Floating, Input, 8)                     \
   X(Log1p, "log1p", Log1pOp, Floating, Input, 8)               \
   X(Sqrt, "sqrt", SqrtOp, Floating, Output, 4)                 \

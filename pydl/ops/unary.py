@@ -14,7 +14,7 @@ from pydl.autograd.function import Function
 from pydl.autograd.grad_mode import state as grad_state
 from pydl.tensor import _wrap
 
-__all__ = ["neg", "abs", "sign", "relu", "exp", "log", "log1p", "sqrt", "rsqrt", "sigmoid", "tanh"]
+__all__ = ["neg", "abs", "sign", "relu", "exp", "expm1", "log", "log1p", "sqrt", "rsqrt", "sigmoid", "tanh"]
 
 
 class Unary(Function):
@@ -44,7 +44,7 @@ FUNCTIONS = {op: _function(op) for op in _C.Unary.__members__.values()}  # one p
 U = _C.Unary
 Neg, Abs, Sign, Relu = FUNCTIONS[U.NEG], FUNCTIONS[U.ABS], FUNCTIONS[U.SIGN], FUNCTIONS[U.RELU]
 Exp, Log, Sqrt, Rsqrt = FUNCTIONS[U.EXP], FUNCTIONS[U.LOG], FUNCTIONS[U.SQRT], FUNCTIONS[U.RSQRT]
-Sigmoid, Tanh, Log1p = FUNCTIONS[U.SIGMOID], FUNCTIONS[U.TANH], FUNCTIONS[U.LOG1P]
+Sigmoid, Tanh, Log1p, Expm1 = FUNCTIONS[U.SIGMOID], FUNCTIONS[U.TANH], FUNCTIONS[U.LOG1P], FUNCTIONS[U.EXPM1]
 
 
 def in_place(fn, x, p0=0.0):
@@ -75,6 +75,10 @@ def relu(input):
 
 def exp(input):
     return Exp.apply(input)
+
+
+def expm1(input):
+    return Expm1.apply(input)
 
 
 def log(input):
