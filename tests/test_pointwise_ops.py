@@ -8,26 +8,38 @@ import numpy as np
 import pytest
 
 import pydl
+import pydl.nn.functional as F
 
 inf, nan = math.inf, math.nan
+
+
+def sigmoid(x):
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
 
 # name -> (pydl function, float64 reference, derivative reference, PyTorch function, sampled range)
 OPS = {
     "log1p": (pydl.log1p, np.log1p, lambda x: 1 / (1 + x), lambda torch: torch.log1p, (-0.99, 20.0)),
     "expm1": (pydl.expm1, np.expm1, np.exp, lambda torch: torch.expm1, (-20.0, 20.0)),
+    "silu": (F.silu, lambda x: x * sigmoid(x), lambda x: sigmoid(x) * (1 + x * (1 - sigmoid(x))),
+             lambda torch: torch.nn.functional.silu, (-20.0, 20.0)),
 }
 # Values at the edges of each op's polynomial and range reduction, and its tails.
 EXTREMES = {
     "log1p": [0.0, -0.0, 1e-40, 1e-30, -1e-30, 1e-8, -1e-8, 1e-3, -0.29, 0.41, -0.5, -0.9999999, 1.0, 1e10, 3e38],
     "expm1": [0.0, -0.0, 1e-40, -1e-40, 1e-30, 6e-8, -6e-8, 1e-3, 0.3465, -0.3466, 0.35, -0.35, 1.04, -1.04, -17.0,
               -29.9, -30.0, -31.0, -88.0, -104.0, 88.0, 88.37, 88.38, 88.72],
+    "silu": [0.0, -0.0, 1e-30, -1e-30, 1e-3, -1e-3, 1.0, -1.0, 5.0, -5.0, 17.0, -17.0, 40.0, -40.0, 87.0, -87.0,
+             400.0],
 }
 # Exactly these outputs, as PyTorch gives them.
 SPECIAL = {
     "log1p": {-1.0: -inf, -2.0: nan, inf: inf, -inf: nan, nan: nan, -0.0: -0.0, 1e-40: 1e-40},
     "expm1": {inf: inf, -inf: -1.0, nan: nan, -0.0: -0.0, 1e-40: 1e-40, 1000.0: inf, -200.0: -1.0},
+    "silu": {inf: inf, -inf: nan, nan: nan, -0.0: -0.0, 1000.0: 1000.0, -1000.0: -0.0},
 }
-MAX_ULP = {"log1p": 2.5, "expm1": 2.0}  # float32 forward against the float64 reference
+MAX_ULP = {"log1p": 2.5, "expm1": 2.0, "silu": 3.5}  # float32 forward against the float64 reference
 
 
 def inputs(name, n, dtype, seed=0):
@@ -59,10 +71,15 @@ def test_forward_backward_vs_float64_reference(name, dtype, n, device):
         want_dx = (g * dref(x64)).astype(dtype)  # rounded to the dtype: overflow is inf in both
     if dtype == np.float32:
         assert ulps(got, ref(x64)).max() <= MAX_ULP[name]
-        np.testing.assert_allclose(dx, want_dx, rtol=1e-6, atol=1e-30)
     else:
         np.testing.assert_allclose(got, ref(x64), rtol=1e-15, atol=0)
-        np.testing.assert_allclose(dx, want_dx, rtol=1e-15, atol=0)
+    # A few roundings in the derivative, and an absolute slack of a few ulp of |g| where it
+    # crosses zero (SiLU's at x = -1.28).
+    eps = np.finfo(dtype).eps
+    with np.errstate(invalid="ignore"):  # inf - inf where both overflow
+        err = np.abs(dx.astype(np.float64) - want_dx)
+        ok = (err <= 32 * eps * np.abs(want_dx) + 8 * eps * np.abs(g)) | (dx == want_dx)
+    assert ok.all(), (x[~ok][:5], dx[~ok][:5], want_dx[~ok][:5])
 
 
 @pytest.mark.parametrize("name", sorted(OPS))
@@ -122,3 +139,18 @@ def test_expm1_keeps_small_arguments_and_promotes_integers():
     assert ints.dtype == pydl.float32
     np.testing.assert_allclose(ints.numpy(), np.expm1([0.0, 1.0, 3.0]), rtol=1.2e-7)
     assert type(x.requires_grad_().expm1().grad_fn).__name__ == "Expm1"
+
+
+def test_silu_module_inplace_and_dtypes():
+    torch = pytest.importorskip("torch")
+    a = np.array([-3.0, -0.5, 0.0, 2.0], np.float32)
+    assert repr(pydl.nn.SiLU()) == "SiLU()" and "inplace=True" in repr(pydl.nn.SiLU(inplace=True))
+    np.testing.assert_allclose(pydl.nn.SiLU()(pydl.tensor(a)).numpy(), torch.nn.SiLU()(torch.tensor(a)).numpy(),
+                               rtol=3e-7)
+    x = pydl.tensor(a)
+    assert F.silu(x, inplace=True) is x and pydl.nn.SiLU(inplace=True)(x) is x  # written into x, as torch
+    np.testing.assert_allclose(x.numpy(), F.silu(F.silu(pydl.tensor(a))).numpy())
+    with pytest.raises(TypeError, match="silu: expected a float32 or float64 input, got int64"):
+        F.silu(pydl.tensor([1, 2]))  # as torch, which has no integer silu
+    y = F.silu(pydl.tensor(a, requires_grad=True) * 1.0, inplace=True)  # recorded: computed out of place
+    assert type(y.grad_fn).__name__ == "Silu"

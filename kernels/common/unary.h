@@ -155,6 +155,17 @@ struct SoftplusOp {
   }
 };
 
+// SiLU (swish): x sigmoid(x); d/dx = s (1 + x (1 - s)) with s = sigmoid(x).
+template <class T>
+struct SiluOp {
+  PYDL_HD SiluOp(double, double) {}
+  PYDL_HD T forward(T x) const { return x * sigmoid_fast(x); }
+  PYDL_HD T backward(T dy, T x) const {
+    const T s = sigmoid_fast(x);
+    return dy * (s * fmadd(x, T(1) - s, T(1)));
+  }
+};
+
 // Exact GELU: x Phi(x); d/dx = Phi(x) + x phi(x).
 template <class T>
 struct GeluOp {
@@ -207,7 +218,8 @@ namespace pydl {
   X(LeakyRelu, "leaky_relu", LeakyReluOp, FloatOnly, Input, 1) \
   X(Softplus, "softplus", SoftplusOp, FloatOnly, Input, 8)     \
   X(Gelu, "gelu", GeluOp, FloatOnly, Input, 8)                 \
-  X(GeluTanh, "gelu_tanh", GeluTanhOp, FloatOnly, Input, 8)
+  X(GeluTanh, "gelu_tanh", GeluTanhOp, FloatOnly, Input, 8)   \
+  X(Silu, "silu", SiluOp, FloatOnly, Input, 8)
 
 enum class UnaryOp : int { PYDL_UNARY_OPS(PYDL_ENUM_ENTRY) };
 PYDL_REGISTRY(UnaryOp, PYDL_UNARY_OPS)

@@ -7,12 +7,13 @@ from pydl.autograd.function import Function
 from pydl.ops.unary import FUNCTIONS, Relu, in_place, sigmoid, tanh
 from pydl.tensor import _wrap
 
-__all__ = ["relu", "relu_", "leaky_relu", "leaky_relu_", "sigmoid", "tanh", "softplus", "gelu", "softmax",
+__all__ = ["relu", "relu_", "leaky_relu", "leaky_relu_", "sigmoid", "tanh", "softplus", "gelu", "silu", "softmax",
            "log_softmax"]
 
 U = _C.Unary
 LeakyRelu, Softplus, Gelu, GeluTanh = FUNCTIONS[U.LEAKY_RELU], FUNCTIONS[U.SOFTPLUS], FUNCTIONS[U.GELU], \
     FUNCTIONS[U.GELU_TANH]
+Silu = FUNCTIONS[U.SILU]
 
 
 def relu(input, inplace=False):
@@ -42,6 +43,10 @@ def gelu(input, approximate="none"):
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return (Gelu if approximate == "none" else GeluTanh).apply(input)
+
+
+def silu(input, inplace=False):
+    return in_place(Silu, input) if inplace else Silu.apply(input)
 
 
 # ---------------------------------------------------------------------- softmax
