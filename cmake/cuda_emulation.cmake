@@ -7,6 +7,7 @@ set(_emu_dir ${CMAKE_CURRENT_SOURCE_DIR}/tools/cuda_emu)
 set(_emu_out ${CMAKE_CURRENT_BINARY_DIR}/emu)
 file(GLOB _emu_inputs CONFIGURE_DEPENDS csrc/cuda/*.cu kernels/cuda/*.cu kernels/cuda/*.cuh)
 set(_emu_sources ${_emu_dir}/emulator.cpp)
+set(_emu_no_contract "")
 foreach(_src ${_emu_inputs})
   file(RELATIVE_PATH _rel ${CMAKE_CURRENT_SOURCE_DIR} ${_src})
   if(_src MATCHES "\\.cu$")
@@ -17,11 +18,15 @@ foreach(_src ${_emu_inputs})
   add_custom_command(OUTPUT ${_dst}
     COMMAND ${Python_EXECUTABLE} ${_emu_dir}/rewrite_launches.py ${_src} ${_dst}
     DEPENDS ${_src} ${_emu_dir}/rewrite_launches.py VERBATIM)
-  list(APPEND _emu_sources ${_dst})
+  if(_rel IN_LIST PYDL_NO_CONTRACT_CUDA)  # nvcc --fmad=false for these (CMakeLists.txt)
+    list(APPEND _emu_no_contract ${_dst})
+  else()
+    list(APPEND _emu_sources ${_dst})
+  endif()
 endforeach()
 # Rewritten headers come first, then the emulated <cuda_runtime.h>, then the source tree.
 target_include_directories(_C BEFORE PRIVATE ${_emu_out} ${_emu_dir}/include)
-target_sources(_C PRIVATE ${_emu_sources})
+target_sources(_C PRIVATE ${_emu_sources} ${_emu_no_contract})
 # The default build's architectures: PYDL_EMU_CC=75 then shows how an older GPU is refused.
 target_compile_definitions(_C PRIVATE PYDL_WITH_CUDA=1 "PYDL_CUDA_ARCHS=\"80,90\"")
 # a * b + c contracted into an FMA, as nvcc does for a GPU (its default -fmad=true), where the
@@ -39,6 +44,12 @@ endif()
 # linker never hands these contracted copies to the CPU kernels.
 set_source_files_properties(${_emu_sources} PROPERTIES
   COMPILE_OPTIONS "-O2;${_emu_contract};-fno-ipa-reference;-Wno-unused-variable"
+  COMPILE_DEFINITIONS "PYDL_ISA=cuda_emu")
+# What nvcc compiles with --fmad=false is emulated without contraction (FMA only where the
+# source calls fma).
+string(REPLACE "-ffp-contract=fast" "-ffp-contract=off" _emu_no_contract_flags "${_emu_contract}")
+set_source_files_properties(${_emu_no_contract} PROPERTIES
+  COMPILE_OPTIONS "-O2;${_emu_no_contract_flags};-fno-ipa-reference;-Wno-unused-variable"
   COMPILE_DEFINITIONS "PYDL_ISA=cuda_emu")
 # PYDL_EMU_ASAN=ON: the module under AddressSanitizer, a memcheck for the emulated kernels
 # (run Python with LD_PRELOAD=$(gcc -print-file-name=libasan.so) and PYDL_CUDA_NO_CACHING=1).

@@ -295,15 +295,25 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   return out;
 }
 
-void check_float(const Array& a, const char* op, const char* what) {
-  if (!is_floating(a.dtype()))
-    fail<TypeError>(op, ": expected a float32 or float64 ", what, ", got ", dtype_name(a.dtype()));
-}
-
 void check_same_device(const Array& a, const Array& b, const char* op) {
   if (a.device() != b.device())
     fail<RuntimeError>(op, ": expected all tensors on the same device, got ", a.device().str(), " and ",
                        b.device().str());
+}
+
+void check_pair(const Array& a, const Array& b, const char* op, const char* a_name, const char* b_name) {
+  check_same_device(a, b, op);
+  if (a.shape() != b.shape())
+    fail<ValueError>(op, ": ", a_name, " has shape ", shape_str(a.shape()), ", expected ", shape_str(b.shape()),
+                     " like the ", b_name);
+  if (a.dtype() != b.dtype())
+    fail<TypeError>(op, ": ", a_name, " is ", dtype_name(a.dtype()), ", expected ", dtype_name(b.dtype()),
+                    " like the ", b_name);
+}
+
+void check_float(const Array& x, const char* op, const char* what) {
+  if (!is_floating(x.dtype()))
+    fail<TypeError>(op, ": expected a float32 or float64 ", what, ", got ", dtype_name(x.dtype()));
 }
 
 void check_cpu(const Array& a, const char* op) {

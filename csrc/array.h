@@ -67,8 +67,11 @@ int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op);
 // Numpy broadcasting of two shapes; ValueError naming `op` if incompatible.
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 void check_same_device(const Array& a, const Array& b, const char* op);
-// TypeError unless a is float32 or float64: "op: expected a float32 or float64 <what>, got int64".
-void check_float(const Array& a, const char* op, const char* what = "input");
+// Two arrays that travel together into one kernel (a gradient and what it differentiates):
+// same device, shape and dtype, or an error naming op and both arrays.
+void check_pair(const Array& a, const Array& b, const char* op, const char* a_name, const char* b_name);
+// TypeError unless x is float32 or float64: "op: expected a float32 or float64 <what>, got int64".
+void check_float(const Array& x, const char* op, const char* what = "input");
 void check_cpu(const Array& a, const char* op);
 
 }  // namespace pydl

@@ -10,15 +10,13 @@
 namespace pydl {
 
 void bind_gemm(pybind11::module_& m) {
-  // epilogue: an Activation code (Identity, Relu or Gelu); relu=True is short for Relu.
+  // epilogue: a _C.Unary (IDENTITY, RELU or GELU); relu=True is short for RELU.
   m.def("linear",
-        [](const Array& x, const Array& w, std::optional<Array> bias, bool relu, int epilogue) {
-          if (epilogue < 0 || epilogue >= kNumActivations) fail<ValueError>("linear: unknown epilogue code ", epilogue);
-          const Activation act = relu ? Activation::Relu : static_cast<Activation>(epilogue);
-          return linear(x, w, bias ? &*bias : nullptr, act);
+        [](const Array& x, const Array& w, std::optional<Array> bias, bool relu, UnaryOp epilogue) {
+          return linear(x, w, bias ? &*bias : nullptr, relu ? UnaryOp::Relu : epilogue);
         },
         pybind11::arg("x"), pybind11::arg("weight"), pybind11::arg("bias") = pybind11::none(),
-        pybind11::arg("relu") = false, pybind11::arg("epilogue") = 0);
+        pybind11::arg("relu") = false, pybind11::arg("epilogue") = UnaryOp::Identity);
   m.def("set_allow_tf32", &set_allow_tf32);
   m.def("allow_tf32", &allow_tf32);
 

@@ -31,12 +31,6 @@ DType to_dtype(int code) {
   return static_cast<DType>(code);
 }
 
-template <class E>
-E to_enum(int code, int count, const char* what) {
-  if (code < 0 || code >= count) fail<ValueError>("unknown ", what, " code ", code);
-  return static_cast<E>(code);
-}
-
 py::dtype numpy_dtype(DType d) {
   switch (d) {
     case DType::Bool: return py::dtype::of<bool>();
@@ -109,6 +103,7 @@ py::object item(const Array& x) {
 PYBIND11_MODULE(_C, m) {
   m.doc() = "pydl's C++/CUDA runtime and kernels";
   install_fork_handler();
+  bind_enums(m);
   bind_core(m);
   bind_gemm(m);
   bind_activation(m);
@@ -181,19 +176,20 @@ void pydl::bind_core(py::module_& m) {
     return normal(s, mean, std, to_dtype(dt), Device::parse(dev));
   });
 
-  m.def("unary", [](int op, const Array& x) { return unary(to_enum<UnaryOp>(op, 10, "unary op"), x); });
-  m.def("binary", [](int op, const Array& a, const Array& b) { return binary(to_enum<BinaryOp>(op, 13, "binary op"), a, b); });
-  m.def("binary_scalar", [](int op, const Array& a, double s, bool is_float, bool reverse) {
-    return binary_scalar(to_enum<BinaryOp>(op, 13, "binary op"), a, s, is_float, reverse);
-  });
-  m.def("binary_", [](int op, Array& a, const Array& b) { binary_inplace(to_enum<BinaryOp>(op, 13, "binary op"), a, b); });
-  m.def("binary_scalar_", [](int op, Array& a, double s) { binary_scalar_inplace(to_enum<BinaryOp>(op, 13, "binary op"), a, s); });
+  // The pointwise family: op is a _C.Unary; p0, p1 its parameters (leaky_relu's slope,
+  // softplus' beta and threshold). unary_backward takes the saved output or input
+  // (op.grad_from_output says which).
+  m.def("unary", &unary, py::arg("op"), py::arg("x"), py::arg("p0") = 0.0, py::arg("p1") = 0.0);
+  m.def("unary_backward", &unary_backward, py::arg("op"), py::arg("grad"), py::arg("saved"), py::arg("p0") = 0.0,
+        py::arg("p1") = 0.0);
+  m.def("binary", &binary);
+  m.def("binary_scalar", &binary_scalar);
+  m.def("binary_", &binary_inplace);
+  m.def("binary_scalar_", &binary_scalar_inplace);
   m.def("where", &where);
   m.def("broadcast_shapes", [](const Shape& a, const Shape& b) { return to_tuple(broadcast_shapes(a, b, "broadcast_shapes")); });
 
-  m.def("reduce", [](int op, const Array& x, const std::vector<int64_t>& dims, bool keepdim, double correction) {
-    return reduce(to_enum<cpu::ReduceOp>(op, 5, "reduction"), x, dims, keepdim, correction);
-  });
+  m.def("reduce", &reduce);
   m.def("max_min_dim", &max_min_dim);
   m.def("arg_max_min", &arg_max_min);
   m.def("matmul", [](const Array& a, const Array& b) { return matmul(a, b); });

@@ -6,16 +6,17 @@
 #include <vector>
 
 #include "csrc/array.h"
-#include "kernels/common/activation.h"
-#include "kernels/common/functors.h"
-#include "kernels/cpu/reduce.h"
+#include "kernels/common/binary.h"
+#include "kernels/common/reduce.h"
+#include "kernels/common/unary.h"
 
 namespace pydl {
 
-// elementwise (ops_elementwise.cpp)
-const char* op_name(UnaryOp op);
-const char* op_name(BinaryOp op);
-Array unary(UnaryOp op, const Array& x);
+// elementwise (ops_elementwise.cpp). unary: the pointwise family, y = op(x) with the op's
+// parameters p0, p1 (kernels/common/unary.h); unary_backward: dx from grad and `saved`, the
+// forward's output or input as grad_from_output(op) says.
+Array unary(UnaryOp op, const Array& x, double p0 = 0, double p1 = 0);
+Array unary_backward(UnaryOp op, const Array& grad, const Array& saved, double p0 = 0, double p1 = 0);
 Array binary(BinaryOp op, const Array& a, const Array& b);
 // `a op s` (or `s op a` when reverse); is_float says whether the Python scalar was a float.
 Array binary_scalar(BinaryOp op, const Array& a, double s, bool is_float, bool reverse);
@@ -25,7 +26,7 @@ Array where(const Array& cond, const Array& a, const Array& b);
 DType promote(DType a, DType b, const char* op);  // TypeError naming op when a half meets another dtype
 
 // reductions (ops_reduce.cpp); empty dims = all dims
-Array reduce(cpu::ReduceOp op, const Array& x, const std::vector<int64_t>& dims, bool keepdim, double correction = 0);
+Array reduce(ReduceOp op, const Array& x, const std::vector<int64_t>& dims, bool keepdim, double correction = 0);
 std::tuple<Array, Array> max_min_dim(bool is_max, const Array& x, int64_t dim, bool keepdim);
 Array arg_max_min(bool is_max, const Array& x, const std::vector<int64_t>& dim, bool keepdim);  // dim: [] or [d]
 
@@ -33,9 +34,9 @@ Array arg_max_min(bool is_max, const Array& x, const std::vector<int64_t>& dim, 
 // bias (length n, added to every row) and the epilogue (Identity, Relu or Gelu) run in the
 // GEMM's write-back. float16/bfloat16: tensor cores on CUDA; on the CPU through float32.
 Array matmul(const Array& a, const Array& b, const Array* bias = nullptr,
-             Activation epilogue = Activation::Identity);
+             UnaryOp epilogue = UnaryOp::Identity);
 // act(x @ weight^T + bias), as torch.nn.functional.linear; weight is (out, in).
-Array linear(const Array& x, const Array& weight, const Array* bias, Activation epilogue);
+Array linear(const Array& x, const Array& weight, const Array* bias, UnaryOp epilogue);
 // Whether float32 matmuls on CUDA may use TF32 tensor cores (pydl.backends.cuda.matmul.allow_tf32).
 void set_allow_tf32(bool allow);
 bool allow_tf32();

@@ -8,7 +8,7 @@
 
 #include "csrc/cuda/dispatch.h"
 #include "csrc/errors.h"
-#include "csrc/ops_activation.h"
+#include "csrc/ops.h"
 #include "kernels/common/conv.h"
 #include "kernels/cpu/conv.h"
 #include "kernels/cpu/pool.h"
@@ -193,7 +193,7 @@ Array conv2d(const Array& x, const Array& weight, const std::optional<Array>& bi
     return y;
   }
   cpu::conv2d_forward(x.dtype(), p, xc.data(), wc.data(), bp, y.data());
-  return relu ? activation(Activation::Relu, y, 0.0, 0.0) : y;
+  return relu ? unary(UnaryOp::Relu, y) : y;
 }
 
 Array conv2d_backward_input(const Array& grad, const Array& weight, const Shape& input_shape, const Ints& stride,

@@ -1,11 +1,14 @@
-// Elementwise ops: dtype promotion, broadcasting, dispatch.
+// Elementwise ops, the pointwise (unary) and binary families: dtype promotion,
+// broadcasting, dispatch to the one strided engine of each backend.
 //
 // Promotion (kept simple, documented in the README):
 //   tensor op tensor: the larger of the two in bool < uint8 < int64 < float32 < float64;
 //   tensor op Python scalar: the tensor's dtype, except that a float scalar makes an
 //     integer or bool tensor float32 and an int scalar makes a bool tensor int64;
 //   arithmetic on bool computes in int64; div on integers computes in float32;
-//   comparisons return bool.
+//   comparisons return bool;
+//   a unary op keeps its input's dtype, except that integer inputs are computed in float32
+//     by the ops of the Floating domain and refused by those of the FloatOnly domain.
 #include <cstring>
 
 #include "csrc/cuda/dispatch.h"
@@ -23,9 +26,14 @@ namespace {
 // Device dispatch. `out` is the array the loop writes (it names the device). On CUDA a
 // Python scalar operand (operand `scalar_index` of the loop, pointing to host bytes) is
 // passed to the kernel by value.
-void run_unary(UnaryOp op, DType dt, const Array& out, const StridedLoop& loop) {
-  if (on_cuda(out)) PYDL_CUDA_LAUNCH(out.device(), cuda_kernels::unary(op, dt, loop, stream, check));
-  else cpu::unary(op, dt, loop);
+void run_unary(UnaryOp op, DType dt, const Array& out, const StridedLoop& loop, double p0, double p1) {
+  if (on_cuda(out)) PYDL_CUDA_LAUNCH(out.device(), cuda_kernels::unary(op, dt, loop, p0, p1, stream, check));
+  else cpu::unary(op, dt, loop, p0, p1);
+}
+
+void run_unary_backward(UnaryOp op, DType dt, const Array& out, const StridedLoop& loop, double p0, double p1) {
+  if (on_cuda(out)) PYDL_CUDA_LAUNCH(out.device(), cuda_kernels::unary_backward(op, dt, loop, p0, p1, stream, check));
+  else cpu::unary_backward(op, dt, loop, p0, p1);
 }
 
 void run_binary(BinaryOp op, DType dt, const Array& out, const StridedLoop& loop, int scalar_index = 0) {
@@ -43,17 +51,6 @@ void run_binary(BinaryOp op, DType dt, const Array& out, const StridedLoop& loop
 
 }  // namespace
 
-const char* op_name(UnaryOp op) {
-  static const char* names[] = {"neg", "exp", "log", "sqrt", "rsqrt", "abs", "sign", "tanh", "sigmoid", "relu"};
-  return names[static_cast<int>(op)];
-}
-
-const char* op_name(BinaryOp op) {
-  static const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum",
-                                "eq",  "ne",  "lt",  "le",  "gt",  "ge"};
-  return names[static_cast<int>(op)];
-}
-
 DType promote(DType a, DType b, const char* op) {
   if (a != b && (is_half(a) || is_half(b)))  // halves sit outside the promotion order
     fail<TypeError>(op, ": cannot mix ", dtype_name(a), " and ", dtype_name(b),
@@ -69,19 +66,33 @@ static DType compute_dtype(BinaryOp op, DType d) {
   return d;
 }
 
-Array unary(UnaryOp op, const Array& x) {
-  reject_half(x, op_name(op));
+Array unary(UnaryOp op, const Array& x, double p0, double p1) {
+  const char* name = name_of(op);
+  reject_half(x, name);
   DType dt = x.dtype();
-  if (needs_floating(op) && !is_floating(dt)) dt = DType::Float32;
-  if (dt == DType::Bool) fail<TypeError>(op_name(op), ": not supported for bool tensors");
+  if (!is_floating(dt)) {
+    if (unary_domain(op) == UnaryDomain::FloatOnly) check_float(x, name);
+    if (unary_domain(op) == UnaryDomain::Floating) dt = DType::Float32;
+    if (dt == DType::Bool) fail<TypeError>(name, ": not supported for bool tensors");
+  }
   Array in = x.astype(dt);
   Array out = Array::empty(x.shape(), dt, x.device());
-  run_unary(op, dt, out, make_loop(out, {&in}));
+  run_unary(op, dt, out, make_loop(out, {&in}), p0, p1);
   return out;
 }
 
+Array unary_backward(UnaryOp op, const Array& grad, const Array& saved, double p0, double p1) {
+  const char* name = name_of(op);
+  reject_half(saved, name);
+  check_float(saved, name, grad_from_output(op) ? "output" : "input");
+  check_pair(grad, saved, name, "grad", grad_from_output(op) ? "output" : "input");
+  Array dx = Array::empty(saved.shape(), saved.dtype(), saved.device());
+  run_unary_backward(op, saved.dtype(), dx, make_loop(dx, {&grad, &saved}), p0, p1);
+  return dx;
+}
+
 Array binary(BinaryOp op, const Array& a, const Array& b) {
-  const char* name = op_name(op);
+  const char* name = name_of(op);
   check_same_device(a, b, name);
   reject_half(a, name);
   reject_half(b, name);
@@ -110,7 +121,7 @@ static DType scalar_dtype(DType tensor, bool is_float) {
 }
 
 Array binary_scalar(BinaryOp op, const Array& a, double s, bool is_float, bool reverse) {
-  reject_half(a, op_name(op));
+  reject_half(a, name_of(op));
   DType dt = is_comparison(op) ? (is_float && !is_floating(a.dtype()) ? DType::Float32 : a.dtype())
                                : compute_dtype(op, scalar_dtype(a.dtype(), is_float));
   if (is_comparison(op) && a.dtype() == DType::Bool && !is_float) dt = DType::Int64;
@@ -126,22 +137,22 @@ Array binary_scalar(BinaryOp op, const Array& a, double s, bool is_float, bool r
 }
 
 static void check_inplace(BinaryOp op, const Array& a) {
-  reject_half(a, op_name(op));
-  if (is_comparison(op)) fail<TypeError>(op_name(op), "_: comparisons cannot be done in place");
-  if (a.dtype() == DType::Bool) fail<TypeError>(op_name(op), "_: in-place arithmetic on a bool tensor");
+  reject_half(a, name_of(op));
+  if (is_comparison(op)) fail<TypeError>(name_of(op), "_: comparisons cannot be done in place");
+  if (a.dtype() == DType::Bool) fail<TypeError>(name_of(op), "_: in-place arithmetic on a bool tensor");
   if (op == BinaryOp::Div && !is_floating(a.dtype()))
     fail<TypeError>("div_: true division cannot write into a ", dtype_name(a.dtype()), " tensor");
 }
 
 void binary_inplace(BinaryOp op, Array& a, const Array& b) {
   check_inplace(op, a);
-  check_same_device(a, b, op_name(op));
-  reject_half(b, op_name(op));
-  if (broadcast_shapes(a.shape(), b.shape(), op_name(op)) != a.shape())
-    fail<ValueError>(op_name(op), "_: cannot broadcast ", shape_str(b.shape()), " into the in-place output ",
+  check_same_device(a, b, name_of(op));
+  reject_half(b, name_of(op));
+  if (broadcast_shapes(a.shape(), b.shape(), name_of(op)) != a.shape())
+    fail<ValueError>(name_of(op), "_: cannot broadcast ", shape_str(b.shape()), " into the in-place output ",
                      shape_str(a.shape()));
-  if (promote(a.dtype(), b.dtype(), op_name(op)) != a.dtype() && is_floating(b.dtype()))
-    fail<TypeError>(op_name(op), "_: the result type ", dtype_name(b.dtype()), " cannot be written into a ",
+  if (promote(a.dtype(), b.dtype(), name_of(op)) != a.dtype() && is_floating(b.dtype()))
+    fail<TypeError>(name_of(op), "_: the result type ", dtype_name(b.dtype()), " cannot be written into a ",
                     dtype_name(a.dtype()), " tensor in place");
   Array bc = b.astype(a.dtype());
   run_binary(op, a.dtype(), a, make_loop(a, {&a, &bc}));

@@ -61,7 +61,7 @@ std::atomic<bool> g_allow_tf32{false};
 void set_allow_tf32(bool allow) { g_allow_tf32.store(allow); }
 bool allow_tf32() { return g_allow_tf32.load(); }
 
-Array matmul(const Array& a_in, const Array& b_in, const Array* bias, Activation epilogue) {
+Array matmul(const Array& a_in, const Array& b_in, const Array* bias, UnaryOp epilogue) {
   check_same_device(a_in, b_in, "matmul");
   if (a_in.ndim() == 0 || b_in.ndim() == 0)
     fail<ValueError>("matmul: both arguments need at least 1 dimension, got shapes ", shape_str(a_in.shape()),
@@ -140,7 +140,7 @@ Array matmul(const Array& a_in, const Array& b_in, const Array* bias, Activation
   return out;
 }
 
-Array linear(const Array& x, const Array& weight, const Array* bias, Activation epilogue) {
+Array linear(const Array& x, const Array& weight, const Array* bias, UnaryOp epilogue) {
   if (weight.ndim() != 2)
     fail<ValueError>("linear: expected a 2-d weight (out_features, in_features), got shape ", shape_str(weight.shape()));
   if (x.ndim() == 0 || x.shape().back() != weight.shape()[1])

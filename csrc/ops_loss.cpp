@@ -225,11 +225,6 @@ Array nll_loss_backward(const Array& grad, const Shape& input_shape, const Array
 }
 
 // ---------------------------------------------------------------- pointwise losses
-const char* op_name(PointwiseLoss op) {
-  static const char* names[] = {"mse_loss", "l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits"};
-  return names[static_cast<int>(op)];
-}
-
 namespace {
 
 // The operands of a pointwise loss, cast to the input's dtype, broadcast to the loss's
@@ -259,7 +254,7 @@ Array broadcast_operand(const Array& a, const Array& like, const Shape& shape, c
 
 PointwiseOperands pointwise_operands(PointwiseLoss op_code, const Array& input, const Array& target,
                                      const std::optional<Array>& weight, const std::optional<Array>& pos_weight) {
-  const char* op = op_name(op_code);
+  const char* op = name_of(op_code);
   check_same_device(input, target, op);
   check_float(input, op, "input");
   const bool bce = op_code == PointwiseLoss::Bce || op_code == PointwiseLoss::BceWithLogits;
@@ -312,7 +307,7 @@ std::pair<Array, double> pointwise_loss(PointwiseLoss op, const Array& input, co
       cuda_kernels::pointwise_loss(op, input.dtype(), a, reduction, scale, out.data(), work.data(), stream, check);
     });
   } else if (!cpu::pointwise_loss(op, input.dtype(), o.args(), reduction, over_weight, out.data(), &scale)) {
-    fail<RuntimeError>(op_name(op), ": all elements of input should be between 0 and 1");
+    fail<RuntimeError>(name_of(op), ": all elements of input should be between 0 and 1");
   }
   return {out, scale};
 }
@@ -323,9 +318,9 @@ Array pointwise_loss_backward(PointwiseLoss op, const Array& grad, const Array& 
   const PointwiseOperands o = pointwise_operands(op, input, target, weight, pos_weight);
   const Shape grad_shape = reduced_shape(reduction, o.shape);
   if (grad.shape() != grad_shape)
-    fail<ValueError>(op_name(op), "_backward: grad has shape ", shape_str(grad.shape()), ", expected ",
+    fail<ValueError>(name_of(op), "_backward: grad has shape ", shape_str(grad.shape()), ", expected ",
                      shape_str(grad_shape));
-  check_same_device(input, grad, op_name(op));
+  check_same_device(input, grad, name_of(op));
   Array g = grad.astype(input.dtype()).contiguous();
   Array out = Array::empty(o.shape, input.dtype(), input.device());
   const bool scalar_grad = reduction != Reduction::None;

@@ -9,8 +9,6 @@
 
 namespace pydl {
 
-const char* op_name(PointwiseLoss op);
-
 // Softmax cross-entropy on logits (N, C) or (N, C, d1, ...) with int64 class targets
 // (N,) or (N, d1, ...). Returns the loss (per sample for Reduction::None, else 0-d) and,
 // when with_grad, d loss / d logits computed in the same pass: the backward only scales

@@ -7,27 +7,16 @@
 #include "csrc/errors.h"
 #include "csrc/ops.h"
 #include "csrc/promote.h"
+#include "kernels/cpu/reduce.h"
 #include "kernels/cuda/reduce.h"
 
 namespace pydl {
 
 namespace {
 
-static_assert(int(cpu::ReduceOp::Sum) == int(cuda_kernels::ReduceOp::Sum) &&
-                  int(cpu::ReduceOp::Mean) == int(cuda_kernels::ReduceOp::Mean) &&
-                  int(cpu::ReduceOp::Max) == int(cuda_kernels::ReduceOp::Max) &&
-                  int(cpu::ReduceOp::Min) == int(cuda_kernels::ReduceOp::Min) &&
-                  int(cpu::ReduceOp::Var) == int(cuda_kernels::ReduceOp::Var),
-              "the CPU and CUDA reduce op codes must agree");
-
 // Device scratch for the CUDA reductions' two-pass path (freed, stream-ordered, on return).
 Array device_workspace(Device device, size_t bytes) {
   return Array::empty({static_cast<int64_t>(bytes)}, DType::UInt8, device);
-}
-
-const char* reduce_name(cpu::ReduceOp op) {
-  static const char* names[] = {"sum", "mean", "max", "min", "var"};
-  return names[static_cast<int>(op)];
 }
 
 struct Plan {
@@ -91,10 +80,9 @@ void run_arg_reduce(bool is_max, DType dt, const Plan& p, void* values, const Ar
 
 }  // namespace
 
-Array reduce(cpu::ReduceOp op, const Array& x, const std::vector<int64_t>& dims, bool keepdim, double correction) {
-  const char* name = reduce_name(op);
+Array reduce(ReduceOp op, const Array& x, const std::vector<int64_t>& dims, bool keepdim, double correction) {
+  const char* name = name_of(op);
   reject_half(x, name);
-  using cpu::ReduceOp;
   DType dt = x.dtype();
   if (op == ReduceOp::Sum && !is_floating(dt)) dt = DType::Int64;
   if ((op == ReduceOp::Mean || op == ReduceOp::Var) && !is_floating(dt)) dt = DType::Float32;
@@ -108,9 +96,8 @@ Array reduce(cpu::ReduceOp op, const Array& x, const std::vector<int64_t>& dims,
   }
   if (on_cuda(x)) {
     PYDL_CUDA_LAUNCH(x.device(), {
-      const auto cop = static_cast<cuda_kernels::ReduceOp>(op);
-      Array ws = device_workspace(x.device(), cuda_kernels::reduce_workspace_bytes(cop, dt, p.outer, p.r, p.inner));
-      cuda_kernels::reduce(cop, dt, p.input.data(), out.data(), p.outer, p.r, p.inner, correction,
+      Array ws = device_workspace(x.device(), cuda_kernels::reduce_workspace_bytes(op, dt, p.outer, p.r, p.inner));
+      cuda_kernels::reduce(op, dt, p.input.data(), out.data(), p.outer, p.r, p.inner, correction,
                            ws.numel() ? ws.data() : nullptr, stream, check);
     });
     return out;

@@ -18,9 +18,9 @@ from pydl.autograd import Function, enable_grad, gradcheck, is_grad_enabled, no_
 from pydl.creation import (arange, empty, empty_like, eye, from_numpy, full, full_like, initial_seed, linspace,
                            manual_seed, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor,
                            zeros, zeros_like)
-from pydl.ops.elementwise import (abs, add, clamp, div, eq, exp, ge, gt, le, log, logical_and, logical_not, logical_or,
-                                  lt, maximum, minimum, mul, ne, neg, pow, relu, rsqrt, sigmoid, sign, sqrt, square, sub,
-                                  tanh, where)
+from pydl.ops.elementwise import (add, clamp, div, eq, ge, gt, le, logical_and, logical_not, logical_or, lt, maximum,
+                                  minimum, mul, ne, pow, square, sub, where)
+from pydl.ops.unary import *  # noqa: F401,F403  (the pointwise family: pydl.exp, pydl.tanh, ...)
 from pydl.ops.indexing import gather, index_add, index_select, masked_fill, scatter_add
 from pydl.ops.linalg import dot, matmul, mm, outer
 from pydl.ops.reduction import all, amax, amin, any, argmax, argmin, max, mean, min, std, sum, var

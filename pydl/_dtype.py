@@ -1,6 +1,8 @@
 """Element types and devices, PyTorch-style: ``pydl.float32``, ``pydl.device("cuda:0")``."""
 import numpy as np
 
+from pydl import _C
+
 
 class dtype:
     __slots__ = ("name", "code", "itemsize", "is_floating_point", "numpy")
@@ -19,19 +21,25 @@ class dtype:
         return (_dtype_by_name, (self.name,))
 
 
-bool_ = dtype("bool", 0, 1, False, np.bool_)
-uint8 = dtype("uint8", 1, 1, False, np.uint8)
-int64 = dtype("int64", 2, 8, False, np.int64)
-float32 = dtype("float32", 3, 4, True, np.float32)
-float64 = dtype("float64", 4, 8, True, np.float64)
+def _code(name):
+    """The dtype's code in pydl._C (the registry in kernels/common/dtype.h)."""
+    return int(getattr(_C.DType, name.upper()))
+
+
+bool_ = dtype("bool", _code("bool"), 1, False, np.bool_)
+uint8 = dtype("uint8", _code("uint8"), 1, False, np.uint8)
+int64 = dtype("int64", _code("int64"), 8, False, np.int64)
+float32 = dtype("float32", _code("float32"), 4, True, np.float32)
+float64 = dtype("float64", _code("float64"), 8, True, np.float64)
 # Storage types for the GPU's tensor cores: creation, casts and matmul (on the CPU through
 # float32); every other op raises a TypeError. bfloat16 has no numpy type: .numpy() raises
 # (call .float() first) and tensor(data, dtype=bfloat16) is built through float32.
-float16 = dtype("float16", 5, 2, True, np.float16)
-bfloat16 = dtype("bfloat16", 6, 2, True, None)
+float16 = dtype("float16", _code("float16"), 2, True, np.float16)
+bfloat16 = dtype("bfloat16", _code("bfloat16"), 2, True, None)
 half = float16
 
-DTYPES = (bool_, uint8, int64, float32, float64, float16, bfloat16)  # indexed by code
+DTYPES = tuple(sorted((bool_, uint8, int64, float32, float64, float16, bfloat16), key=lambda d: d.code))  # by code
+assert len(DTYPES) == len(_C.DType.__members__), "a dtype of _C.DType has no pydl.dtype"
 HALF_CODES = (float16.code, bfloat16.code)
 _ALIASES = {
     "bool": bool_, "uint8": uint8, "int64": int64, "long": int64, "float32": float32, "float": float32,

@@ -6,7 +6,7 @@ import numbers
 import numpy as np
 
 from pydl import _C
-from pydl._dtype import as_dtype, bool_, device_str, float32, from_numpy_dtype, int64
+from pydl._dtype import as_dtype, bool_, device_str, float32, float64, from_numpy_dtype, int64
 from pydl.tensor import Tensor, _wrap
 
 
@@ -130,7 +130,7 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
         raise ValueError(f"linspace: steps must be positive, got {steps}")
     step = (end - start) / (steps - 1) if steps > 1 else 0.0
     dt = as_dtype(dtype) or float32
-    arr = _C.arange(0.0, float(steps), 1.0, dt.code if dt.is_floating_point else 4, "cpu")  # ints: via float64
+    arr = _C.arange(0.0, float(steps), 1.0, dt.code if dt.is_floating_point else float64.code, "cpu")  # ints: via float64
     out = _wrap(arr) * step + start if steps > 1 else _wrap(arr) * 0.0 + start
     return _finish(out._a.astype(dt.code).to(device_str(device)), requires_grad)
 
@@ -151,14 +151,14 @@ def randint(low, high=None, size=(), dtype=None, device=None):
     if high <= low:
         raise ValueError(f"randint: expected low < high, got {low} and {high}")
     # float64 uniforms in [0, high - low) truncate to uniform integers (exact below 2**53)
-    u = _C.uniform(_shape((size,)), 0.0, float(high - low), 4, "cpu")
-    out = _C.binary_scalar(0, u.astype(2), low, False, False)  # + low
+    u = _C.uniform(_shape((size,)), 0.0, float(high - low), float64.code, "cpu")
+    out = _C.binary_scalar(_C.Binary.ADD, u.astype(int64.code), low, False, False)  # + low
     return _wrap(out.astype((as_dtype(dtype) or int64).code).to(device_str(device)))
 
 
 def randperm(n, dtype=None, device=None):
     """A random permutation of 0..n-1 (sorting Philox keys)."""
-    keys = _C.uniform([n], 0.0, 1.0, 4, "cpu").numpy()
+    keys = _C.uniform([n], 0.0, 1.0, float64.code, "cpu").numpy()
     perm = np.argsort(keys, kind="stable").astype(np.int64)
     return _wrap(_C.from_numpy(perm).astype((as_dtype(dtype) or int64).code).to(device_str(device)))
 

@@ -63,7 +63,7 @@ def _with_shape_of(fn):
     return lambda self, other: fn(self, list(other.shape))
 
 
-_EW, _RED, _LIN = "ops.elementwise", "ops.reduction", "ops.linalg"
+_EW, _UN, _RED, _LIN = "ops.elementwise", "ops.unary", "ops.reduction", "ops.linalg"
 _SHAPE, _IDX, _INPLACE = "ops.shape", "ops.indexing", "ops.inplace"
 
 
@@ -297,8 +297,8 @@ class Tensor(TensorBase):
     __rpow__ = _op(_EW, "pow", _reflected)
     __matmul__ = _op(_LIN, "matmul")
     __rmatmul__ = _op(_LIN, "matmul", _reflected)
-    __neg__ = _op(_EW, "neg")
-    __abs__ = _op(_EW, "abs")
+    __neg__ = _op(_UN, "neg")
+    __abs__ = _op(_UN, "abs")
 
     def __pos__(self):
         return self
@@ -331,16 +331,18 @@ class Tensor(TensorBase):
     le = _op(_EW)
     gt = _op(_EW)
     ge = _op(_EW)
-    neg = _op(_EW)
-    exp = _op(_EW)
-    log = _op(_EW)
-    sqrt = _op(_EW)
-    rsqrt = _op(_EW)
-    abs = _op(_EW)
-    sign = _op(_EW)
-    tanh = _op(_EW)
-    sigmoid = _op(_EW)
-    relu = _op(_EW)
+    neg = _op(_UN)
+    exp = _op(_UN)
+    log = _op(_UN)
+    sqrt = _op(_UN)
+    rsqrt = _op(_UN)
+    abs = _op(_UN)
+    sign = _op(_UN)
+    tanh = _op(_UN)
+    sigmoid = _op(_UN)
+    relu = _op(_UN)
+    log1p = _op(_UN)
+    expm1 = _op(_UN)
     square = _op(_EW)
     clamp = _op(_EW)
     clip = _op(_EW, "clamp")
@@ -435,7 +437,7 @@ class Tensor(TensorBase):
         extras = []
         if self._a.device != "cpu":
             extras.append(f"device='{self._a.device}'")
-        if self._a.dtype not in (3, 2, 0) or arr.size == 0:
+        if self._a.dtype not in (_float32.code, _int64.code, _bool.code) or arr.size == 0:
             extras.append(f"dtype={self.dtype!r}")
         if self._node is not None:
             extras.append(f"grad_fn={self._node!r}")

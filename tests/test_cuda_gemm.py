@@ -26,7 +26,7 @@ MMA = ["mma_128x128", "mma_128x128_lb2", "mma_64x64"]
 TRANSPOSES = ["NN", "NT", "TN", "TT"]
 SHAPES = [(1, 1, 1), (7, 33, 127), (33, 7, 1), (127, 1000, 33), (1000, 127, 7), (1023, 33, 1000), (64, 100, 784),
           (130, 129, 67)]
-GELU = 6
+NONE, RELU, GELU = _C.Unary.IDENTITY, _C.Unary.RELU, _C.Unary.GELU  # the GEMM epilogues
 
 
 def _torch_cuda():
@@ -168,7 +168,7 @@ def test_linear_epilogues(config, act, m, n, k, rng):
     x = rng.standard_normal((m, k)).astype(np.float32)
     w = rng.standard_normal((n, k)).astype(np.float32)
     bias = rng.standard_normal(n).astype(np.float32)
-    code = {"none": 0, "relu": 1, "gelu": GELU}[act]
+    code = {"none": NONE, "relu": RELU, "gelu": GELU}[act]
     with forced(config, tf32=True):
         out = _C.linear(pydl.tensor(x, device="cuda")._a, pydl.tensor(w, device="cuda")._a,
                         pydl.tensor(bias, device="cuda")._a, False, code)
@@ -226,14 +226,14 @@ def test_half_every_config_and_transpose(dt, config, trans, m, n, k, rng):
 
 
 @pytest.mark.parametrize("dt", [pydl.float16, pydl.bfloat16])
-@pytest.mark.parametrize("act", [0, 1, GELU])
+@pytest.mark.parametrize("act", [NONE, RELU, GELU])
 def test_half_linear_epilogue_matches_cpu(dt, act, rng):
     x = pydl.tensor(rng.standard_normal((70, 96)).astype(np.float32)).to(dt)
     w = pydl.tensor(rng.standard_normal((40, 96)).astype(np.float32)).to(dt)
     bias = pydl.tensor(rng.standard_normal(40).astype(np.float32)).to(dt)
     gpu = _C.linear(x._a.to("cuda:0"), w._a.to("cuda:0"), bias._a.to("cuda:0"), False, act).to("cpu")
     cpu = _C.linear(x._a, w._a, bias._a, False, act)  # float32 GEMM of the same inputs, rounded once
-    g, c = gpu.astype(3).numpy(), cpu.astype(3).numpy()
+    g, c = gpu.astype(pydl.float32.code).numpy(), cpu.astype(pydl.float32.code).numpy()
     ulp = 2.0**-10 if dt == pydl.float16 else 2.0**-7
     np.testing.assert_allclose(g, c, rtol=2 * ulp, atol=2 * ulp * np.sqrt(96))
 

@@ -10,7 +10,7 @@ from pydl.nn import functional as F
 
 from conftest import assert_close
 
-GELU_CODE, SIGMOID_CODE = 6, 3  # kernels/common/activation.h
+NONE, GELU_CODE, SIGMOID_CODE = _C.Unary.IDENTITY, _C.Unary.GELU, _C.Unary.SIGMOID  # GEMM epilogues
 
 
 def _torch():
@@ -185,11 +185,12 @@ def test_cpu_half_linear_with_epilogues_and_transposes(dt, rng):
     x = pydl.tensor(rng.standard_normal((6, 10)).astype(np.float32)).to(dt)
     w = pydl.tensor(rng.standard_normal((4, 10)).astype(np.float32)).to(dt)
     bias = pydl.tensor(rng.standard_normal(4).astype(np.float32)).to(dt)
-    for relu, code in ((False, 0), (True, 0), (False, GELU_CODE)):
+    for relu, code in ((False, NONE), (True, NONE), (False, GELU_CODE)):
         out = _C.linear(x._a, w._a, bias._a, relu, code)
         want = _C.linear(x.float()._a, w.float()._a, bias.float()._a, relu, code).astype(dt.code)
         assert out.dtype == dt.code
-        np.testing.assert_array_equal(out.astype(3).numpy(), want.astype(3).numpy())
+        f32 = pydl.float32.code
+        np.testing.assert_array_equal(out.astype(f32).numpy(), want.astype(f32).numpy())
     # x^T-style operands (transpose flags) and the autograd of matmul in half
     a = x.t().requires_grad_()
     out = a.t() @ w.t()
@@ -204,7 +205,7 @@ def test_matmul_dtype_errors():
     with pytest.raises(TypeError, match="matmul"):
         h @ pydl.ones(2, 2, dtype=pydl.bfloat16)
     with pytest.raises(ValueError, match="bias"):
-        _C.linear(h._a, h._a, f[0]._a, False, 0)
+        _C.linear(h._a, h._a, f[0]._a, False, NONE)
 
 
 # ---------------------------------------------------------------------- every other op refuses
@@ -297,7 +298,7 @@ def test_gemm_epilogue_rejects_other_activations():
     x = pydl.ones(2, 2)
     with pytest.raises(ValueError, match="epilogue"):
         _C.linear(x._a, x._a, None, False, SIGMOID_CODE)
-    with pytest.raises(ValueError):
+    with pytest.raises(TypeError):  # a code is a _C.Unary, never a bare int
         _C.linear(x._a, x._a, None, False, 42)
 
 

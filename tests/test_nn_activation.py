@@ -176,10 +176,13 @@ def test_in_place():
 
 
 def test_activation_errors():
-    ints = pydl.tensor([1, 2, 3])
-    for fn, name in [(F.relu, "relu"), (F.sigmoid, "sigmoid"), (F.gelu, "gelu"), (F.softplus, "softplus")]:
+    ints = pydl.tensor([-1, 2, 3])
+    for fn, name in [(F.leaky_relu, "leaky_relu"), (F.gelu, "gelu"), (F.softplus, "softplus")]:
         with pytest.raises(TypeError, match=f"{name}: expected a float32 or float64 input, got int64"):
             fn(ints)
+    # relu and sigmoid are pydl.relu and pydl.sigmoid: integers as PyTorch takes them
+    assert F.relu(ints).dtype == pydl.int64 and F.relu(ints).tolist() == [0, 2, 3]
+    assert F.sigmoid(ints).dtype == pydl.float32
     with pytest.raises(ValueError, match="gelu: approximate"):
         F.gelu(pydl.ones(2), approximate="fast")
 

@@ -3,29 +3,40 @@
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
+#include <type_traits>
+
+#include "kernels/common/registry.h"
 
 namespace pydl {
 
-// Order matters among the first five: promotion picks the larger code (bool < uint8 < int64 <
-// float32 < float64). float16 and bfloat16 come after and take no part in promotion: they are
-// storage types for the GPU's tensor cores (creation, casts and matmul); every other op raises
-// a TypeError for them (see csrc/promote.h).
-enum class DType : int8_t { Bool = 0, UInt8 = 1, Int64 = 2, Float32 = 3, Float64 = 4, Float16 = 5, BFloat16 = 6 };
-constexpr int kNumDTypes = 7;
+// The dtype registry: X(Name, "name", itemsize). Order matters among the first five:
+// promotion picks the larger code (bool < uint8 < int64 < float32 < float64). float16 and
+// bfloat16 come after and take no part in promotion: they are storage types for the GPU's
+// tensor cores (creation, casts and matmul); every other op raises a TypeError for them
+// (see csrc/promote.h). Python reads the codes as _C.DType.FLOAT32 etc.
+#define PYDL_DTYPES(X)      \
+  X(Bool, "bool", 1)        \
+  X(UInt8, "uint8", 1)      \
+  X(Int64, "int64", 8)      \
+  X(Float32, "float32", 4)  \
+  X(Float64, "float64", 8)  \
+  X(Float16, "float16", 2)  \
+  X(BFloat16, "bfloat16", 2)
+
+enum class DType : int8_t { PYDL_DTYPES(PYDL_ENUM_ENTRY) };
+PYDL_REGISTRY(DType, PYDL_DTYPES)
+constexpr int kNumDTypes = count_of<DType>();
 
 constexpr size_t itemsize(DType d) {
-  return d == DType::Bool || d == DType::UInt8       ? 1
-         : d == DType::Float16 || d == DType::BFloat16 ? 2
-         : d == DType::Float32                         ? 4
-                                                       : 8;
+#define PYDL_DTYPE_SIZE(Name, name, size) size,
+  constexpr size_t sizes[] = {PYDL_DTYPES(PYDL_DTYPE_SIZE)};
+#undef PYDL_DTYPE_SIZE
+  return sizes[static_cast<int>(d)];
 }
 // The floating types the kernels compute in (halves are converted, see is_half).
 constexpr bool is_floating(DType d) { return d == DType::Float32 || d == DType::Float64; }
 constexpr bool is_half(DType d) { return d == DType::Float16 || d == DType::BFloat16; }
-constexpr const char* dtype_name(DType d) {
-  constexpr const char* names[] = {"bool", "uint8", "int64", "float32", "float64", "float16", "bfloat16"};
-  return names[static_cast<int>(d)];
-}
+constexpr const char* dtype_name(DType d) { return name_of(d); }
 
 // Raised by the dispatch macros below for a dtype they have no kernel for (so a half tensor
 // reaching a float-only kernel is an error, never garbage); Python sees a TypeError. Defined
@@ -35,6 +46,16 @@ struct UnsupportedDType : std::runtime_error {
   ~UnsupportedDType() override;
 };
 [[noreturn]] void unsupported_dtype(DType d);
+
+// The DType of a computing C++ type (the dispatchers' refusals name it).
+template <class T>
+constexpr DType dtype_of() {
+  return std::is_same<T, bool>::value      ? DType::Bool
+         : std::is_same<T, uint8_t>::value ? DType::UInt8
+         : std::is_same<T, int64_t>::value ? DType::Int64
+         : std::is_same<T, float>::value   ? DType::Float32
+                                           : DType::Float64;
+}
 
 }  // namespace pydl
 

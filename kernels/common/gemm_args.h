@@ -2,11 +2,11 @@
 //   C[b] = act(alpha * op(A[b]) @ op(B[b]) + beta * C[b] + bias)
 // with op(X) = X or X^T (never materialized), row-major storage, leading
 // dimensions and batch strides in elements, bias of length n broadcast over rows,
-// act one of Identity, Relu, Gelu (the scalar functors of activation.h).
+// act one of Identity, Relu, Gelu (the pointwise family's functors, kernels/common/unary.h).
 #pragma once
 #include <stdint.h>
 
-#include "kernels/common/activation.h"
+#include "kernels/common/unary.h"
 
 namespace pydl {
 
@@ -22,13 +22,13 @@ struct GemmArgs {
   int64_t ldc = 0;
   int64_t batch = 1, stride_a = 0, stride_b = 0, stride_c = 0;
   const void* bias = nullptr;
-  Activation epilogue = Activation::Identity;
+  UnaryOp epilogue = UnaryOp::Identity;
   // float32 on CUDA: may run on the tensor cores in TF32 (pydl.backends.cuda.matmul.allow_tf32).
   bool allow_tf32 = false;
 };
 
-constexpr bool gemm_epilogue_supported(Activation a) {
-  return a == Activation::Identity || a == Activation::Relu || a == Activation::Gelu;
+constexpr bool gemm_epilogue_supported(UnaryOp a) {
+  return a == UnaryOp::Identity || a == UnaryOp::Relu || a == UnaryOp::Gelu;
 }
 
 }  // namespace pydl

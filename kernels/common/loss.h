@@ -15,13 +15,27 @@
 #include <stdint.h>
 
 #include "kernels/common/macros.h"
+#include "kernels/common/registry.h"
 
 namespace pydl {
 
-// PyTorch's order (torch.nn._reduction.get_enum).
-enum class Reduction : int { None = 0, Mean = 1, Sum = 2 };
-enum class PointwiseLoss : int { Mse, L1, Bce, BceWithLogits };
-constexpr int kNumPointwiseLosses = 4;
+// Registries (kernels/common/registry.h). Reductions in PyTorch's order
+// (torch.nn._reduction.get_enum); the pointwise losses X(Name, "name", Functor), named
+// as the functions of torch.nn.functional.
+#define PYDL_REDUCTIONS(X) \
+  X(None, "none")          \
+  X(Mean, "mean")          \
+  X(Sum, "sum")
+#define PYDL_POINTWISE_LOSSES(X)                   \
+  X(Mse, "mse_loss", MseLossF)                     \
+  X(L1, "l1_loss", L1LossF)                        \
+  X(Bce, "binary_cross_entropy", BceLossF)         \
+  X(BceWithLogits, "binary_cross_entropy_with_logits", BceWithLogitsLossF)
+
+enum class Reduction : int { PYDL_REDUCTIONS(PYDL_ENUM_ENTRY) };
+PYDL_REGISTRY(Reduction, PYDL_REDUCTIONS)
+enum class PointwiseLoss : int { PYDL_POINTWISE_LOSSES(PYDL_ENUM_ENTRY) };
+PYDL_REGISTRY(PointwiseLoss, PYDL_POINTWISE_LOSSES)
 
 // The fused cross-entropy over the rows of a contiguous (rows, classes) block of logits.
 // Targets are checked beforehand: each is in [0, classes) or equals ignore_index.
@@ -122,15 +136,18 @@ struct BceWithLogitsLossF {
   }
 };
 
-PYDL_KERNELS_END
 
-// Runs the statements with `F` bound to the functor type for a runtime PointwiseLoss.
-#define PYDL_LOSS_CASE(code, Fn, T, ...) \
-  case ::pydl::PointwiseLoss::code: { using F = ::pydl::kernels::Fn<T>; __VA_ARGS__; break; }
-#define PYDL_DISPATCH_POINTWISE_LOSS(op, T, ...)              \
-  switch (op) {                                              \
-    PYDL_LOSS_CASE(Mse, MseLossF, T, __VA_ARGS__)            \
-    PYDL_LOSS_CASE(L1, L1LossF, T, __VA_ARGS__)              \
-    PYDL_LOSS_CASE(Bce, BceLossF, T, __VA_ARGS__)            \
-    PYDL_LOSS_CASE(BceWithLogits, BceWithLogitsLossF, T, __VA_ARGS__) \
+// Calls fn(F{}) with the functor of `op` over element type T.
+template <class T, class Fn>
+void with_pointwise_loss(PointwiseLoss op, Fn&& fn) {
+  switch (op) {
+#define PYDL_LOSS_CASE(Name, name, F) \
+  case PointwiseLoss::Name:           \
+    fn(F<T>{});                       \
+    return;
+    PYDL_POINTWISE_LOSSES(PYDL_LOSS_CASE)
+#undef PYDL_LOSS_CASE
   }
+}
+
+PYDL_KERNELS_END

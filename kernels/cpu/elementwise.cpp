@@ -6,7 +6,8 @@
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/strided_walk.h"
 
-PYDL_ISA_DECLARE(void unary_kernel(UnaryOp, DType, const StridedLoop&))
+PYDL_ISA_DECLARE(void unary_kernel(UnaryOp, DType, const StridedLoop&, double, double))
+PYDL_ISA_DECLARE(void unary_backward_kernel(UnaryOp, DType, const StridedLoop&, double, double))
 PYDL_ISA_DECLARE(void binary_kernel(BinaryOp, DType, const StridedLoop&))
 PYDL_ISA_DECLARE(void where_kernel(DType, const StridedLoop&))
 
@@ -14,7 +15,12 @@ namespace pydl::cpu {
 
 using kernels::walk_strided;
 
-void unary(UnaryOp op, DType dtype, const StridedLoop& loop) { PYDL_ISA_CALL(unary_kernel, op, dtype, loop); }
+void unary(UnaryOp op, DType dtype, const StridedLoop& loop, double p0, double p1) {
+  PYDL_ISA_CALL(unary_kernel, op, dtype, loop, p0, p1);
+}
+void unary_backward(UnaryOp op, DType dtype, const StridedLoop& loop, double p0, double p1) {
+  PYDL_ISA_CALL(unary_backward_kernel, op, dtype, loop, p0, p1);
+}
 void binary(BinaryOp op, DType dtype, const StridedLoop& loop) { PYDL_ISA_CALL(binary_kernel, op, dtype, loop); }
 void where(DType dtype, const StridedLoop& loop) { PYDL_ISA_CALL(where_kernel, dtype, loop); }
 

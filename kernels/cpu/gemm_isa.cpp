@@ -76,7 +76,7 @@ struct Epilogue {
 };
 
 template <class T>
-inline T gelu(T x) { return GeluAct<T>(0, 0).forward(x); }
+inline T gelu(T x) { return GeluOp<T>(0, 0).forward(x); }
 
 template <class V>
 inline V relu_vector(V x) {
@@ -213,8 +213,8 @@ void gemm_typed(const GemmArgs& g) {
   if (g.m == 0 || g.n == 0) return;
   const View va = g.trans_a ? View{1, g.lda} : View{g.lda, 1};
   const View vb = g.trans_b ? View{1, g.ldb} : View{g.ldb, 1};
-  const Epilogue<T> e{T(g.alpha), T(g.beta), static_cast<const T*>(g.bias), g.epilogue == Activation::Relu,
-                      g.epilogue == Activation::Gelu};
+  const Epilogue<T> e{T(g.alpha), T(g.beta), static_cast<const T*>(g.bias), g.epilogue == UnaryOp::Relu,
+                      g.epilogue == UnaryOp::Gelu};
   const T* a = static_cast<const T*>(g.a);
   const T* b = static_cast<const T*>(g.b);
   T* c = static_cast<T*>(g.c);

@@ -1,5 +1,5 @@
 // Loss kernels on the CPU (see loss.h). The cross-entropy rows run in their per-ISA
-// copies (activation_isa.cpp); everything here is bound by memory or by a libm log,
+// copies (softmax_isa.cpp); everything here is bound by memory or by a libm log,
 // and one baseline copy is enough.
 #include "kernels/cpu/loss.h"
 
@@ -181,17 +181,17 @@ void pointwise_backward(const PointwiseLossArgs& a, const T* g, bool grad_is_sca
 bool pointwise_loss(PointwiseLoss op, DType dtype, const PointwiseLossArgs& args, Reduction reduction,
                     bool mean_over_weight, void* out, double* scale) {
   bool ok = true;
-  PYDL_DISPATCH_FLOAT(dtype, T, PYDL_DISPATCH_POINTWISE_LOSS(op, T, {
-    ok = pointwise_forward<T, F>(args, reduction, mean_over_weight, static_cast<T*>(out), scale);
+  PYDL_DISPATCH_FLOAT(dtype, T, kernels::with_pointwise_loss<T>(op, [&](auto f) {
+    ok = pointwise_forward<T, decltype(f)>(args, reduction, mean_over_weight, static_cast<T*>(out), scale);
   }));
   return ok;
 }
 
 void pointwise_loss_backward(PointwiseLoss op, DType dtype, const PointwiseLossArgs& args, const void* grad,
                              bool grad_is_scalar, double scale, bool wrt_target, void* out) {
-  PYDL_DISPATCH_FLOAT(dtype, T, PYDL_DISPATCH_POINTWISE_LOSS(op, T, {
-    pointwise_backward<T, F>(args, static_cast<const T*>(grad), grad_is_scalar, scale, wrt_target,
-                             static_cast<T*>(out));
+  PYDL_DISPATCH_FLOAT(dtype, T, kernels::with_pointwise_loss<T>(op, [&](auto f) {
+    pointwise_backward<T, decltype(f)>(args, static_cast<const T*>(grad), grad_is_scalar, scale, wrt_target,
+                                       static_cast<T*>(out));
   }));
 }
 

@@ -1,5 +1,5 @@
 // Losses on the CPU: the fused softmax cross-entropy (its row loop lives in
-// activation_isa.cpp, next to the exp it runs on), NLL on log-probabilities, and the
+// softmax_isa.cpp, next to the exp it runs on), NLL on log-probabilities, and the
 // pointwise losses (MSE, L1, BCE, BCE with logits). Sums over a batch accumulate in
 // double over fixed blocks, so a result does not depend on the number of threads.
 #pragma once

@@ -4,10 +4,9 @@
 #include <stdint.h>
 
 #include "kernels/common/dtype.h"
+#include "kernels/common/reduce.h"
 
 namespace pydl::cpu {
-
-enum class ReduceOp : int { Sum, Mean, Max, Min, Var };
 
 // out: (outer, inner) of dtype. Sum over integers takes int64 in and out. Var divides
 // the sum of squared deviations by max(r - correction, 0).

@@ -1,5 +1,5 @@
-// Dispatch of softmax / log-softmax to their per-ISA copies (activation_isa.cpp, where
-// the exp they share with the activations is compiled for each ISA).
+// Dispatch of softmax / log-softmax to their per-ISA copies (softmax_isa.cpp, where the
+// exp they share with the pointwise family is compiled for each ISA).
 #include "kernels/cpu/softmax.h"
 
 #include "kernels/cpu/isa.h"

@@ -1,6 +1,7 @@
 // Walks a StridedLoop on the CPU: the outer dims are split across threads, the
 // innermost dim is handed to `body(ptrs, inner_strides, n)` as one run, so the
-// body can take a vectorized path when the run is contiguous.
+// body can take a vectorized path when the run is contiguous. `cost`: the work per
+// element relative to a copy, which decides how small a loop still gets threads.
 #pragma once
 #include "kernels/common/strided.h"
 #include "kernels/cpu/parallel.h"
@@ -8,7 +9,7 @@
 PYDL_KERNELS_BEGIN
 
 template <class Body>
-void walk_strided(const StridedLoop& L, Body body) {
+void walk_strided(const StridedLoop& L, Body body, int64_t cost = 1) {
   const int nd = L.ndim, nops = L.nops;
   const int64_t numel = L.numel();
   if (numel == 0) return;
@@ -18,14 +19,14 @@ void walk_strided(const StridedLoop& L, Body body) {
   for (int op = 0; op < nops; ++op) inner_strides[op] = nd ? L.strides[op][nd - 1] : 0;
 
   if (outer == 1) {  // one long run: split it
-    parallel_ranges(inner, 1, [&](int64_t begin, int64_t end) {
+    parallel_ranges(inner, cost, [&](int64_t begin, int64_t end) {
       char* ptrs[kMaxOperands];
       for (int op = 0; op < nops; ++op) ptrs[op] = L.data[op] + begin * inner_strides[op];
       body(ptrs, inner_strides, end - begin);
     });
     return;
   }
-  parallel_ranges(outer, inner, [&](int64_t begin, int64_t end) {
+  parallel_ranges(outer, inner * cost, [&](int64_t begin, int64_t end) {
     // Odometer over the outer dims, started at `begin`.
     int64_t idx[kMaxDims] = {};
     int64_t rem = begin;

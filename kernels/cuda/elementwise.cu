@@ -1,11 +1,14 @@
-// Elementwise kernels on CUDA: one generic map over 0-3 inputs, in two forms.
+// Elementwise kernels on CUDA: one generic map over 0-3 inputs, in two forms, the one
+// engine of the pointwise (unary) family, forward and backward, and of the binary family.
 //  - contiguous: every operand is contiguous, a by-value scalar or a one-element
 //    device broadcast; grid-stride over packs of 16 bytes (128-bit loads/stores)
 //    when the pointers allow it, element by element otherwise;
 //  - strided: any StridedLoop (broadcast dims have stride 0); each element's byte
 //    offsets are decoded from its linear index, in 32-bit arithmetic (FastDiv) when
 //    every offset fits an int, in 64-bit otherwise.
-// functors.h compares unsigned values with zero for uint8 (harmless): keep nvcc quiet about it.
+// Compiled with --fmad=false (CMakeLists.txt; -ffp-contract=off in the emulation): the
+// pointwise family gives the CPU's bits (see kernels/common/pointwise_math.h).
+// unary.h compares unsigned values with zero for uint8 (harmless): keep nvcc quiet about it.
 #pragma nv_diag_suppress 186
 #include "kernels/cuda/elementwise.h"
 
@@ -231,6 +234,20 @@ struct HalfCastF {
   __device__ __forceinline__ To operator()(From x) const { return half_cast<To>(x); }
 };
 
+// A pointwise functor's two directions as plain callables for the map.
+template <class Op>
+struct Forward {
+  Op op;
+  template <class T>
+  __device__ __forceinline__ T operator()(T x) const { return op.forward(x); }
+};
+template <class Op>
+struct Backward {
+  Op op;
+  template <class T>
+  __device__ __forceinline__ T operator()(T dy, T v) const { return op.backward(dy, v); }
+};
+
 template <class T>
 struct ConstF {
   T v;
@@ -246,21 +263,32 @@ __global__ void __launch_bounds__(kBlock) arange_kernel(T* out, int64_t n, doubl
 
 }  // namespace
 
-void unary(UnaryOp op, DType dtype, const StridedLoop& loop, void* stream, LaunchCheck check) {
+void unary(UnaryOp op, DType dtype, const StridedLoop& loop, double p0, double p1, void* stream, LaunchCheck check) {
   const HostScalar none;
-  PYDL_DISPATCH_NUMERIC(dtype, T, PYDL_DISPATCH_UNARY(op, F, (launch_map<1, T, T, char, char>(
-      loop, none, F{}, stream, check, "pydl_unary_contig", "pydl_unary_strided"))));
+  PYDL_DISPATCH_NUMERIC(dtype, T, kernels::with_unary<T>(op, p0, p1, [&](auto f) {
+    launch_map<1, T, T, char, char>(loop, none, Forward<decltype(f)>{f}, stream, check, "pydl_unary_contig",
+                                    "pydl_unary_strided");
+  }));
+}
+
+void unary_backward(UnaryOp op, DType dtype, const StridedLoop& loop, double p0, double p1, void* stream,
+                    LaunchCheck check) {
+  const HostScalar none;
+  PYDL_DISPATCH_FLOAT(dtype, T, kernels::with_unary<T>(op, p0, p1, [&](auto f) {
+    launch_map<2, T, T, T, char>(loop, none, Backward<decltype(f)>{f}, stream, check, "pydl_unary_backward_contig",
+                                 "pydl_unary_backward_strided");
+  }));
 }
 
 void binary(BinaryOp op, DType dtype, const StridedLoop& loop, const HostScalar& scalar, void* stream,
             LaunchCheck check) {
-  if (is_comparison(op)) {
-    PYDL_DISPATCH_ALL(dtype, T, PYDL_DISPATCH_COMPARE(op, F, (launch_map<2, bool, T, T, char>(
-        loop, scalar, F{}, stream, check, "pydl_compare_contig", "pydl_compare_strided"))));
-  } else {
-    PYDL_DISPATCH_NUMERIC(dtype, T, PYDL_DISPATCH_ARITH(op, F, (launch_map<2, T, T, T, char>(
-        loop, scalar, F{}, stream, check, "pydl_binary_contig", "pydl_binary_strided"))));
-  }
+  const bool compare = is_comparison(op);
+  PYDL_DISPATCH_ALL(dtype, T, kernels::with_binary<T>(op, [&](auto f) {
+    using Tout = decltype(f(T(), T()));
+    launch_map<2, Tout, T, T, char>(loop, scalar, f, stream, check,
+                                    compare ? "pydl_compare_contig" : "pydl_binary_contig",
+                                    compare ? "pydl_compare_strided" : "pydl_binary_strided");
+  }));
 }
 
 void where(DType dtype, const StridedLoop& loop, void* stream, LaunchCheck check) {

@@ -2,11 +2,12 @@
 // the output, strides in bytes). A loop whose operands are all contiguous (or
 // broadcast scalars) takes a grid-stride path with 128-bit loads and stores; any
 // other runs a grid-stride path that decodes each element's offsets (32-bit when they fit).
-// The scalar math is kernels/common/functors.h, shared with the CPU.
+// The scalar math is kernels/common/unary.h and binary.h, shared with the CPU.
 #pragma once
+#include "kernels/common/binary.h"
 #include "kernels/common/dtype.h"
-#include "kernels/common/functors.h"
 #include "kernels/common/strided.h"
+#include "kernels/common/unary.h"
 #include "kernels/cuda/launch.h"
 
 namespace pydl::cuda_kernels {
@@ -18,7 +19,10 @@ struct HostScalar {
   alignas(8) unsigned char bytes[8] = {};
 };
 
-void unary(UnaryOp op, DType dtype, const StridedLoop& loop, void* stream, LaunchCheck check);
+// The pointwise family; p0, p1: the op's parameters. unary: (out, x); backward: (dx, dy, saved).
+void unary(UnaryOp op, DType dtype, const StridedLoop& loop, double p0, double p1, void* stream, LaunchCheck check);
+void unary_backward(UnaryOp op, DType dtype, const StridedLoop& loop, double p0, double p1, void* stream,
+                    LaunchCheck check);
 void binary(BinaryOp op, DType dtype, const StridedLoop& loop, const HostScalar& scalar, void* stream,
             LaunchCheck check);                                                      // out bool for comparisons
 void where(DType dtype, const StridedLoop& loop, void* stream, LaunchCheck check);  // out, cond (bool), a, b

@@ -9,7 +9,6 @@
 #include <cuda_runtime.h>
 #include <stdint.h>
 
-#include "kernels/common/activation.h"
 #include "kernels/common/gemm_args.h"
 #include "kernels/common/half.h"
 #include "kernels/cuda/device_utils.h"
@@ -29,7 +28,7 @@ struct Params {
   int64_t ldc;
   int64_t batch, stride_a, stride_b, stride_c;
   const T* bias;
-  Activation act;
+  UnaryOp act;
   bool trans_a, trans_b;
   // Whether 16-byte loads of A / B and 16-byte stores of C are allowed (checked on the host:
   // base pointer 16-byte aligned, leading dimension and batch stride multiples of 16 bytes).
@@ -79,8 +78,8 @@ __device__ __forceinline__ T finish(const Params<T>& p, const T* c_at, int64_t c
   float v = p.alpha * acc;
   if (p.beta != 0.0f) v += p.beta * as_float(*c_at);
   if (p.bias) v += as_float(p.bias[col]);
-  if (p.act == Activation::Relu) v = v < 0.0f ? 0.0f : v;  // NaN stays NaN, as the CPU
-  else if (p.act == Activation::Gelu) v = kernels::GeluAct<float>(0, 0).forward(v);
+  if (p.act == UnaryOp::Relu) v = v < 0.0f ? 0.0f : v;  // NaN stays NaN, as the CPU
+  else if (p.act == UnaryOp::Gelu) v = kernels::GeluOp<float>(0, 0).forward(v);
   return from_float<T>(v);
 }
 

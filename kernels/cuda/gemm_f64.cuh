@@ -19,7 +19,7 @@ struct F64Params {
   int64_t ldc;
   int64_t batch, stride_a, stride_b, stride_c;
   const double* bias;
-  Activation act;
+  UnaryOp act;
 };
 
 constexpr int kF64Tile = 32;     // C tile is kF64Tile x kF64Tile
@@ -82,8 +82,8 @@ __global__ void __launch_bounds__(kF64Threads* kF64Threads) gemm_f64_kernel(F64P
           double v = p.alpha * acc[r][q];
           if (p.beta != 0.0) v += p.beta * *out;  // beta == 0: C is not read (it may be uninitialized)
           if (p.bias) v += p.bias[gj];
-          if (p.act == Activation::Relu && v < 0.0) v = 0.0;
-          else if (p.act == Activation::Gelu) v = kernels::GeluAct<double>(0, 0).forward(v);
+          if (p.act == UnaryOp::Relu && v < 0.0) v = 0.0;
+          else if (p.act == UnaryOp::Gelu) v = kernels::GeluOp<double>(0, 0).forward(v);
           *out = v;
         }
     }

@@ -360,7 +360,8 @@ void check_pointwise_domain(PointwiseLoss op, DType dtype, const PointwiseLossAr
 void pointwise_loss(PointwiseLoss op, DType dtype, const PointwiseLossArgs& args, Reduction reduction,
                     double scale, void* out, void* workspace, void* stream, LaunchCheck check) {
   cudaStream_t s = as_stream(stream);
-  PYDL_DISPATCH_FLOAT(dtype, T, PYDL_DISPATCH_POINTWISE_LOSS(op, T, {
+  PYDL_DISPATCH_FLOAT(dtype, T, kernels::with_pointwise_loss<T>(op, [&](auto loss_functor) {
+    using F = decltype(loss_functor);
     const PointwiseTerm<T, F> f = pointwise_term<T, F>(args);
     if (reduction == Reduction::None) {
       if (args.n > 0) {
@@ -378,7 +379,8 @@ void pointwise_loss_backward(PointwiseLoss op, DType dtype, const PointwiseLossA
                              bool grad_is_scalar, double scale, bool wrt_target, void* out, void* stream,
                              LaunchCheck check) {
   if (args.n <= 0) return;
-  PYDL_DISPATCH_FLOAT(dtype, T, PYDL_DISPATCH_POINTWISE_LOSS(op, T, {
+  PYDL_DISPATCH_FLOAT(dtype, T, kernels::with_pointwise_loss<T>(op, [&](auto loss_functor) {
+    using F = decltype(loss_functor);
     pointwise_backward_kernel<T, F><<<grid_for(args.n), kBlock, 0, as_stream(stream)>>>(
         pointwise_term<T, F>(args), args.n, static_cast<const T*>(grad), grad_is_scalar, static_cast<T>(scale),
         wrt_target, static_cast<T*>(out));

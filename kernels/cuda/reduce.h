@@ -11,11 +11,10 @@
 #include <stdint.h>
 
 #include "kernels/common/dtype.h"
+#include "kernels/common/reduce.h"
 #include "kernels/cuda/launch.h"
 
 namespace pydl::cuda_kernels {
-
-enum class ReduceOp : int { Sum, Mean, Max, Min, Var };  // the order of pydl::cpu::ReduceOp
 
 // Device scratch bytes reduce() / arg_reduce() need for this shape (may be 0).
 size_t reduce_workspace_bytes(ReduceOp op, DType dtype, int64_t outer, int64_t r, int64_t inner);

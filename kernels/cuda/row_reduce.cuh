@@ -5,7 +5,7 @@
 #pragma once
 #include <math.h>
 
-#include "kernels/common/activation.h"
+#include "kernels/common/pointwise_math.h"
 #include "kernels/cuda/device_utils.h"
 
 namespace pydl::cuda_kernels {

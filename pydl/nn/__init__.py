@@ -1,6 +1,7 @@
 """``pydl.nn``: layers, containers, losses and initializers with torch.nn's names."""
 from pydl.nn import functional, init  # noqa: F401
-from pydl.nn.activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from pydl.nn import activation
+from pydl.nn.activation import *  # noqa: F401,F403  (ReLU, Tanh, GELU, Softmax, ...)
 from pydl.nn.container import ModuleDict, ModuleList, Sequential
 from pydl.nn.conv import Conv2d
 from pydl.nn.dropout import Dropout
@@ -15,7 +16,7 @@ from pydl.nn import models, utils  # noqa: F401
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Linear", "Identity", "Conv2d", "BatchNorm1d",
-    "BatchNorm2d", "Dropout", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softplus", "GELU", "Softmax", "LogSoftmax",
-    "Flatten", "Unflatten", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Residual", "BasicBlock", "MSELoss",
-    "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss", "functional", "init", "utils",
-]
+    "BatchNorm2d", "Dropout", "Flatten", "Unflatten", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Residual",
+    "BasicBlock", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss", "functional",
+    "init", "utils",
+] + activation.__all__

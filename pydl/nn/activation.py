@@ -2,6 +2,8 @@
 from pydl.nn import functional as F
 from pydl.nn.module import Module
 
+__all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softplus", "GELU", "SiLU", "Softmax", "LogSoftmax"]
+
 
 class ReLU(Module):
     def __init__(self, inplace=False):
@@ -61,6 +63,18 @@ class GELU(Module):
 
     def extra_repr(self):
         return f"approximate='{self.approximate}'"
+
+
+class SiLU(Module):
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x):
+        return F.silu(x, inplace=self.inplace)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
 
 
 class Softmax(Module):

@@ -4,10 +4,9 @@ import numbers
 from pydl import _C
 from pydl.tensor import Tensor, _wrap
 
-# Op codes, in the order of the enums in kernels/common/functors.h and kernels/cpu/reduce.h.
-NEG, EXP, LOG, SQRT, RSQRT, ABS, SIGN, TANH, SIGMOID, RELU = range(10)
-ADD, SUB, MUL, DIV, POW, MAXIMUM, MINIMUM, EQ, NE, LT, LE, GT, GE = range(13)
-SUM, MEAN, MAX, MIN, VAR = range(5)
+# The op families' codes: Python enums bound from the registries in kernels/common
+# (Binary.ADD, Reduce.SUM, Unary.TANH), never positions kept in step by hand.
+Unary, Binary, Reduce = _C.Unary, _C.Binary, _C.Reduce
 
 
 def sum_to(g, shape):
@@ -17,7 +16,7 @@ def sum_to(g, shape):
         return g
     lead = len(gshape) - len(shape)
     dims = list(range(lead)) + [lead + i for i, s in enumerate(shape) if s == 1 and gshape[lead + i] != 1]
-    arr = _C.reduce(SUM, g._a, dims, True, 0.0) if dims else g._a
+    arr = _C.reduce(Reduce.SUM, g._a, dims, True, 0.0) if dims else g._a
     return _wrap(arr.reshape(list(shape)))
 
 

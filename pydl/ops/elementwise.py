@@ -1,4 +1,5 @@
-"""Elementwise ops with broadcasting. Python scalars stay scalars all the way to the
+"""Binary elementwise ops with broadcasting (the one-input ops are the pointwise family,
+pydl/ops/unary.py). Python scalars stay scalars all the way to the
 kernel (no 0-d tensor is made for ``x * 2``); gradients of broadcast inputs are
 summed back to the input's shape."""
 import math
@@ -6,8 +7,8 @@ import numbers
 
 from pydl import _C
 from pydl.autograd.function import Function
-from pydl.ops._util import (ABS, ADD, DIV, EQ, EXP, GE, GT, LE, LOG, LT, MAXIMUM, MINIMUM, MUL, NE, NEG, POW, RELU,
-                            RSQRT, SIGMOID, SIGN, SQRT, SUB, TANH, as_tensor_like, sum_to)
+from pydl.ops._util import Binary, as_tensor_like, sum_to
+from pydl.ops.unary import log
 from pydl.tensor import Tensor, _wrap
 
 
@@ -46,7 +47,7 @@ class _Binary(Function):
 
 
 class Add(_Binary):
-    op = ADD
+    op = Binary.ADD
 
     @staticmethod
     def grads(ctx, g, a, b):
@@ -54,7 +55,7 @@ class Add(_Binary):
 
 
 class Sub(_Binary):
-    op = SUB
+    op = Binary.SUB
 
     @staticmethod
     def grads(ctx, g, a, b):
@@ -62,7 +63,7 @@ class Sub(_Binary):
 
 
 class Mul(_Binary):
-    op = MUL
+    op = Binary.MUL
 
     @staticmethod
     def grads(ctx, g, a, b):
@@ -71,7 +72,7 @@ class Mul(_Binary):
 
 
 class Div(_Binary):
-    op = DIV
+    op = Binary.DIV
 
     @staticmethod
     def grads(ctx, g, a, b):
@@ -80,7 +81,7 @@ class Div(_Binary):
 
 
 class Pow(_Binary):
-    op = POW
+    op = Binary.POW
 
     @staticmethod
     def grads(ctx, g, a, b):
@@ -103,17 +104,17 @@ class _Pick(_Binary):
 
     @classmethod
     def grads(cls, ctx, g, a, b):
-        share = _wrap(_C.binary_scalar(MUL, _raw(cls.wins, a, b), 1.0, True, False)) + \
-            _wrap(_C.binary_scalar(MUL, _raw(EQ, a, b), 0.5, True, False))
+        share = _wrap(_C.binary_scalar(Binary.MUL, _raw(cls.wins, a, b), 1.0, True, False)) + \
+            _wrap(_C.binary_scalar(Binary.MUL, _raw(Binary.EQ, a, b), 0.5, True, False))
         return g * share, g * (1.0 - share)
 
 
 class Maximum(_Pick):
-    op, wins = MAXIMUM, GT
+    op, wins = Binary.MAXIMUM, Binary.GT
 
 
 class Minimum(_Pick):
-    op, wins = MINIMUM, LT
+    op, wins = Binary.MINIMUM, Binary.LT
 
 
 def add(a, b, alpha=1):
@@ -155,114 +156,7 @@ def _compare(op):
     return compare
 
 
-eq, ne, lt, le, gt, ge = (_compare(op) for op in (EQ, NE, LT, LE, GT, GE))
-
-
-# ---------------------------------------------------------------------- unary
-class _Unary(Function):
-    op = None
-
-    @classmethod
-    def forward(cls, ctx, x):
-        out = _C.unary(cls.op, x._a)
-        ctx.x, ctx.out = x._a, out
-        return _wrap(out)
-
-
-class Neg(_Unary):
-    op = NEG
-
-    @staticmethod
-    def backward(ctx, g):
-        return -g
-
-
-class Exp(_Unary):
-    op = EXP
-
-    @staticmethod
-    def backward(ctx, g):
-        return g * _wrap(ctx.out)
-
-
-class Log(_Unary):
-    op = LOG
-
-    @staticmethod
-    def backward(ctx, g):
-        return g / _wrap(ctx.x)
-
-
-class Sqrt(_Unary):
-    op = SQRT
-
-    @staticmethod
-    def backward(ctx, g):
-        return g * 0.5 / _wrap(ctx.out)
-
-
-class Rsqrt(_Unary):
-    op = RSQRT
-
-    @staticmethod
-    def backward(ctx, g):
-        out = _wrap(ctx.out)
-        return g * -0.5 * out * out * out
-
-
-class Abs(_Unary):
-    op = ABS
-
-    @staticmethod
-    def backward(ctx, g):
-        return g * _wrap(_C.unary(SIGN, ctx.x))
-
-
-class Sign(_Unary):
-    op = SIGN
-
-    @staticmethod
-    def backward(ctx, g):
-        return g * 0.0
-
-
-class Tanh(_Unary):
-    op = TANH
-
-    @staticmethod
-    def backward(ctx, g):
-        out = _wrap(ctx.out)
-        return g * (1.0 - out * out)
-
-
-class Sigmoid(_Unary):
-    op = SIGMOID
-
-    @staticmethod
-    def backward(ctx, g):
-        out = _wrap(ctx.out)
-        return g * out * (1.0 - out)
-
-
-class Relu(_Unary):
-    op = RELU
-
-    @staticmethod
-    def backward(ctx, g):
-        return g * _wrap(_C.binary_scalar(GT, ctx.x, 0, False, False))
-
-
-def _unary_function(cls):
-    def fn(x):
-        return cls.apply(x)
-
-    fn.__name__ = fn.__qualname__ = cls.__name__.lower()
-    return fn
-
-
-neg, exp, log, sqrt, rsqrt, abs, sign, tanh, sigmoid, relu = (
-    _unary_function(f) for f in (Neg, Exp, Log, Sqrt, Rsqrt, Abs, Sign, Tanh, Sigmoid, Relu)
-)
+eq, ne, lt, le, gt, ge = (_compare(op) for op in (Binary.EQ, Binary.NE, Binary.LT, Binary.LE, Binary.GT, Binary.GE))
 
 
 def square(x):
@@ -274,9 +168,9 @@ class Clamp(Function):
     def forward(ctx, x, lo, hi):
         arr = x._a
         if lo is not None:
-            arr = _C.binary_scalar(MAXIMUM, arr, lo, not isinstance(lo, numbers.Integral), False)
+            arr = _C.binary_scalar(Binary.MAXIMUM, arr, lo, not isinstance(lo, numbers.Integral), False)
         if hi is not None:
-            arr = _C.binary_scalar(MINIMUM, arr, hi, not isinstance(hi, numbers.Integral), False)
+            arr = _C.binary_scalar(Binary.MINIMUM, arr, hi, not isinstance(hi, numbers.Integral), False)
         ctx.x, ctx.lo, ctx.hi = x._a, lo, hi
         return _wrap(arr)
 

@@ -8,9 +8,10 @@ import numbers
 import numpy as np
 
 from pydl import _C
+from pydl._dtype import bool_, int64
 from pydl.autograd.function import Function
 from pydl.autograd.grad_mode import state as grad_state
-from pydl.ops._util import MAX, MIN
+from pydl.ops._util import Reduce
 from pydl.ops.shape import Viewed
 from pydl.tensor import Tensor, _wrap
 
@@ -99,12 +100,12 @@ def _parse(x, index):
     for it in items:
         if isinstance(it, (Tensor, np.ndarray, list, range)):
             arr = it if isinstance(it, Tensor) else _wrap(_C.from_numpy(np.asarray(it, order="C")))
-            if arr._a.dtype == 0:  # bool: its nonzero coordinates, one index array per mask dim
+            if arr._a.dtype == bool_.code:  # bool: its nonzero coordinates, one index array per mask dim
                 coords = np.nonzero(arr._a.to("cpu").numpy())
                 expanded.extend(_wrap(_C.from_numpy(np.ascontiguousarray(c, dtype=np.int64))).to(x.device)
                                 for c in coords)
                 continue
-            if arr._a.dtype != 2:
+            if arr._a.dtype != int64.code:
                 if arr.dtype.is_floating_point:
                     raise IndexError("index: tensors used as indices must be int64 or bool")
                 arr = arr.long()
@@ -176,8 +177,8 @@ def _advanced_index(x, advanced):
     flat = None
     for (d, idx), size in zip(advanced, sizes):
         if idx._a.numel:
-            lo = _C.reduce(MIN, idx._a, [], False, 0.0).item()
-            hi = _C.reduce(MAX, idx._a, [], False, 0.0).item()
+            lo = _C.reduce(Reduce.MIN, idx._a, [], False, 0.0).item()
+            hi = _C.reduce(Reduce.MAX, idx._a, [], False, 0.0).item()
             if lo < -size or hi >= size:
                 bad = lo if lo < -size else hi
                 raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {size}")
@@ -207,7 +208,7 @@ def setitem(x, index, value):
         (x._a if pick is None else pick(x._a)).copy_(src)
         return
     mask = index if isinstance(index, Tensor) else None
-    if mask is not None and mask._a.dtype == 0 and mask._a.shape == x._a.shape:
+    if mask is not None and mask._a.dtype == bool_.code and mask._a.shape == x._a.shape:
         x._a.copy_(_C.where(mask._a, src.astype(x._a.dtype), x._a))
         return
     raise NotImplementedError("setitem: assignment through integer-array indices is not supported; "

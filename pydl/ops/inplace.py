@@ -5,7 +5,7 @@ need x's old value."""
 from pydl import _C
 from pydl.autograd.grad_mode import state as grad_state
 from pydl.ops import elementwise as ew
-from pydl.ops._util import ADD, DIV, MUL, SUB, as_tensor_like
+from pydl.ops._util import Binary, as_tensor_like
 
 
 def _inplace(code):
@@ -15,7 +15,7 @@ def _inplace(code):
     return method
 
 
-add_, sub_, mul_, div_ = (_inplace(code) for code in (ADD, SUB, MUL, DIV))
+add_, sub_, mul_, div_ = (_inplace(code) for code in (Binary.ADD, Binary.SUB, Binary.MUL, Binary.DIV))
 
 
 def _augmented(code, fallback):
@@ -30,7 +30,7 @@ def _augmented(code, fallback):
 
 
 iadd, isub, imul, itruediv = (_augmented(code, fallback) for code, fallback in
-                              ((ADD, ew.add), (SUB, ew.sub), (MUL, ew.mul), (DIV, ew.div)))
+                              ((Binary.ADD, ew.add), (Binary.SUB, ew.sub), (Binary.MUL, ew.mul), (Binary.DIV, ew.div)))
 
 
 def _check_writable(t, op):

@@ -5,7 +5,7 @@ from collections import namedtuple
 
 from pydl import _C
 from pydl.autograd.function import Function
-from pydl.ops._util import EQ, MAX, MEAN, MIN, NE, SUM, VAR, dims_arg
+from pydl.ops._util import Binary, Reduce, dims_arg
 from pydl.tensor import _wrap
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
@@ -27,7 +27,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         ctx.shape, ctx.dims = x._a.shape, dims
-        return _wrap(_C.reduce(SUM, x._a, dims, keepdim, 0.0))
+        return _wrap(_C.reduce(Reduce.SUM, x._a, dims, keepdim, 0.0))
 
     @staticmethod
     def backward(ctx, g):
@@ -38,7 +38,7 @@ class Mean(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         ctx.shape, ctx.dims = x._a.shape, dims
-        out = _C.reduce(MEAN, x._a, dims, keepdim, 0.0)
+        out = _C.reduce(Reduce.MEAN, x._a, dims, keepdim, 0.0)
         ctx.count = x._a.numel // builtins.max(out.numel, 1)
         return _wrap(out)
 
@@ -50,7 +50,7 @@ class Mean(Function):
 class Var(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim, correction):
-        out = _C.reduce(VAR, x._a, dims, keepdim, float(correction))
+        out = _C.reduce(Reduce.VAR, x._a, dims, keepdim, float(correction))
         ctx.x, ctx.dims, ctx.correction = x, dims, correction
         ctx.count = x._a.numel // builtins.max(out.numel, 1)
         return _wrap(out)
@@ -58,7 +58,7 @@ class Var(Function):
     @staticmethod
     def backward(ctx, g):
         x = ctx.x
-        mean = _wrap(_C.reduce(MEAN, x._a, ctx.dims, True, 0.0))
+        mean = _wrap(_C.reduce(Reduce.MEAN, x._a, ctx.dims, True, 0.0))
         scale = 2.0 / (ctx.count - ctx.correction) if ctx.count > ctx.correction else float("nan")
         return _wrap(_expand_back(g, x._a.shape, ctx.dims)) * ((x - mean) * scale), None, None, None
 
@@ -75,8 +75,8 @@ class Extremum(Function):
     @staticmethod
     def backward(ctx, g):
         shape = ctx.x.shape
-        hits = _C.binary(EQ, ctx.x, _expand_back(_wrap(ctx.out), shape, ctx.dims)).astype(g._a.dtype)
-        count = _C.reduce(SUM, hits, ctx.dims, True, 0.0)
+        hits = _C.binary(Binary.EQ, ctx.x, _expand_back(_wrap(ctx.out), shape, ctx.dims)).astype(g._a.dtype)
+        count = _C.reduce(Reduce.SUM, hits, ctx.dims, True, 0.0)
         return _wrap(hits) * _wrap(_expand_back(g, shape, ctx.dims)) / _wrap(count), None, None, None
 
 
@@ -118,7 +118,8 @@ def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
 
 def _extremum(x, is_max, dim, keepdim):
     if dim is None or isinstance(dim, (list, tuple)):
-        return Extremum.apply(x, MAX if is_max else MIN, dims_arg(dim), keepdim and dim is not None)
+        op = Reduce.MAX if is_max else Reduce.MIN
+        return Extremum.apply(x, op, dims_arg(dim), keepdim and dim is not None)
     values, indices = _C.max_min_dim(is_max, x._a, int(dim), keepdim)
     return values_indices(ExtremumDim.apply(x, values, indices, int(dim), keepdim), _wrap(indices))
 
@@ -141,11 +142,11 @@ def min(x, dim=None, keepdim=False):
 
 
 def amax(x, dim=None, keepdim=False):
-    return Extremum.apply(x, MAX, dims_arg(dim), keepdim)
+    return Extremum.apply(x, Reduce.MAX, dims_arg(dim), keepdim)
 
 
 def amin(x, dim=None, keepdim=False):
-    return Extremum.apply(x, MIN, dims_arg(dim), keepdim)
+    return Extremum.apply(x, Reduce.MIN, dims_arg(dim), keepdim)
 
 
 def argmax(x, dim=None, keepdim=False):
@@ -158,10 +159,12 @@ def argmin(x, dim=None, keepdim=False):
 
 def all(x, dim=None, keepdim=False):
     # Counts (a sum has an identity) rather than min/max, so empty reductions give True / False.
-    zeros = _C.reduce(SUM, _C.binary_scalar(EQ, x._a, 0, False, False), dims_arg(dim), keepdim, 0.0)
-    return _wrap(_C.binary_scalar(EQ, zeros, 0, False, False))
+    is_zero = _C.binary_scalar(Binary.EQ, x._a, 0, False, False)
+    zeros = _C.reduce(Reduce.SUM, is_zero, dims_arg(dim), keepdim, 0.0)
+    return _wrap(_C.binary_scalar(Binary.EQ, zeros, 0, False, False))
 
 
 def any(x, dim=None, keepdim=False):
-    nonzeros = _C.reduce(SUM, _C.binary_scalar(NE, x._a, 0, False, False), dims_arg(dim), keepdim, 0.0)
-    return _wrap(_C.binary_scalar(NE, nonzeros, 0, False, False))
+    is_nonzero = _C.binary_scalar(Binary.NE, x._a, 0, False, False)
+    nonzeros = _C.reduce(Reduce.SUM, is_nonzero, dims_arg(dim), keepdim, 0.0)
+    return _wrap(_C.binary_scalar(Binary.NE, nonzeros, 0, False, False))

@@ -6,7 +6,7 @@ import numbers
 
 from pydl import _C
 from pydl.autograd.function import Function
-from pydl.nn.functional.activation import RELU
+from pydl.ops._util import Unary
 from pydl.tensor import Tensor, _wrap
 
 __all__ = ["conv2d"]
@@ -66,7 +66,7 @@ class Conv2d(Function):
     def backward(ctx, g):
         g = g._a
         if ctx.out is not None:  # ReLU's backward from its output: y > 0 exactly where the input is
-            g = _C.activation_backward(RELU, g, ctx.out, 0.0, 0.0)
+            g = _C.unary_backward(Unary.RELU, g, ctx.out)
         need = ctx.needs_input_grad
         gx = _wrap(_C.conv2d_backward_input(g, ctx.w, ctx.x_shape, *ctx.args)) if need[0] else None
         gw = _wrap(_C.conv2d_backward_weight(g, ctx.x, ctx.w_shape, *ctx.args)) if need[1] else None

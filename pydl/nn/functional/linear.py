@@ -2,8 +2,7 @@
 GEMM's write-back; the backward multiplies by transposed views (transpose flags, no copies)."""
 from pydl import _C
 from pydl.autograd.function import Function
-from pydl.nn.functional.activation import RELU
-from pydl.ops._util import SUM
+from pydl.ops._util import Reduce, Unary
 from pydl.tensor import _wrap
 
 __all__ = ["linear"]
@@ -21,14 +20,14 @@ class Linear(Function):
     def backward(ctx, g):
         g = g._a
         if ctx.out is not None:  # ReLU's backward from its output: y > 0 exactly where x > 0
-            g = _C.activation_backward(RELU, g, ctx.out, 0.0, 0.0)
+            g = _C.unary_backward(Unary.RELU, g, ctx.out)
         x, w = ctx.x, ctx.weight
         out_features, in_features = w.shape
         g2 = g.reshape([-1, out_features])
         need = ctx.needs_input_grad
         gx = _wrap(_C.matmul(g, w)) if need[0] else None
         gw = _wrap(_C.matmul(g2.transpose(0, 1), x.reshape([-1, in_features]))) if need[1] else None
-        gb = _wrap(_C.reduce(SUM, g2, [0], False, 0.0)) if ctx.has_bias and need[2] else None
+        gb = _wrap(_C.reduce(Reduce.SUM, g2, [0], False, 0.0)) if ctx.has_bias and need[2] else None
         return gx, gw, gb, None
 
 

@@ -3,16 +3,15 @@ writes the loss and, when a gradient is wanted, d loss / d logits in the same pa
 the backward only scales that by the incoming gradient."""
 from pydl import _C
 from pydl.autograd.function import Function, is_unit_seed
-from pydl.ops._util import MUL, sum_to
+from pydl.ops._util import Binary, sum_to
 from pydl.tensor import _wrap
 
 __all__ = ["cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss",
            "l1_loss"]
 
-# Codes, in the order of the enums in kernels/common/loss.h.
-NONE, MEAN, SUM = range(3)
-MSE, L1, BCE, BCE_WITH_LOGITS = range(4)
-_REDUCTIONS = {"none": NONE, "mean": MEAN, "sum": SUM}
+# The registries of kernels/common/loss.h, through _C.
+NONE = _C.Reduction.NONE
+_REDUCTIONS = {name.lower(): code for name, code in _C.Reduction.__members__.items()}  # "mean": MEAN, ...
 
 
 def _reduction(name, size_average, reduce, reduction):
@@ -72,9 +71,9 @@ class CrossEntropy(Function):
         if d is None:
             d = _C.cross_entropy(*ctx.args, True)[1]
         if ctx.reduction == NONE:
-            d = _C.binary(MUL, d, _per_sample_grad(g, d.shape))
+            d = _C.binary(Binary.MUL, d, _per_sample_grad(g, d.shape))
         elif not _is_unit(g, d):
-            d = _C.binary(MUL, d, g._a)
+            d = _C.binary(Binary.MUL, d, g._a)
         return _wrap(d), None, None, None, None, None
 
 
@@ -145,28 +144,29 @@ class PointwiseLoss(Function):
         return grads[0], grads[1], None, None, None, None
 
 
-def _pointwise(name, op, input, target, weight, pos_weight, size_average, reduce, reduction):
-    return PointwiseLoss.apply(input, target, weight, pos_weight, op,
+def _pointwise(name, input, target, weight, pos_weight, size_average, reduce, reduction):
+    """The loss `name`: its registry entry is _C.PointwiseLoss.<NAME>."""
+    return PointwiseLoss.apply(input, target, weight, pos_weight, getattr(_C.PointwiseLoss, name.upper()),
                                _reduction(name, size_average, reduce, reduction))
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """(input - target)^2, times weight if given ('mean' then divides by the sum of the weights)."""
-    return _pointwise("mse_loss", MSE, input, target, weight, None, size_average, reduce, reduction)
+    return _pointwise("mse_loss", input, target, weight, None, size_average, reduce, reduction)
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """|input - target|, times weight if given ('mean' then divides by the sum of the weights)."""
-    return _pointwise("l1_loss", L1, input, target, weight, None, size_average, reduce, reduction)
+    return _pointwise("l1_loss", input, target, weight, None, size_average, reduce, reduction)
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
     """On probabilities in [0, 1]; logs clamped at -100 as PyTorch."""
-    return _pointwise("binary_cross_entropy", BCE, input, target, weight, None, size_average, reduce, reduction)
+    return _pointwise("binary_cross_entropy", input, target, weight, None, size_average, reduce, reduction)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
                                      pos_weight=None):
     """On logits, in the stable form max(x, 0) - x y + log(1 + e^-|x|) (pos_weight scales the positive term)."""
-    return _pointwise("binary_cross_entropy_with_logits", BCE_WITH_LOGITS, input, target, weight, pos_weight,
-                      size_average, reduce, reduction)
+    return _pointwise("binary_cross_entropy_with_logits", input, target, weight, pos_weight, size_average, reduce,
+                      reduction)

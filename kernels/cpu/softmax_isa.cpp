@@ -1,16 +1,16 @@
-// The loops of the activation family that live on exp, compiled once per ISA (PYDL_ISA):
-// pointwise activations, softmax / log-softmax, and the fused cross-entropy rows.
-// Callers (activation.cpp, softmax.cpp, loss.cpp) pick a copy with PYDL_ISA_CALL.
+// The row loops that live on exp, compiled once per ISA (PYDL_ISA): softmax / log-softmax
+// and the fused cross-entropy rows. Callers (softmax.cpp, loss.cpp) pick a copy with
+// PYDL_ISA_CALL. (Pointwise activations are the unary family: elementwise_isa.cpp.)
 //
 // Every hot loop is a plain indexed loop over contiguous memory whose body is inline,
-// branch-free arithmetic (see exp_fast in kernels/common/activation.h), so GCC emits
+// branch-free arithmetic (see exp_fast in kernels/common/pointwise_math.h), so GCC emits
 // 4, 8 or 16 lanes per instruction for the generic, AVX2 and AVX-512 copies alike.
 // Row reductions keep 16 partial results (max, sum) whatever the ISA, so every copy
 // adds in the same order and gives the same bits.
 #include <math.h>
 #include <stdint.h>
 
-#include "kernels/common/activation.h"
+#include "kernels/common/pointwise_math.h"
 #include "kernels/common/dtype.h"
 #include "kernels/common/loss.h"
 #include "kernels/cpu/parallel.h"
@@ -96,31 +96,6 @@ T exp_shifted_sum(const T* __restrict x, int64_t n, T m) {
     s += exp_shifted(x + i0, buf, len, m);
   }
   return s;
-}
-
-// ---------------------------------------------------------------- pointwise activations
-// The functor is copied into each range so that its parameters are locals the
-// compiler can keep in registers (a reference could alias the output).
-template <class T, class F>
-void act_forward(const F f, const T* __restrict x, T* __restrict y, int64_t n, int64_t cost) {
-  parallel_ranges(n, cost, [=](int64_t b, int64_t e) {
-    const F fl = f;
-    for (int64_t i = b; i < e; ++i) y[i] = fl.forward(x[i]);
-  });
-}
-
-template <class T, class F>
-void act_backward(const F f, const T* __restrict dy, const T* __restrict v, T* __restrict dx, int64_t n,
-                  int64_t cost) {
-  parallel_ranges(n, cost, [=](int64_t b, int64_t e) {
-    const F fl = f;
-    for (int64_t i = b; i < e; ++i) dx[i] = fl.backward(dy[i], v[i]);
-  });
-}
-
-// Rough cost per element relative to a copy, for the threading threshold.
-int64_t act_cost(Activation a) {
-  return a == Activation::Identity || a == Activation::Relu || a == Activation::LeakyRelu ? 1 : 8;
 }
 
 // ---------------------------------------------------------------- softmax, last axis
@@ -237,47 +212,52 @@ void softmax_backward_columns(bool log, const T* y, const T* dy, T* dx, int64_t 
 // gradient in place while it is still in L1), log-sum-exp, loss. Templated on whether
 // there are class weights and label smoothing so that the common case carries neither.
 template <class T, bool kWeighted, bool kSmooth>
-void cross_entropy_rows(const CrossEntropyRows& a) {
+__attribute__((flatten)) void cross_entropy_range(const CrossEntropyRows& a, T w_total, int64_t b, int64_t e) {
   const T* logits = static_cast<const T*>(a.logits);
   const T* w = static_cast<const T*>(a.weight);
   T* loss = static_cast<T*>(a.loss);
   T* dlogits = static_cast<T*>(a.dlogits);
   const int64_t n = a.classes;
   const T eps = static_cast<T>(a.label_smoothing), scale = static_cast<T>(a.grad_scale), classes = static_cast<T>(n);
-  T w_total = classes;
-  if (kWeighted) w_total = row_sum(w, n);
-
-  parallel_ranges(a.rows, 4 * n, [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      const T* __restrict x = logits + r * n;
-      T* __restrict d = dlogits ? dlogits + r * n : nullptr;
-      const int64_t t = a.target[r];
-      if (t == a.ignore_index) {
-        loss[r] = T(0);
-        if (d) for (int64_t c = 0; c < n; ++c) d[c] = T(0);
-        continue;
-      }
-      const T m = row_max(x, n);
-      const T s = d ? exp_shifted(x, d, n, m) : exp_shifted_sum(x, n, m);
-      const T log_s = static_cast<T>(::log(s));
-      const T w_t = kWeighted ? w[t] : T(1);
-      T sum_wx = 0;
-      if (kSmooth) sum_wx = row_sum_shifted(kWeighted ? w : nullptr, x, n, m);
-      loss[r] = cross_entropy_row_loss(log_s, x[t] - m, w_t, eps, classes, w_total, sum_wx);
-      if (!d) continue;
-      // d[c] holds e^(x_c - m) = s p_c: scale it to the gradient in place.
-      const T coef = ((T(1) - eps) * w_t + eps / classes * w_total) * scale / s;
-      if (!kSmooth) {
-        for (int64_t c = 0; c < n; ++c) d[c] *= coef;
-      } else if (!kWeighted) {
-        const T shift = eps / classes * scale;
-        for (int64_t c = 0; c < n; ++c) d[c] = d[c] * coef - shift;
-      } else {
-        const T shift = eps / classes * scale;
-        for (int64_t c = 0; c < n; ++c) d[c] = d[c] * coef - shift * w[c];
-      }
-      d[t] -= (T(1) - eps) * w_t * scale;
+  for (int64_t r = b; r < e; ++r) {
+    const T* __restrict x = logits + r * n;
+    T* __restrict d = dlogits ? dlogits + r * n : nullptr;
+    const int64_t t = a.target[r];
+    if (t == a.ignore_index) {
+      loss[r] = T(0);
+      if (d) for (int64_t c = 0; c < n; ++c) d[c] = T(0);
+      continue;
     }
+    const T m = row_max(x, n);
+    const T s = d ? exp_shifted(x, d, n, m) : exp_shifted_sum(x, n, m);
+    const T log_s = static_cast<T>(::log(s));
+    const T w_t = kWeighted ? w[t] : T(1);
+    T sum_wx = 0;
+    if (kSmooth) sum_wx = row_sum_shifted(kWeighted ? w : nullptr, x, n, m);
+    loss[r] = cross_entropy_row_loss(log_s, x[t] - m, w_t, eps, classes, w_total, sum_wx);
+    if (!d) continue;
+    // d[c] holds e^(x_c - m) = s p_c: scale it to the gradient in place.
+    const T coef = ((T(1) - eps) * w_t + eps / classes * w_total) * scale / s;
+    if (!kSmooth) {
+      for (int64_t c = 0; c < n; ++c) d[c] *= coef;
+    } else if (!kWeighted) {
+      const T shift = eps / classes * scale;
+      for (int64_t c = 0; c < n; ++c) d[c] = d[c] * coef - shift;
+    } else {
+      const T shift = eps / classes * scale;
+      for (int64_t c = 0; c < n; ++c) d[c] = d[c] * coef - shift * w[c];
+    }
+    d[t] -= (T(1) - eps) * w_t * scale;
+  }
+}
+
+// flatten (above): the row helpers are inlined into the range whatever this file's
+// inlining budget, so short rows (10 classes) do not pay a call per helper per row.
+template <class T, bool kWeighted, bool kSmooth>
+void cross_entropy_rows(const CrossEntropyRows& a) {
+  const T w_total = kWeighted ? row_sum(static_cast<const T*>(a.weight), a.classes) : static_cast<T>(a.classes);
+  parallel_ranges(a.rows, 4 * a.classes, [&](int64_t b, int64_t e) {
+    cross_entropy_range<T, kWeighted, kSmooth>(a, w_total, b, e);
   });
 }
 
@@ -291,21 +271,6 @@ void cross_entropy_rows(const CrossEntropyRows& a) {
 }
 
 }  // namespace
-
-void activation_forward_kernel(Activation act, DType dtype, const void* x, void* y, int64_t n, double p0,
-                               double p1) {
-  PYDL_DISPATCH_FLOAT(dtype, T, PYDL_DISPATCH_ACTIVATION(act, T, p0, p1, act_forward(f, static_cast<const T*>(x),
-                                                                                     static_cast<T*>(y), n,
-                                                                                     act_cost(act))));
-}
-
-void activation_backward_kernel(Activation act, DType dtype, const void* dy, const void* v, void* dx, int64_t n,
-                                double p0, double p1) {
-  PYDL_DISPATCH_FLOAT(dtype, T, PYDL_DISPATCH_ACTIVATION(act, T, p0, p1, act_backward(f, static_cast<const T*>(dy),
-                                                                                      static_cast<const T*>(v),
-                                                                                      static_cast<T*>(dx), n,
-                                                                                      act_cost(act))));
-}
 
 void softmax_kernel(DType dtype, bool log, const void* x, void* y, int64_t outer, int64_t n, int64_t inner) {
   PYDL_DISPATCH_FLOAT(dtype, T, {

@@ -1,0 +1,196 @@
+// The scalar math of the pointwise family (kernels/common/unary.h), shared by the CPU and
+// CUDA kernels: float32 exp, log, log1p, expm1, tanh, sigmoid and the normal CDF, written
+// branch-free so that the CPU's loops vectorize, and the rule that makes every backend give
+// the same bits.
+//
+// The bit-identity promise. A float32 pointwise op (every entry of PYDL_UNARY_OPS, forward
+// and backward) gives the same bits on the CPU, in each of its generic, AVX2 and AVX-512
+// copies, as on CUDA. Integer ops are exact everywhere. It holds because every rounding is
+// written in the source:
+//   1. No contraction. The pointwise engines are compiled without FMA contraction
+//      (kernels/cpu/elementwise_isa.cpp with -ffp-contract=off, kernels/cuda/elementwise.cu
+//      with nvcc --fmad=false, and -ffp-contract=off again in the CUDA emulation; see
+//      CMakeLists.txt and cmake/cuda_emulation.cmake), so a * b + c is two roundings on every
+//      backend, never one on some and two on others.
+//   2. Fused where we say so. Where one rounding is wanted (polynomials, range reductions),
+//      the source calls fmadd(a, b, c): vfmadd on AVX2/AVX-512 (vectorized), fmaf on CUDA;
+//      in the generic CPU copy, which has no FMA instruction, it is a libm call: the same
+//      bits, more slowly.
+//   3. Nothing inexact from a library. + - * /, sqrt and the compares are correctly rounded
+//      on both (CUDA's defaults: -prec-div, -prec-sqrt, no flush to zero; no fast-math
+//      anywhere); float32 transcendentals are the polynomials below, never libm's or CUDA's.
+// float64 follows rules 1 and 2 but takes libm's exp, log, log1p, expm1, tanh and erfc: on a
+// GPU those are CUDA's double versions, which may differ from glibc's in the last bit, so
+// float64 ops built on them agree to an ulp or so there, not bit for bit (the emulation calls
+// the host's libm and cannot tell). tests/test_pointwise_parity.py holds every op to this.
+//
+// The math here and in the functors leaves no a * b + c for a compiler to contract (every
+// such step is an fmadd), so an inline function that one object compiles with contraction
+// and another without (the GEMM's GELU epilogue and the engines share GeluOp) computes the
+// same values in both. The callers' own arithmetic around it (softmax, cross-entropy, the
+// GEMM) is compiled with contraction on and promises closeness only.
+//
+// Why our own float32 exp: libm's expf is a call per element, which no compiler turns into
+// vector code, and most ops here live on exp. GCC will not if-convert float selects under
+// -ftrapping-math, so special cases (overflow, underflow, -inf) are bit masks, not ternaries.
+#pragma once
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kernels/common/macros.h"
+
+PYDL_KERNELS_BEGIN
+
+// ---------------------------------------------------------------- helpers
+// a * b + c rounded once (rule 2 above).
+PYDL_HD float fmadd(float a, float b, float c) { return fmaf(a, b, c); }
+PYDL_HD double fmadd(double a, double b, double c) { return fma(a, b, c); }
+
+PYDL_HD float bits_to_float(int32_t i) { float f; memcpy(&f, &i, sizeof f); return f; }
+PYDL_HD int32_t float_to_bits(float f) { int32_t i; memcpy(&i, &f, sizeof i); return i; }
+// All ones when c holds, else zero: a lane mask the vectorizer keeps as a compare.
+PYDL_HD int32_t lane_mask(bool c) { return -static_cast<int32_t>(c); }
+PYDL_HD float select_mask(int32_t mask, float a, float b) {
+  return bits_to_float((float_to_bits(a) & mask) | (float_to_bits(b) & ~mask));
+}
+// c ? a : b with both sides computed: a lane select for float, a ternary for double.
+PYDL_HD float pick(bool c, float a, float b) { return select_mask(lane_mask(c), a, b); }
+PYDL_HD double pick(bool c, double a, double b) { return c ? a : b; }
+PYDL_HD float abs_bits(float x) { return bits_to_float(float_to_bits(x) & 0x7FFFFFFF); }
+PYDL_HD double abs_bits(double x) { return fabs(x); }
+PYDL_HD float copysign_bits(float magnitude, float sign) {
+  return bits_to_float((float_to_bits(magnitude) & 0x7FFFFFFF) | (float_to_bits(sign) & int32_t(0x80000000)));
+}
+PYDL_HD float fsqrt(float x) { return sqrtf(x); }
+PYDL_HD double fsqrt(double x) { return sqrt(x); }
+
+// ---------------------------------------------------------------- exp
+// e^x = 2^n * e^r with n = round(x / ln 2), |r| <= ln2 / 2 (Cephes' expf: ln 2 in two parts,
+// a degree-6 polynomial; within 1.5 ulp). The rounding adds and subtracts 1.5 * 2^23, which
+// leaves n in the low mantissa bits.
+struct ExpReduced {
+  int32_t n;  // the power of two
+  float q;    // e^r - 1
+};
+PYDL_HD ExpReduced exp_reduce(float x) {
+  const float magic = 12582912.0f;
+  const float t = fmadd(x, 1.44269504088896341f, magic);
+  const float fn = t - magic;
+  float r = fmadd(fn, -0.693359375f, x);
+  r = fmadd(fn, 2.12194440e-4f, r);
+  float p = 1.9875691500e-4f;
+  p = fmadd(p, r, 1.3981999507e-3f);
+  p = fmadd(p, r, 8.3334519073e-3f);
+  p = fmadd(p, r, 4.1665795894e-2f);
+  p = fmadd(p, r, 1.6666665459e-1f);
+  p = fmadd(p, r, 5.0000001201e-1f);
+  return {float_to_bits(t) - 0x4B400000, fmadd(p, r * r, r)};
+}
+
+// 2^n is applied in two halves so that n from -150 to 128 (denormal results, FLT_MAX) needs
+// no special case. Outside [-104, 88.75] the reduction is meaningless: below, e^x is 0
+// (x = -inf too); above, inf. NaN falls through both masks and stays NaN.
+PYDL_HD float exp_fast(float x) {
+  const ExpReduced e = exp_reduce(x);
+  const int32_t h = e.n >> 1;
+  const float y = (e.q + 1.0f) * bits_to_float((h + 127) << 23) * bits_to_float((e.n - h + 127) << 23);
+  const int32_t keep = lane_mask((x >= -104.0f) | (x != x));
+  const int32_t over = lane_mask(x > 88.75f);
+  return bits_to_float(((float_to_bits(y) & keep) & ~over) | (0x7F800000 & over));
+}
+PYDL_HD double exp_fast(double x) { return exp(x); }
+
+// ---------------------------------------------------------------- log
+// log v for a positive normal float v times 2^e_adjust: v = 2^e m with m in [sqrt(1/2), sqrt 2),
+// log m by Cephes' logf polynomial, e ln 2 added in two parts.
+PYDL_HD float log_normal(float v, int32_t e_adjust) {
+  const int32_t bits = float_to_bits(v);
+  int32_t e = (bits >> 23) - 127 + e_adjust;
+  float m = bits_to_float((bits & 0x007FFFFF) | 0x3F800000);  // [1, 2)
+  const int32_t big = lane_mask(m > 1.41421356237f);
+  m = select_mask(big, 0.5f * m, m);
+  e += big & 1;
+  const float f = m - 1.0f, fe = static_cast<float>(e), z = f * f;
+  float p = 7.0376836292e-2f;
+  p = fmadd(p, f, -1.1514610310e-1f);
+  p = fmadd(p, f, 1.1676998740e-1f);
+  p = fmadd(p, f, -1.2420140846e-1f);
+  p = fmadd(p, f, 1.4249322787e-1f);
+  p = fmadd(p, f, -1.6668057665e-1f);
+  p = fmadd(p, f, 2.0000714765e-1f);
+  p = fmadd(p, f, -2.4999993993e-1f);
+  p = fmadd(p, f, 3.3333331174e-1f);
+  float y = fmadd(fe, -2.12194440e-4f, (p * f) * z);
+  y = fmadd(-0.5f, z, y);
+  return fmadd(fe, 0.693359375f, f + y);
+}
+
+// Within 1 ulp or so. Subnormal x is scaled into the normal range first; 0 gives -inf,
+// negative x NaN, inf and NaN themselves.
+PYDL_HD float log_fast(float x) {
+  const bool tiny = x < 1.17549435e-38f;
+  const float y = log_normal(pick(tiny, x * 8388608.0f, x), tiny ? -23 : 0);
+  const float special = pick(x == 0.0f, -INFINITY, pick(x < 0.0f, NAN, x));  // x <= 0, inf, NaN
+  return pick((x > 0.0f) & (x < INFINITY), y, special);
+}
+PYDL_HD double log_fast(double x) { return log(x); }
+
+// log(1 + u): v = 1 + u, log v, plus (u - (v - 1)) / v for the rounding of 1 + u. v - 1 is
+// exact, and for u in (-1, 0) v is exact and normal (at least 2^-25), so this holds on the
+// whole domain. Within 2.2 ulp. Below |u| = 2^-24 log(1 + u) rounds to u itself, which keeps
+// -0 and the subnormals.
+PYDL_HD float log1p_fast(float u) {
+  const float v = 1.0f + u;
+  const float y = pick(abs_bits(u) < 5.96046448e-8f, u, log_normal(v, 0) + (u - (v - 1.0f)) / v);
+  const float special = pick(u == -1.0f, -INFINITY, pick(u < -1.0f, NAN, u));  // u <= -1, inf, NaN
+  return pick((u > -1.0f) & (u < INFINITY), y, special);
+}
+PYDL_HD double log1p_fast(double u) { return log1p(u); }
+
+// ---------------------------------------------------------------- sigmoid, tanh
+// 1 / (1 + e^-x): e^-x overflows to inf for very negative x and the quotient is 0.
+PYDL_HD float sigmoid_fast(float x) { return 1.0f / (1.0f + exp_fast(-x)); }
+PYDL_HD double sigmoid_fast(double x) {
+  const double e = exp(-fabs(x));  // never overflows
+  return x >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+}
+
+// tanh: Cephes' tanhf. An odd polynomial below |x| = 0.625 (where 1 - 2/(e^2x + 1)
+// would cancel), the exp form above; both computed, one kept.
+PYDL_HD float tanh_fast(float x) {
+  const float a = abs_bits(x);
+  const float s = a * a;
+  float p = -5.70498872745e-3f;
+  p = fmadd(p, s, 2.06390887954e-2f);
+  p = fmadd(p, s, -5.37397155531e-2f);
+  p = fmadd(p, s, 1.33314422036e-1f);
+  p = fmadd(p, s, -3.33332819422e-1f);
+  const float small = fmadd(p * s, a, a);
+  const float large = 1.0f - 2.0f / (exp_fast(2.0f * a) + 1.0f);
+  return copysign_bits(select_mask(lane_mask(a < 0.625f), small, large), x);
+}
+PYDL_HD double tanh_fast(double x) { return tanh(x); }
+
+// ---------------------------------------------------------------- the normal CDF
+// Phi(x) = erfc(-x / sqrt 2) / 2. erfc by the Chebyshev fit of Numerical Recipes (erfcc:
+// relative error < 1.2e-7 everywhere), so the left tail keeps its relative precision where
+// 1 + erf(x) would cancel: GELU of x = -8 is right to the last digits, not 0 or noise.
+PYDL_HD float normal_cdf(float x) {
+  const float z = abs_bits(x) * 0.70710678118654752f;
+  const float t = 1.0f / fmadd(0.5f, z, 1.0f);
+  float p = 0.17087277f;
+  p = fmadd(p, t, -0.82215223f);
+  p = fmadd(p, t, 1.48851587f);
+  p = fmadd(p, t, -1.13520398f);
+  p = fmadd(p, t, 0.27886807f);
+  p = fmadd(p, t, -0.18628806f);
+  p = fmadd(p, t, 0.09678418f);
+  p = fmadd(p, t, 0.37409196f);
+  p = fmadd(p, t, 1.00002368f);
+  const float half_t = 0.5f * t, e = exp_fast(fmadd(p, t, fmadd(-z, z, -1.26551223f)));
+  return select_mask(lane_mask(x < 0.0f), half_t * e, fmadd(-half_t, e, 1.0f));  // Phi(-|x|), 1 - Phi(-|x|)
+}
+PYDL_HD double normal_cdf(double x) { return 0.5 * erfc(-x * 0.70710678118654752); }
+
+PYDL_KERNELS_END

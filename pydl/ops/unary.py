@@ -1,0 +1,105 @@
+"""The pointwise family: every one-input elementwise op and activation (neg, exp, tanh, relu,
+gelu, ...) is one entry of the registry in kernels/common/unary.h, run forward and backward
+by one strided engine per backend.
+
+Each entry gets one ``Function`` here, generated from the registry (``Tanh`` for
+``_C.Unary.TANH``, its grad_fn ``<TanhBackward>``), and each op is one Python function:
+``pydl.tanh``, which is also ``Tensor.tanh`` (named in the class body of pydl/tensor.py) and, for the activations,
+``pydl.nn.functional.tanh`` and the module ``nn.Tanh``. So ``x.tanh()``, ``pydl.tanh(x)``,
+``F.tanh(x)`` and ``nn.Tanh()(x)`` are one op: the same bits, the same grad_fn. Activations
+that only ``torch.nn.functional`` has (leaky_relu, gelu, ...), and F.relu with its inplace=,
+are written in pydl/nn/functional/activation.py over the same Functions."""
+from pydl import _C
+from pydl.autograd.function import Function
+from pydl.autograd.grad_mode import state as grad_state
+from pydl.tensor import _wrap
+
+__all__ = ["neg", "abs", "sign", "relu", "exp", "expm1", "log", "log1p", "sqrt", "rsqrt", "sigmoid", "tanh"]
+
+
+class Unary(Function):
+    """y = op(x) for the registry entry ``op`` of a subclass, with the op's parameters (p0,
+    p1); the backward reads the saved output or input, as the registry says."""
+
+    op = None  # a _C.Unary
+    from_output = False  # op.grad_from_output
+
+    @classmethod
+    def forward(cls, ctx, x, p0=0.0, p1=0.0):
+        y = _C.unary(cls.op, x._a, p0, p1)
+        ctx.saved, ctx.p0, ctx.p1 = (y if cls.from_output else x._a), p0, p1
+        return _wrap(y)
+
+    @classmethod
+    def backward(cls, ctx, g):
+        return _wrap(_C.unary_backward(cls.op, g._a, ctx.saved, ctx.p0, ctx.p1))
+
+
+def _function(op):
+    name = "".join(part[0] + part[1:].lower() for part in op.name.split("_"))  # GELU_TANH: GeluTanh
+    return type(name, (Unary,), {"op": op, "from_output": op.grad_from_output, "__module__": __name__})
+
+
+FUNCTIONS = {op: _function(op) for op in _C.Unary.__members__.values()}  # one per registry entry
+U = _C.Unary
+Neg, Abs, Sign, Relu = FUNCTIONS[U.NEG], FUNCTIONS[U.ABS], FUNCTIONS[U.SIGN], FUNCTIONS[U.RELU]
+Exp, Log, Sqrt, Rsqrt = FUNCTIONS[U.EXP], FUNCTIONS[U.LOG], FUNCTIONS[U.SQRT], FUNCTIONS[U.RSQRT]
+Sigmoid, Tanh, Log1p, Expm1 = FUNCTIONS[U.SIGMOID], FUNCTIONS[U.TANH], FUNCTIONS[U.LOG1P], FUNCTIONS[U.EXPM1]
+
+
+def in_place(fn, x, p0=0.0):
+    """fn's op written into x, as PyTorch's inplace=True. Where autograd records x it would
+    need x's old value, so the result is computed out of place instead (as ``x += y`` does):
+    use the returned tensor, as in ``x = F.relu(x, inplace=True)``."""
+    if grad_state.enabled and x.requires_grad:
+        return fn.apply(x, p0)
+    x._a.copy_(_C.unary(fn.op, x._a, p0, 0.0))
+    return x
+
+
+def neg(input):
+    return Neg.apply(input)
+
+
+def abs(input):
+    return Abs.apply(input)
+
+
+def sign(input):
+    return Sign.apply(input)
+
+
+def relu(input):
+    return Relu.apply(input)
+
+
+def exp(input):
+    return Exp.apply(input)
+
+
+def expm1(input):
+    return Expm1.apply(input)
+
+
+def log(input):
+    return Log.apply(input)
+
+
+def log1p(input):
+    return Log1p.apply(input)
+
+
+def sqrt(input):
+    return Sqrt.apply(input)
+
+
+def rsqrt(input):
+    return Rsqrt.apply(input)
+
+
+def sigmoid(input):
+    return Sigmoid.apply(input)
+
+
+def tanh(input):
+    return Tanh.apply(input)

@@ -1,0 +1,156 @@
+"""Pointwise ops added through the registry alone (kernels/common/unary.h): each against a
+float64 numpy reference over its domain and its extreme values (within a few ulp in float32),
+a finite-difference gradient check, PyTorch where installed, and the dtype rules of its
+domain. CPU/CUDA and per-ISA bit parity: tests/test_pointwise_parity.py, for every entry."""
+import math
+
+import numpy as np
+import pytest
+
+import pydl
+import pydl.nn.functional as F
+
+inf, nan = math.inf, math.nan
+
+
+def sigmoid(x):
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+# name -> (pydl function, float64 reference, derivative reference, PyTorch function, sampled range)
+OPS = {
+    "log1p": (pydl.log1p, np.log1p, lambda x: 1 / (1 + x), lambda torch: torch.log1p, (-0.99, 20.0)),
+    "expm1": (pydl.expm1, np.expm1, np.exp, lambda torch: torch.expm1, (-20.0, 20.0)),
+    "silu": (F.silu, lambda x: x * sigmoid(x), lambda x: sigmoid(x) * (1 + x * (1 - sigmoid(x))),
+             lambda torch: torch.nn.functional.silu, (-20.0, 20.0)),
+}
+# Values at the edges of each op's polynomial and range reduction, and its tails.
+EXTREMES = {
+    "log1p": [0.0, -0.0, 1e-40, 1e-30, -1e-30, 1e-8, -1e-8, 1e-3, -0.29, 0.41, -0.5, -0.9999999, 1.0, 1e10, 3e38],
+    "expm1": [0.0, -0.0, 1e-40, -1e-40, 1e-30, 6e-8, -6e-8, 1e-3, 0.3465, -0.3466, 0.35, -0.35, 1.04, -1.04, -17.0,
+              -29.9, -30.0, -31.0, -88.0, -104.0, 88.0, 88.37, 88.38, 88.72],
+    "silu": [0.0, -0.0, 1e-30, -1e-30, 1e-3, -1e-3, 1.0, -1.0, 5.0, -5.0, 17.0, -17.0, 40.0, -40.0, 87.0, -87.0,
+             400.0],
+}
+# Exactly these outputs, as PyTorch gives them.
+SPECIAL = {
+    "log1p": {-1.0: -inf, -2.0: nan, inf: inf, -inf: nan, nan: nan, -0.0: -0.0, 1e-40: 1e-40},
+    "expm1": {inf: inf, -inf: -1.0, nan: nan, -0.0: -0.0, 1e-40: 1e-40, 1000.0: inf, -200.0: -1.0},
+    "silu": {inf: inf, -inf: nan, nan: nan, -0.0: -0.0, 1000.0: 1000.0, -1000.0: -0.0},
+}
+MAX_ULP = {"log1p": 2.5, "expm1": 2.0, "silu": 3.5}  # float32 forward against the float64 reference
+
+
+def inputs(name, n, dtype, seed=0):
+    lo, hi = OPS[name][4]
+    x = np.concatenate([EXTREMES[name], np.random.default_rng(seed).uniform(lo, hi, n)])
+    return x.astype(dtype)
+
+
+def ulps(got, ref):
+    """|got - ref| in units of the float32 spacing at ref."""
+    spacing = np.spacing(np.abs(ref).astype(np.float32)).astype(np.float64)
+    return np.abs(got.astype(np.float64) - ref) / np.maximum(spacing, np.finfo(np.float32).smallest_subnormal)
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [3, 40001])  # 40001: threads and an odd tail
+def test_forward_backward_vs_float64_reference(name, dtype, n, device):
+    fn, ref, dref = OPS[name][:3]
+    x = inputs(name, n, dtype)
+    g = np.random.default_rng(1).standard_normal(x.size).astype(dtype)
+    t = pydl.tensor(x, device=device, requires_grad=True)
+    y = fn(t)
+    y.backward(pydl.tensor(g, device=device))
+    x64 = x.astype(np.float64)
+    got, dx = y.detach().cpu().numpy(), t.grad.cpu().numpy()
+    assert y.dtype == t.dtype and t.grad.dtype == t.dtype
+    with np.errstate(over="ignore"):
+        want_dx = (g * dref(x64)).astype(dtype)  # rounded to the dtype: overflow is inf in both
+    if dtype == np.float32:
+        assert ulps(got, ref(x64)).max() <= MAX_ULP[name]
+    else:
+        np.testing.assert_allclose(got, ref(x64), rtol=1e-15, atol=0)
+    # A few roundings in the derivative, and an absolute slack of a few ulp of |g| where it
+    # crosses zero (SiLU's at x = -1.28).
+    eps = np.finfo(dtype).eps
+    with np.errstate(invalid="ignore"):  # inf - inf where both overflow
+        err = np.abs(dx.astype(np.float64) - want_dx)
+        ok = (err <= 32 * eps * np.abs(want_dx) + 8 * eps * np.abs(g)) | (dx == want_dx)
+    assert ok.all(), (x[~ok][:5], dx[~ok][:5], want_dx[~ok][:5])
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+@pytest.mark.parametrize("dtype", [pydl.float32, pydl.float64])
+def test_special_values(name, dtype, device):
+    fn = OPS[name][0]
+    x, want = zip(*SPECIAL[name].items())
+    got = fn(pydl.tensor(list(x), dtype=dtype, device=device)).cpu().numpy()
+    want = np.array(want, dtype=got.dtype)  # (1e-40 as the dtype holds it)
+    np.testing.assert_array_equal(got, want)
+    signed = ~np.isnan(want)  # -0.0 stays -0.0 (a NaN's sign is not promised)
+    np.testing.assert_array_equal(np.signbit(got[signed]), np.signbit(want[signed]))
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_gradcheck(name):
+    lo, hi = OPS[name][4]
+    a = np.random.default_rng(7).uniform(max(lo, -3.0), min(hi, 3.0), (3, 5))
+    x = pydl.tensor(a, dtype=pydl.float64, requires_grad=True)
+    assert pydl.gradcheck(OPS[name][0], (x,))
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_against_torch(name):
+    torch = pytest.importorskip("torch")
+    fn, tfn = OPS[name][0], OPS[name][3](torch)
+    x = inputs(name, 5003, np.float32, seed=11)
+    g = np.random.default_rng(5).standard_normal(x.size).astype(np.float32)
+    p, q = pydl.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    yp, yq = fn(p), tfn(q)
+    yp.backward(pydl.tensor(g))
+    yq.backward(torch.tensor(g))
+    np.testing.assert_allclose(yp.detach().numpy(), yq.detach().numpy(), rtol=3e-6, atol=1e-37)
+    # PyTorch's expm1 backward, grad * (result + 1), cancels where result is -1 to an ulp: hence
+    # an absolute tolerance of an ulp of 1 times the gradient (ours is held to float64 above)
+    slack = np.abs(g) * 1.2e-7 if name == "expm1" else 1e-37
+    assert np.all(np.abs(p.grad.numpy() - q.grad.numpy()) <= 3e-6 * np.abs(q.grad.numpy()) + slack)
+
+
+def test_log1p_keeps_tiny_arguments_and_promotes_integers():
+    x = pydl.tensor([1e-20, -1e-20, 2**-30], dtype=pydl.float32)
+    np.testing.assert_array_equal(pydl.log1p(x).numpy(), x.numpy())  # log(1 + x) would give 0
+    assert x.log1p().tolist() == pydl.log1p(x).tolist()
+    ints = pydl.log1p(pydl.tensor([0, 1, 3]))
+    assert ints.dtype == pydl.float32
+    np.testing.assert_allclose(ints.numpy(), np.log1p([0.0, 1.0, 3.0]), rtol=1e-7)
+    assert type(x.requires_grad_().log1p().grad_fn).__name__ == "Log1p"
+
+
+def test_expm1_keeps_small_arguments_and_promotes_integers():
+    x = pydl.tensor([1e-20, -1e-20, 2**-30, 1e-5], dtype=pydl.float32)
+    got = pydl.expm1(x).numpy()
+    np.testing.assert_array_equal(got[:3], x.numpy()[:3])  # exp(x) - 1 would give 0
+    np.testing.assert_allclose(got[3], np.expm1(1e-5), rtol=1.2e-7)
+    assert x.expm1().tolist() == pydl.expm1(x).tolist()
+    ints = pydl.expm1(pydl.tensor([0, 1, 3]))
+    assert ints.dtype == pydl.float32
+    np.testing.assert_allclose(ints.numpy(), np.expm1([0.0, 1.0, 3.0]), rtol=1.2e-7)
+    assert type(x.requires_grad_().expm1().grad_fn).__name__ == "Expm1"
+
+
+def test_silu_module_inplace_and_dtypes():
+    torch = pytest.importorskip("torch")
+    a = np.array([-3.0, -0.5, 0.0, 2.0], np.float32)
+    assert repr(pydl.nn.SiLU()) == "SiLU()" and "inplace=True" in repr(pydl.nn.SiLU(inplace=True))
+    np.testing.assert_allclose(pydl.nn.SiLU()(pydl.tensor(a)).numpy(), torch.nn.SiLU()(torch.tensor(a)).numpy(),
+                               rtol=3e-7)
+    x = pydl.tensor(a)
+    assert F.silu(x, inplace=True) is x and pydl.nn.SiLU(inplace=True)(x) is x  # written into x, as torch
+    np.testing.assert_allclose(x.numpy(), F.silu(F.silu(pydl.tensor(a))).numpy())
+    with pytest.raises(TypeError, match="silu: expected a float32 or float64 input, got int64"):
+        F.silu(pydl.tensor([1, 2]))  # as torch, which has no integer silu
+    y = F.silu(pydl.tensor(a, requires_grad=True) * 1.0, inplace=True)  # recorded: computed out of place
+    assert type(y.grad_fn).__name__ == "Silu"
