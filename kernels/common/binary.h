@@ -104,13 +104,9 @@ PYDL_KERNELS_BEGIN
 template <class T, class Fn>
 void with_binary(BinaryOp op, Fn&& fn) {
   switch (op) {
-#define PYDL_BINARY_CASE(Name, name, F, kind)                                                  \
-  case BinaryOp::Name:                                                                         \
-    if constexpr (BinaryKind::kind == BinaryKind::Compare || !std::is_same<T, bool>::value) { \
-      fn(F{});                                                                                 \
-      return;                                                                                  \
-    }                                                                                          \
-    break;
+#define PYDL_BINARY_CASE(Name, name, F, kind) \
+  PYDL_DISPATCH_CASE(BinaryOp, Name, (BinaryKind::kind == BinaryKind::Compare || !std::is_same<T, bool>::value), \
+                     fn(F{}))
     PYDL_BINARY_OPS(PYDL_BINARY_CASE)
 #undef PYDL_BINARY_CASE
   }

@@ -141,10 +141,7 @@ struct BceWithLogitsLossF {
 template <class T, class Fn>
 void with_pointwise_loss(PointwiseLoss op, Fn&& fn) {
   switch (op) {
-#define PYDL_LOSS_CASE(Name, name, F) \
-  case PointwiseLoss::Name:           \
-    fn(F<T>{});                       \
-    return;
+#define PYDL_LOSS_CASE(Name, name, F) PYDL_DISPATCH_CASE(PointwiseLoss, Name, true, fn(F<T>{}))
     PYDL_POINTWISE_LOSSES(PYDL_LOSS_CASE)
 #undef PYDL_LOSS_CASE
   }

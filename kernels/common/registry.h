@@ -6,8 +6,9 @@
 //   - the enum:          enum class UnaryOp : int { PYDL_UNARY_OPS(PYDL_ENUM_ENTRY) };
 //   - count and names:   PYDL_REGISTRY(UnaryOp, PYDL_UNARY_OPS) gives count_of<UnaryOp>() and
 //                        name_of(op) (error messages name the op by it);
-//   - the dispatch:      the family's with_<family>() switch has one case per entry, calling
-//                        the entry's functor, so an entry without a functor fails to compile;
+//   - the dispatch:      the family's with_<family>() switch has one case per entry
+//                        (PYDL_DISPATCH_CASE), calling the entry's functor, so an entry
+//                        without a functor fails to compile;
 //   - the Python enum:   csrc/bind_enums.cpp binds every registry as a py::enum_ whose values
 //                        are the names in capitals (_C.Unary.TANH, _C.DType.FLOAT32).
 // Python reads the values from _C; nothing on either side depends on an entry's position.
@@ -30,6 +31,18 @@ struct Registry;
     static constexpr int count = 0 LIST(PYDL_COUNT_ENTRY);               \
     static constexpr const char* names[count] = {LIST(PYDL_NAME_ENTRY)}; \
   };
+
+// One case of a family's dispatch switch (inside a function template that returns void):
+// runs the call and returns where `enabled` (a constant expression: the element type suits
+// the entry), else leaves the switch for the caller's refusal. The call is not compiled
+// where it is not enabled.
+#define PYDL_DISPATCH_CASE(E, Name, enabled, ...) \
+  case E::Name:                                   \
+    if constexpr (enabled) {                      \
+      __VA_ARGS__;                                \
+      return;                                     \
+    }                                             \
+    break;
 
 template <class E>
 constexpr int count_of() {

@@ -259,13 +259,8 @@ template <class T, class Fn>
 void with_unary(UnaryOp op, double p0, double p1, Fn&& fn) {
   constexpr bool floating = std::is_floating_point<T>::value;
   switch (op) {
-#define PYDL_UNARY_CASE(Name, name, Op, domain, from, cost)                  \
-  case UnaryOp::Name:                                                        \
-    if constexpr (floating || UnaryDomain::domain == UnaryDomain::Numeric) { \
-      fn(Op<T>(p0, p1));                                                     \
-      return;                                                                \
-    }                                                                        \
-    break;
+#define PYDL_UNARY_CASE(Name, name, Op, domain, from, cost) \
+  PYDL_DISPATCH_CASE(UnaryOp, Name, floating || UnaryDomain::domain == UnaryDomain::Numeric, fn(Op<T>(p0, p1)))
     PYDL_UNARY_OPS(PYDL_UNARY_CASE)
 #undef PYDL_UNARY_CASE
   }

@@ -5,16 +5,24 @@ from pydl.nn.module import Module
 __all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softplus", "GELU", "SiLU", "Softmax", "LogSoftmax"]
 
 
-class ReLU(Module):
+class _Inplace(Module):
+    """An activation with PyTorch's inplace=: forward is ``fn(x, inplace=self.inplace)``."""
+
+    fn = None
+
     def __init__(self, inplace=False):
         super().__init__()
         self.inplace = inplace
 
     def forward(self, x):
-        return F.relu(x, inplace=self.inplace)
+        return type(self).fn(x, inplace=self.inplace)
 
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""
+
+
+class ReLU(_Inplace):
+    fn = staticmethod(F.relu)
 
 
 class LeakyReLU(Module):
@@ -65,16 +73,8 @@ class GELU(Module):
         return f"approximate='{self.approximate}'"
 
 
-class SiLU(Module):
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, x):
-        return F.silu(x, inplace=self.inplace)
-
-    def extra_repr(self):
-        return "inplace=True" if self.inplace else ""
+class SiLU(_Inplace):
+    fn = staticmethod(F.silu)
 
 
 class Softmax(Module):
