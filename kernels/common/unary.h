@@ -218,7 +218,7 @@ namespace pydl {
   X(LeakyRelu, "leaky_relu", LeakyReluOp, FloatOnly, Input, 1) \
   X(Softplus, "softplus", SoftplusOp, FloatOnly, Input, 8)     \
   X(Gelu, "gelu", GeluOp, FloatOnly, Input, 8)                 \
-  X(GeluTanh, "gelu_tanh", GeluTanhOp, FloatOnly, Input, 8)   \
+  X(GeluTanh, "gelu_tanh", GeluTanhOp, FloatOnly, Input, 8)    \
   X(Silu, "silu", SiluOp, FloatOnly, Input, 8)
 
 enum class UnaryOp : int { PYDL_UNARY_OPS(PYDL_ENUM_ENTRY) };

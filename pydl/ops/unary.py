@@ -19,20 +19,26 @@ __all__ = ["neg", "abs", "sign", "relu", "exp", "expm1", "log", "log1p", "sqrt",
 
 class Unary(Function):
     """y = op(x) for the registry entry ``op`` of a subclass, with the op's parameters (p0,
-    p1); the backward reads the saved output or input, as the registry says."""
+    p1: leaky_relu's slope, softplus' beta and threshold; None for the ops that take none);
+    the backward reads the saved output or input, as the registry says."""
 
     op = None  # a _C.Unary
     from_output = False  # op.grad_from_output
+    params = ()  # (p0, p1) on the nodes of ops that take them
 
     @classmethod
-    def forward(cls, ctx, x, p0=0.0, p1=0.0):
-        y = _C.unary(cls.op, x._a, p0, p1)
-        ctx.saved, ctx.p0, ctx.p1 = (y if cls.from_output else x._a), p0, p1
+    def forward(cls, ctx, x, p0=None, p1=0.0):
+        if p0 is None:  # the common case, kept to two arguments: per-op cost on small tensors
+            y = _C.unary(cls.op, x._a)
+        else:
+            y = _C.unary(cls.op, x._a, p0, p1)
+            ctx.params = (p0, p1)
+        ctx.saved = y if cls.from_output else x._a
         return _wrap(y)
 
     @classmethod
     def backward(cls, ctx, g):
-        return _wrap(_C.unary_backward(cls.op, g._a, ctx.saved, ctx.p0, ctx.p1))
+        return _wrap(_C.unary_backward(cls.op, g._a, ctx.saved, *ctx.params))
 
 
 def _function(op):
@@ -47,13 +53,13 @@ Exp, Log, Sqrt, Rsqrt = FUNCTIONS[U.EXP], FUNCTIONS[U.LOG], FUNCTIONS[U.SQRT], F
 Sigmoid, Tanh, Log1p, Expm1 = FUNCTIONS[U.SIGMOID], FUNCTIONS[U.TANH], FUNCTIONS[U.LOG1P], FUNCTIONS[U.EXPM1]
 
 
-def in_place(fn, x, p0=0.0):
+def in_place(fn, x, *params):
     """fn's op written into x, as PyTorch's inplace=True. Where autograd records x it would
     need x's old value, so the result is computed out of place instead (as ``x += y`` does):
     use the returned tensor, as in ``x = F.relu(x, inplace=True)``."""
     if grad_state.enabled and x.requires_grad:
-        return fn.apply(x, p0)
-    x._a.copy_(_C.unary(fn.op, x._a, p0, 0.0))
+        return fn.apply(x, *params)
+    x._a.copy_(_C.unary(fn.op, x._a, *params))
     return x
 
 
