@@ -255,24 +255,15 @@ void Array::copy_from(const Array& src) {
     return;
   }
   Array source = src.shape() == shape_ ? src : src.expand(shape_);
-  if (on_cuda(*this)) {
-    if (source.is_contiguous() && is_contiguous() && source.dtype() == dtype_)
-      return cuda::copy_device_to_device(data(), source.data(), numel_ * itemsize(), device().index);
-    StridedLoop loop = make_loop(*this, {&source});
-    PYDL_CUDA_LAUNCH(device(), cuda_kernels::copy(dtype_, source.dtype(), loop, stream, check));
-    return;
-  }
+  if (on_cuda(*this) && source.is_contiguous() && is_contiguous() && source.dtype() == dtype_)
+    return cuda::copy_device_to_device(data(), source.data(), numel_ * itemsize(), device().index);
   StridedLoop loop = make_loop(*this, {&source});
-  cpu::copy(dtype_, source.dtype(), loop);
+  PYDL_KERNEL(device(), copy, dtype_, source.dtype(), loop);
 }
 
 void Array::fill(double value) {
   StridedLoop loop = make_loop(*this, {});
-  if (on_cuda(*this)) {
-    PYDL_CUDA_LAUNCH(device(), cuda_kernels::fill(dtype_, loop, value, stream, check));
-    return;
-  }
-  cpu::fill(dtype_, loop, value);
+  PYDL_KERNEL(device(), fill, dtype_, loop, value);
 }
 
 Array Array::to(Device device) const {

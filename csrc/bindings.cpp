@@ -106,7 +106,7 @@ PYBIND11_MODULE(_C, m) {
   bind_enums(m);
   bind_core(m);
   bind_gemm(m);
-  bind_activation(m);
+  bind_softmax_and_losses(m);
   bind_norm(m);
   bind_conv(m);
   bind_optim(m);

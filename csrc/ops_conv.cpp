@@ -101,11 +101,6 @@ void check_cuda_conv_size(const Array& a, const Conv2dParams& p, const char* op)
                      ", ", p.c_in / p.groups, ", ", p.kh, ", ", p.kw, ")");
 }
 
-// Device scratch for the weight gradient's split-K partials (freed, stream-ordered, on return).
-Array device_workspace(Device device, size_t bytes) {
-  return Array::empty({static_cast<int64_t>(bytes)}, DType::UInt8, device);
-}
-
 Shape conv_out_shape(const Conv2dParams& p, bool unbatched) {
   return unbatched ? Shape{p.c_out, p.out_h, p.out_w} : Shape{p.n, p.c_out, p.out_h, p.out_w};
 }
@@ -212,11 +207,7 @@ Array conv2d_backward_input(const Array& grad, const Array& weight, const Shape&
     return dx;
   }
   const Array gc = grad.contiguous(), wc = weight.contiguous();
-  if (on_cuda(grad))
-    PYDL_CUDA_LAUNCH(grad.device(),
-                     cuda_kernels::conv2d_backward_input(grad.dtype(), p, gc.data(), wc.data(), dx.data(), stream,
-                                                         check));
-  else cpu::conv2d_backward_input(grad.dtype(), p, gc.data(), wc.data(), dx.data());
+  PYDL_KERNEL(grad.device(), conv2d_backward_input, grad.dtype(), p, gc.data(), wc.data(), dx.data());
   return dx;
 }
 
@@ -236,14 +227,9 @@ Array conv2d_backward_weight(const Array& grad, const Array& x, const Shape& wei
     return dw;
   }
   const Array gc = grad.contiguous(), xc = x.contiguous();
-  if (on_cuda(grad)) {
-    PYDL_CUDA_LAUNCH(grad.device(), {
-      Array ws = device_workspace(grad.device(), cuda_kernels::conv2d_backward_weight_workspace_bytes(grad.dtype(), p));
-      cuda_kernels::conv2d_backward_weight(grad.dtype(), p, gc.data(), xc.data(), dw.data(), ws.data(), stream, check);
-    });
-  } else {
-    cpu::conv2d_backward_weight(grad.dtype(), p, gc.data(), xc.data(), dw.data());
-  }
+  PYDL_KERNEL_WITH_WORKSPACE(grad.device(), conv2d_backward_weight,
+                             cuda_kernels::conv2d_backward_weight_workspace_bytes(grad.dtype(), p), grad.dtype(), p,
+                             gc.data(), xc.data(), dw.data());
   return dw;
 }
 
@@ -264,10 +250,7 @@ Array conv2d_backward_bias(const Array& grad) {
     return db;
   }
   const Array gc = grad.contiguous();
-  if (on_cuda(grad))
-    PYDL_CUDA_LAUNCH(grad.device(),
-                     cuda_kernels::conv2d_backward_bias(grad.dtype(), p, gc.data(), db.data(), stream, check));
-  else cpu::conv2d_backward_bias(grad.dtype(), p, gc.data(), db.data());
+  PYDL_KERNEL(grad.device(), conv2d_backward_bias, grad.dtype(), p, gc.data(), db.data());
   return db;
 }
 
@@ -284,10 +267,7 @@ std::tuple<Array, Array> max_pool2d(const Array& x, const Ints& kernel_size, con
   if (y.numel() == 0) return {y, indices};
   const Array xc = x.contiguous();
   int64_t* ip = reinterpret_cast<int64_t*>(indices.data());
-  if (on_cuda(x))
-    PYDL_CUDA_LAUNCH(x.device(),
-                     cuda_kernels::max_pool2d_forward(x.dtype(), p, xc.data(), y.data(), ip, stream, check));
-  else cpu::max_pool2d_forward(x.dtype(), p, xc.data(), y.data(), ip);
+  PYDL_KERNEL(x.device(), max_pool2d_forward, x.dtype(), p, xc.data(), y.data(), ip);
   return {y, indices};
 }
 
@@ -332,10 +312,7 @@ Array max_pool2d_backward(const Array& grad, const Array& indices, const Shape& 
   if (dx.numel() == 0) return dx;
   const Array gc = grad.contiguous(), ic = indices.contiguous();
   const int64_t* ip = reinterpret_cast<const int64_t*>(ic.data());
-  if (on_cuda(grad))
-    PYDL_CUDA_LAUNCH(grad.device(),
-                     cuda_kernels::max_pool2d_backward(grad.dtype(), p, gc.data(), ip, dx.data(), stream, check));
-  else cpu::max_pool2d_backward(grad.dtype(), p, gc.data(), ip, dx.data());
+  PYDL_KERNEL(grad.device(), max_pool2d_backward, grad.dtype(), p, gc.data(), ip, dx.data());
   return dx;
 }
 
@@ -348,10 +325,7 @@ Array avg_pool2d(const Array& x, const Ints& kernel_size, const Ints& stride, co
   Array y = Array::empty(pool_out_shape(x.shape(), p.out_h, p.out_w), x.dtype(), x.device());
   if (y.numel() == 0) return y;
   const Array xc = x.contiguous();
-  if (on_cuda(x))
-    PYDL_CUDA_LAUNCH(x.device(), cuda_kernels::avg_pool2d_forward(x.dtype(), p, count_include_pad, divisor_override,
-                                                                  xc.data(), y.data(), stream, check));
-  else cpu::avg_pool2d_forward(x.dtype(), p, count_include_pad, divisor_override, xc.data(), y.data());
+  PYDL_KERNEL(x.device(), avg_pool2d_forward, x.dtype(), p, count_include_pad, divisor_override, xc.data(), y.data());
   return y;
 }
 
@@ -365,11 +339,8 @@ Array avg_pool2d_backward(const Array& grad, const Shape& input_shape, const Int
   Array dx = Array::empty(input_shape, grad.dtype(), grad.device());
   if (dx.numel() == 0) return dx;
   const Array gc = grad.contiguous();
-  if (on_cuda(grad))
-    PYDL_CUDA_LAUNCH(grad.device(), cuda_kernels::avg_pool2d_backward(grad.dtype(), p, count_include_pad,
-                                                                      divisor_override, gc.data(), dx.data(), stream,
-                                                                      check));
-  else cpu::avg_pool2d_backward(grad.dtype(), p, count_include_pad, divisor_override, gc.data(), dx.data());
+  PYDL_KERNEL(grad.device(), avg_pool2d_backward, grad.dtype(), p, count_include_pad, divisor_override, gc.data(),
+              dx.data());
   return dx;
 }
 
@@ -400,10 +371,7 @@ Array adaptive_avg_pool2d(const Array& x, const Ints& output_size) {
   Array y = Array::empty(pool_out_shape(x.shape(), p.out_h, p.out_w), x.dtype(), x.device());
   if (y.numel() == 0) return y;
   const Array xc = x.contiguous();
-  if (on_cuda(x))
-    PYDL_CUDA_LAUNCH(x.device(), cuda_kernels::adaptive_avg_pool2d_forward(x.dtype(), p, xc.data(), y.data(), stream,
-                                                                           check));
-  else cpu::adaptive_avg_pool2d_forward(x.dtype(), p, xc.data(), y.data());
+  PYDL_KERNEL(x.device(), adaptive_avg_pool2d_forward, x.dtype(), p, xc.data(), y.data());
   return y;
 }
 
@@ -419,10 +387,7 @@ Array adaptive_avg_pool2d_backward(const Array& grad, const Shape& input_shape) 
   Array dx = Array::empty(input_shape, grad.dtype(), grad.device());
   if (dx.numel() == 0) return dx;
   const Array gc = grad.contiguous();
-  if (on_cuda(grad))
-    PYDL_CUDA_LAUNCH(grad.device(), cuda_kernels::adaptive_avg_pool2d_backward(grad.dtype(), p, gc.data(), dx.data(),
-                                                                               stream, check));
-  else cpu::adaptive_avg_pool2d_backward(grad.dtype(), p, gc.data(), dx.data());
+  PYDL_KERNEL(grad.device(), adaptive_avg_pool2d_backward, grad.dtype(), p, gc.data(), dx.data());
   return dx;
 }
 

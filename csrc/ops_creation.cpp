@@ -26,8 +26,7 @@ Array arange(double start, double end, double step, DType dtype, Device device) 
   const double span = (end - start) / step;
   const int64_t n = span > 0 ? static_cast<int64_t>(std::ceil(span)) : 0;
   Array out = Array::empty({n}, dtype, device);
-  if (on_cuda(out)) PYDL_CUDA_LAUNCH(device, cuda_kernels::arange(dtype, out.data(), n, start, step, stream, check));
-  else cpu::arange(dtype, out.data(), n, start, step);
+  PYDL_KERNEL(device, arange, dtype, out.data(), n, start, step);
   return out;
 }
 
@@ -39,12 +38,7 @@ Array uniform(const Shape& shape, double low, double high, DType dtype, Device d
   check_float(dtype, "rand");
   Array out = Array::empty(shape, dtype, device);
   const uint64_t offset = rng::reserve(out.numel());
-  if (on_cuda(out)) {
-    PYDL_CUDA_LAUNCH(device, cuda_kernels::uniform(dtype, out.data(), out.numel(), rng::seed(), offset, low, high,
-                                                   stream, check));
-  } else {
-    cpu::uniform(dtype, out.data(), out.numel(), rng::seed(), offset, low, high);
-  }
+  PYDL_KERNEL(device, uniform, dtype, out.data(), out.numel(), rng::seed(), offset, low, high);
   return out;
 }
 
@@ -53,12 +47,7 @@ Array normal(const Shape& shape, double mean, double std, DType dtype, Device de
   if (std < 0) fail<ValueError>("normal: std must be non-negative, got ", std);
   Array out = Array::empty(shape, dtype, device);
   const uint64_t offset = rng::reserve(out.numel());
-  if (on_cuda(out)) {
-    PYDL_CUDA_LAUNCH(device, cuda_kernels::normal(dtype, out.data(), out.numel(), rng::seed(), offset, mean, std,
-                                                  stream, check));
-  } else {
-    cpu::normal(dtype, out.data(), out.numel(), rng::seed(), offset, mean, std);
-  }
+  PYDL_KERNEL(device, normal, dtype, out.data(), out.numel(), rng::seed(), offset, mean, std);
   return out;
 }
 

@@ -27,13 +27,11 @@ namespace {
 // Python scalar operand (operand `scalar_index` of the loop, pointing to host bytes) is
 // passed to the kernel by value.
 void run_unary(UnaryOp op, DType dt, const Array& out, const StridedLoop& loop, double p0, double p1) {
-  if (on_cuda(out)) PYDL_CUDA_LAUNCH(out.device(), cuda_kernels::unary(op, dt, loop, p0, p1, stream, check));
-  else cpu::unary(op, dt, loop, p0, p1);
+  PYDL_KERNEL(out.device(), unary, op, dt, loop, p0, p1);
 }
 
 void run_unary_backward(UnaryOp op, DType dt, const Array& out, const StridedLoop& loop, double p0, double p1) {
-  if (on_cuda(out)) PYDL_CUDA_LAUNCH(out.device(), cuda_kernels::unary_backward(op, dt, loop, p0, p1, stream, check));
-  else cpu::unary_backward(op, dt, loop, p0, p1);
+  PYDL_KERNEL(out.device(), unary_backward, op, dt, loop, p0, p1);
 }
 
 void run_binary(BinaryOp op, DType dt, const Array& out, const StridedLoop& loop, int scalar_index = 0) {
@@ -176,8 +174,7 @@ Array where(const Array& cond, const Array& a, const Array& b) {
   Array ac = a.astype(dt), bc = b.astype(dt);
   Array out = Array::empty(shape, dt, a.device());
   StridedLoop loop = make_loop(out, {&cond, &ac, &bc});
-  if (on_cuda(out)) PYDL_CUDA_LAUNCH(out.device(), cuda_kernels::where(dt, loop, stream, check));
-  else cpu::where(dt, loop);
+  PYDL_KERNEL(out.device(), where, dt, loop);
   return out;
 }
 

@@ -129,10 +129,7 @@ Array matmul(const Array& a_in, const Array& b_in, const Array* bias, UnaryOp ep
   g.stride_a = la.batch_stride;
   g.stride_b = lb.batch_stride;
   g.stride_c = m * n;
-  if (g.batch > 0) {
-    if (on_cuda(out)) PYDL_CUDA_LAUNCH(out.device(), cuda_kernels::gemm(a.dtype(), g, stream, check));
-    else cpu::gemm(a.dtype(), g);
-  }
+  if (g.batch > 0) PYDL_KERNEL(out.device(), gemm, a.dtype(), g);
 
   if (a_vec && b_vec) return out.reshape(Shape(batch));
   if (a_vec) return out.squeeze({-2});

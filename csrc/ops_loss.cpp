@@ -92,11 +92,6 @@ double check_targets(const Array& target, int64_t classes, int64_t ignore_index,
   return total;
 }
 
-// Device scratch of the CUDA loss kernels.
-[[maybe_unused]] Array device_workspace(Device device, size_t bytes) {
-  return Array::empty({static_cast<int64_t>(bytes)}, DType::UInt8, device);
-}
-
 // One double computed on the device into `slot`, copied back (a stream synchronization).
 [[maybe_unused]] double read_back(const Array& slot) {
   double v = 0;
@@ -194,14 +189,8 @@ std::pair<Array, double> nll_loss(const Array& input, const Array& target, const
   a.input = x.data();
   const double scale = reduction == Reduction::Mean ? 1.0 / total : 1.0;
   Array out = Array::empty(reduced_shape(reduction, s.sample_shape), input.dtype(), input.device());
-  if (on_cuda(x)) {
-    PYDL_CUDA_LAUNCH(x.device(), {
-      Array work = device_workspace(x.device(), cuda_kernels::loss_workspace_bytes(x.dtype(), 0));
-      cuda_kernels::nll_loss(input.dtype(), a, reduction, scale, out.data(), work.data(), stream, check);
-    });
-  } else {
-    cpu::nll_loss(input.dtype(), a, reduction, scale, out.data());
-  }
+  PYDL_KERNEL_WITH_WORKSPACE(x.device(), nll_loss, cuda_kernels::loss_workspace_bytes(x.dtype(), 0), input.dtype(), a,
+                             reduction, scale, out.data());
   return {out, scale};
 }
 
@@ -217,10 +206,7 @@ Array nll_loss_backward(const Array& grad, const Shape& input_shape, const Array
   Array t = target.contiguous(), g = grad.contiguous();
   NllArgs a = nll_args(s, t, w, ignore_index);
   const bool scalar_grad = reduction != Reduction::None;
-  if (on_cuda(like))
-    PYDL_CUDA_LAUNCH(like.device(), cuda_kernels::nll_loss_backward(grad.dtype(), a, g.data(), scalar_grad, scale,
-                                                                    like.data(), stream, check));
-  else cpu::nll_loss_backward(grad.dtype(), a, g.data(), scalar_grad, scale, like.data());
+  PYDL_KERNEL(like.device(), nll_loss_backward, grad.dtype(), a, g.data(), scalar_grad, scale, like.data());
   return like;
 }
 
@@ -324,11 +310,8 @@ Array pointwise_loss_backward(PointwiseLoss op, const Array& grad, const Array& 
   Array g = grad.astype(input.dtype()).contiguous();
   Array out = Array::empty(o.shape, input.dtype(), input.device());
   const bool scalar_grad = reduction != Reduction::None;
-  if (on_cuda(input))
-    PYDL_CUDA_LAUNCH(input.device(), cuda_kernels::pointwise_loss_backward(op, input.dtype(), o.args(), g.data(),
-                                                                           scalar_grad, scale, wrt_target, out.data(),
-                                                                           stream, check));
-  else cpu::pointwise_loss_backward(op, input.dtype(), o.args(), g.data(), scalar_grad, scale, wrt_target, out.data());
+  PYDL_KERNEL(input.device(), pointwise_loss_backward, op, input.dtype(), o.args(), g.data(), scalar_grad, scale,
+              wrt_target, out.data());
   return out;
 }
 

@@ -34,11 +34,6 @@ void channel_layout(const Array& x, const char* op, BatchNormArgs* a) {
   for (int64_t d = 2; d < x.ndim(); ++d) a->s *= x.shape()[d];
 }
 
-// Device scratch of the CUDA kernels (partial sums and per-channel coefficients).
-[[maybe_unused]] Array device_workspace(Device device, size_t bytes) {
-  return Array::empty({static_cast<int64_t>(bytes)}, DType::UInt8, device);
-}
-
 }  // namespace
 
 std::tuple<Array, Array, Array> batch_norm(const Array& x, const std::optional<Array>& running_mean,
@@ -82,14 +77,8 @@ std::tuple<Array, Array, Array> batch_norm(const Array& x, const std::optional<A
   a.y = y.data();
   a.save_mean = save_mean.data();
   a.save_invstd = save_invstd.data();
-  if (on_cuda(x)) {
-    PYDL_CUDA_LAUNCH(x.device(), {
-      Array work = device_workspace(x.device(), cuda_kernels::batch_norm_workspace_bytes(x.dtype(), a.n, a.c, a.s));
-      cuda_kernels::batch_norm_forward(x.dtype(), a, work.data(), stream, check);
-    });
-  } else {
-    cpu::batch_norm_forward(x.dtype(), a);
-  }
+  PYDL_KERNEL_WITH_WORKSPACE(x.device(), batch_norm_forward,
+                             cuda_kernels::batch_norm_workspace_bytes(x.dtype(), a.n, a.c, a.s), x.dtype(), a);
   return {y, save_mean, save_invstd};
 }
 
@@ -131,14 +120,8 @@ std::tuple<std::optional<Array>, std::optional<Array>, std::optional<Array>> bat
     dbias = Array::empty({a.c}, x.dtype(), x.device());
     a.dbias = dbias->data();
   }
-  if (on_cuda(x)) {
-    PYDL_CUDA_LAUNCH(x.device(), {
-      Array work = device_workspace(x.device(), cuda_kernels::batch_norm_workspace_bytes(x.dtype(), a.n, a.c, a.s));
-      cuda_kernels::batch_norm_backward(x.dtype(), a, work.data(), stream, check);
-    });
-  } else {
-    cpu::batch_norm_backward(x.dtype(), a);
-  }
+  PYDL_KERNEL_WITH_WORKSPACE(x.device(), batch_norm_backward,
+                             cuda_kernels::batch_norm_workspace_bytes(x.dtype(), a.n, a.c, a.s), x.dtype(), a);
   return {dx, dweight, dbias};
 }
 

@@ -5,6 +5,7 @@
 // written back after the kernel; gradients are only read (made contiguous when needed).
 #include "csrc/ops_optim.h"
 
+#include <initializer_list>
 #include <utility>
 
 #include "csrc/cuda/dispatch.h"
@@ -114,8 +115,9 @@ void attach_states(Plan& p, int index, const ArrayList& states) {
   for (size_t i = 0; i < states.size(); ++i) p.slots[i].state[index] = p.writable(*states[i]);
 }
 
-void check_nonnegative(const char* op, const char* name, double v) {
-  if (!(v >= 0)) fail<ValueError>(op, ": expected ", name, " >= 0, got ", v);
+void check_nonnegative(const char* op, std::initializer_list<std::pair<const char*, double>> named) {
+  for (const auto& [name, v] : named)
+    if (!(v >= 0)) fail<ValueError>(op, ": expected ", name, " >= 0, got ", v);
 }
 void check_unit(const char* op, const char* name, double v, bool closed) {  // [0, 1) or [0, 1]
   if (!(v >= 0 && (closed ? v <= 1 : v < 1)))
@@ -138,9 +140,7 @@ void attach_steps(Plan& p, const std::vector<int64_t>& steps) {
 std::vector<std::optional<Array>> sgd_update(const ArrayList& params, const ArrayList& grads,
                                              const ArrayList& momentum_buffers, const SgdHyper& h) {
   const char* op = "sgd";
-  check_nonnegative(op, "lr", h.lr);
-  check_nonnegative(op, "momentum", h.momentum);
-  check_nonnegative(op, "weight_decay", h.weight_decay);
+  check_nonnegative(op, {{"lr", h.lr}, {"momentum", h.momentum}, {"weight_decay", h.weight_decay}});
   if (h.nesterov && (h.momentum <= 0 || h.dampening != 0))
     fail<ValueError>(op, ": nesterov momentum requires a momentum and zero dampening, got momentum ", h.momentum,
                      ", dampening ", h.dampening);
@@ -174,11 +174,10 @@ void adam_update(const ArrayList& params, const ArrayList& grads, const ArrayLis
                  const ArrayList& exp_avg_sqs, const ArrayList& max_exp_avg_sqs, const std::vector<int64_t>& steps,
                  const AdamHyper& h) {
   const char* op = h.decoupled_weight_decay ? "adamw" : "adam";
-  check_nonnegative(op, "lr", h.lr);
-  check_nonnegative(op, "eps", h.eps);
+  check_nonnegative(op, {{"lr", h.lr}, {"eps", h.eps}});
   check_unit(op, "beta1", h.beta1, false);
   check_unit(op, "beta2", h.beta2, false);
-  check_nonnegative(op, "weight_decay", h.weight_decay);
+  check_nonnegative(op, {{"weight_decay", h.weight_decay}});
   check_params(op, params, grads);
   check_states(op, "exp_avg", params, exp_avgs);
   check_states(op, "exp_avg_sq", params, exp_avg_sqs);
@@ -196,11 +195,8 @@ void adam_update(const ArrayList& params, const ArrayList& grads, const ArrayLis
 void rmsprop_update(const ArrayList& params, const ArrayList& grads, const ArrayList& square_avgs,
                     const ArrayList& grad_avgs, const ArrayList& momentum_buffers, const RmspropHyper& h) {
   const char* op = "rmsprop";
-  check_nonnegative(op, "lr", h.lr);
-  check_nonnegative(op, "eps", h.eps);
-  check_nonnegative(op, "momentum", h.momentum);
-  check_nonnegative(op, "weight_decay", h.weight_decay);
-  check_nonnegative(op, "alpha", h.alpha);
+  check_nonnegative(op, {{"lr", h.lr}, {"eps", h.eps}, {"momentum", h.momentum}, {"weight_decay", h.weight_decay},
+                         {"alpha", h.alpha}});
   check_params(op, params, grads);
   check_states(op, "square_avg", params, square_avgs);
   if (h.momentum > 0) check_states(op, "momentum_buffer", params, momentum_buffers);
@@ -216,10 +212,7 @@ void rmsprop_update(const ArrayList& params, const ArrayList& grads, const Array
 void adagrad_update(const ArrayList& params, const ArrayList& grads, const ArrayList& state_sums,
                     const std::vector<int64_t>& steps, const AdagradHyper& h) {
   const char* op = "adagrad";
-  check_nonnegative(op, "lr", h.lr);
-  check_nonnegative(op, "lr_decay", h.lr_decay);
-  check_nonnegative(op, "weight_decay", h.weight_decay);
-  check_nonnegative(op, "eps", h.eps);
+  check_nonnegative(op, {{"lr", h.lr}, {"lr_decay", h.lr_decay}, {"weight_decay", h.weight_decay}, {"eps", h.eps}});
   check_params(op, params, grads);
   check_states(op, "state_sum", params, state_sums);
   check_steps(op, params.size(), steps);
@@ -233,10 +226,9 @@ void adagrad_update(const ArrayList& params, const ArrayList& grads, const Array
 void adadelta_update(const ArrayList& params, const ArrayList& grads, const ArrayList& square_avgs,
                      const ArrayList& acc_deltas, const AdadeltaHyper& h) {
   const char* op = "adadelta";
-  check_nonnegative(op, "lr", h.lr);
+  check_nonnegative(op, {{"lr", h.lr}});
   check_unit(op, "rho", h.rho, true);
-  check_nonnegative(op, "eps", h.eps);
-  check_nonnegative(op, "weight_decay", h.weight_decay);
+  check_nonnegative(op, {{"eps", h.eps}, {"weight_decay", h.weight_decay}});
   check_params(op, params, grads);
   check_states(op, "square_avg", params, square_avgs);
   check_states(op, "acc_delta", params, acc_deltas);

@@ -14,11 +14,6 @@ namespace pydl {
 
 namespace {
 
-// Device scratch for the CUDA reductions' two-pass path (freed, stream-ordered, on return).
-Array device_workspace(Device device, size_t bytes) {
-  return Array::empty({static_cast<int64_t>(bytes)}, DType::UInt8, device);
-}
-
 struct Plan {
   Array input;  // contiguous
   int64_t outer = 1, r = 1, inner = 1;
@@ -67,15 +62,9 @@ Plan plan_reduction(const Array& x, const std::vector<int64_t>& dims_in, bool ke
 
 void run_arg_reduce(bool is_max, DType dt, const Plan& p, void* values, const Array& indices) {
   int64_t* idx = reinterpret_cast<int64_t*>(indices.data());
-  if (on_cuda(indices)) {
-    PYDL_CUDA_LAUNCH(indices.device(), {
-      Array ws = device_workspace(indices.device(), cuda_kernels::arg_reduce_workspace_bytes(dt, p.outer, p.r, p.inner));
-      cuda_kernels::arg_reduce(is_max, dt, p.input.data(), values, idx, p.outer, p.r, p.inner,
-                               ws.numel() ? ws.data() : nullptr, stream, check);
-    });
-    return;
-  }
-  cpu::arg_reduce(is_max, dt, p.input.data(), values, idx, p.outer, p.r, p.inner);
+  PYDL_KERNEL_WITH_WORKSPACE(indices.device(), arg_reduce,
+                             cuda_kernels::arg_reduce_workspace_bytes(dt, p.outer, p.r, p.inner), is_max, dt,
+                             p.input.data(), values, idx, p.outer, p.r, p.inner);
 }
 
 }  // namespace
@@ -94,15 +83,8 @@ Array reduce(ReduceOp op, const Array& x, const std::vector<int64_t>& dims, bool
     out.fill(op == ReduceOp::Sum ? 0.0 : std::nan(""));
     return out;
   }
-  if (on_cuda(x)) {
-    PYDL_CUDA_LAUNCH(x.device(), {
-      Array ws = device_workspace(x.device(), cuda_kernels::reduce_workspace_bytes(op, dt, p.outer, p.r, p.inner));
-      cuda_kernels::reduce(op, dt, p.input.data(), out.data(), p.outer, p.r, p.inner, correction,
-                           ws.numel() ? ws.data() : nullptr, stream, check);
-    });
-    return out;
-  }
-  cpu::reduce(op, dt, p.input.data(), out.data(), p.outer, p.r, p.inner, correction);
+  PYDL_KERNEL_WITH_WORKSPACE(x.device(), reduce, cuda_kernels::reduce_workspace_bytes(op, dt, p.outer, p.r, p.inner),
+                             op, dt, p.input.data(), out.data(), p.outer, p.r, p.inner, correction);
   return out;
 }
 

@@ -11,6 +11,11 @@ namespace pydl {
 
 inline bool on_cuda(const Array& a) { return !a.device().is_cpu(); }
 
+// Device scratch of a CUDA kernel (cross-block partials), freed stream-ordered when it goes.
+inline Array device_workspace(Device device, size_t bytes) {
+  return Array::empty({static_cast<int64_t>(bytes)}, DType::UInt8, device);
+}
+
 }  // namespace pydl
 
 // Runs the statements with `stream` (void*, the device's stream; the device is made
@@ -36,4 +41,19 @@ inline bool on_cuda(const Array& a) { return !a.device().is_cpu(); }
   do {                                                                                    \
     if ((device).is_cpu()) ::pydl::cpu::name(__VA_ARGS__);                                \
     else PYDL_CUDA_LAUNCH(device, ::pydl::cuda_kernels::name(__VA_ARGS__, stream, check)); \
+  } while (0)
+
+// The same for a kernel whose CUDA entry point also takes a device scratch buffer
+// (cross-block partial results; the CPU needs none) of `workspace_bytes` bytes, an
+// expression evaluated only on CUDA, passed before the launch context (nullptr if empty).
+#define PYDL_KERNEL_WITH_WORKSPACE(device, name, workspace_bytes, ...)                             \
+  do {                                                                                             \
+    if ((device).is_cpu()) {                                                                       \
+      ::pydl::cpu::name(__VA_ARGS__);                                                              \
+    } else {                                                                                       \
+      PYDL_CUDA_LAUNCH(device, {                                                                   \
+        ::pydl::Array workspace = ::pydl::device_workspace(device, workspace_bytes);               \
+        ::pydl::cuda_kernels::name(__VA_ARGS__, workspace.numel() ? workspace.data() : nullptr, stream, check); \
+      });                                                                                          \
+    }                                                                                              \
   } while (0)

@@ -182,20 +182,7 @@ void col2im(const Conv2dParams& p, const T* col, int64_t c0, int64_t c1, int64_t
 
 GemmArgs gemm_args(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void* a, int64_t lda, const void* b,
                    int64_t ldb, void* c, int64_t ldc, double beta) {
-  GemmArgs g;
-  g.trans_a = ta;
-  g.trans_b = tb;
-  g.m = m;
-  g.n = n;
-  g.k = k;
-  g.a = a;
-  g.lda = lda;
-  g.b = b;
-  g.ldb = ldb;
-  g.c = c;
-  g.ldc = ldc;
-  g.beta = beta;
-  return g;
+  return GemmArgs{ta, tb, m, n, k, /*alpha=*/1.0, beta, a, lda, b, ldb, c, ldc};
 }
 
 // Runs fn(begin, end) over the images: split among threads when there are enough of them,

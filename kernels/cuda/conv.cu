@@ -111,16 +111,25 @@ Geometry geometry(const Conv2dParams& p) {
 
 // ------------------------------------------------------------------ the views
 
-// Forward: row m = (image, output pixel), column = output channel co of group g,
-// k = (input channel ci of the group, tap i, tap j), the weight's own order.
-template <class T>
-struct ForwardView {
-  using value_t = T;
-  static constexpr bool kAFastK = false;  // x gathered by pixel: m walks memory
-  static constexpr bool kBFastK = true;   // w[co][k]: k walks memory
+// What every view holds: the geometry, and the implicit GEMM's m x n output over k_tiles
+// slices of kBK (k of them real), per group and split.
+struct ConvGemm {
   Geometry s;
   int64_t m, n, k_tiles;
   int k, groups, splits;
+};
+
+ConvGemm conv_gemm(const Conv2dParams& p, int64_t m, int64_t n, int k, int64_t k_tiles, int splits) {
+  return ConvGemm{geometry(p), m, n, k_tiles, k, int(p.groups), splits};
+}
+
+// Forward: row m = (image, output pixel), column = output channel co of group g,
+// k = (input channel ci of the group, tap i, tap j), the weight's own order.
+template <class T>
+struct ForwardView : ConvGemm {
+  using value_t = T;
+  static constexpr bool kAFastK = false;  // x gathered by pixel: m walks memory
+  static constexpr bool kBFastK = true;   // w[co][k]: k walks memory
   const T* x;
   const T* w;
   const T* bias;
@@ -179,13 +188,10 @@ struct ForwardView {
 // k = (output channel co of the group, tap i, tap j). Tap (i, j) of input (ih, iw) comes
 // from output (oh, ow) when oh * stride_h = ih + pad_h - i * dil_h exactly (and so for w).
 template <class T>
-struct DgradView {
+struct DgradView : ConvGemm {
   using value_t = T;
   static constexpr bool kAFastK = false;  // dy gathered by input pixel
   static constexpr bool kBFastK = true;   // w[co][ci][i][j]: the taps of k walk memory
-  Geometry s;
-  int64_t m, n, k_tiles;
-  int k, groups, splits;
   const T* dy;
   const T* w;
   T* dx;
@@ -262,13 +268,10 @@ struct DgradView {
 // of one image (an image's last slice may be partly empty), so a slice decomposes its image
 // once; split s takes slices [s * per_split, (s + 1) * per_split).
 template <class T>
-struct WgradView {
+struct WgradView : ConvGemm {
   using value_t = T;
   static constexpr bool kAFastK = true;  // x gathered by output pixel: k walks memory
   static constexpr bool kBFastK = true;  // dy[image][co][pixel]
-  Geometry s;
-  int64_t m, n, k_tiles;
-  int k, groups, splits;
   int64_t tiles_per_image, per_split, dw_numel;
   const T* x;
   const T* dy;
@@ -556,14 +559,8 @@ const char* name(DType dtype, const char* f32, const char* f64) { return dtype =
 void conv2d_forward(DType dtype, const Conv2dParams& p, const void* x, const void* w, const void* bias, bool relu,
                     void* y, void* stream, LaunchCheck check) {
   PYDL_DISPATCH_FLOAT(dtype, T, {
-    ForwardView<T> v;
-    v.s = geometry(p);
-    v.m = p.n * p.out_h * p.out_w;
-    v.n = p.c_out / p.groups;
-    v.k = int(p.c_in / p.groups * p.kh * p.kw);
-    v.k_tiles = ceil_div(v.k, kBK);
-    v.groups = int(p.groups);
-    v.splits = 1;
+    const int k = int(p.c_in / p.groups * p.kh * p.kw);
+    ForwardView<T> v{conv_gemm(p, p.n * p.out_h * p.out_w, p.c_out / p.groups, k, ceil_div(k, kBK), 1)};
     v.x = static_cast<const T*>(x);
     v.w = static_cast<const T*>(w);
     v.bias = static_cast<const T*>(bias);
@@ -576,14 +573,8 @@ void conv2d_forward(DType dtype, const Conv2dParams& p, const void* x, const voi
 void conv2d_backward_input(DType dtype, const Conv2dParams& p, const void* dy, const void* w, void* dx, void* stream,
                            LaunchCheck check) {
   PYDL_DISPATCH_FLOAT(dtype, T, {
-    DgradView<T> v;
-    v.s = geometry(p);
-    v.m = p.n * p.h * p.w;
-    v.n = p.c_in / p.groups;
-    v.k = int(p.c_out / p.groups * p.kh * p.kw);
-    v.k_tiles = ceil_div(v.k, kBK);
-    v.groups = int(p.groups);
-    v.splits = 1;
+    const int k = int(p.c_out / p.groups * p.kh * p.kw);
+    DgradView<T> v{conv_gemm(p, p.n * p.h * p.w, p.c_in / p.groups, k, ceil_div(k, kBK), 1)};
     v.dy = static_cast<const T*>(dy);
     v.w = static_cast<const T*>(w);
     v.dx = static_cast<T*>(dx);
@@ -602,14 +593,8 @@ void conv2d_backward_weight(DType dtype, const Conv2dParams& p, const void* dy, 
   const int64_t numel = p.c_out * plan.m;
   if (numel <= 0) return;
   PYDL_DISPATCH_FLOAT(dtype, T, {
-    WgradView<T> v;
-    v.s = geometry(p);
-    v.m = plan.m;
-    v.n = plan.n;
-    v.k = 0;  // unused: K is counted in slices
-    v.k_tiles = plan.k_tiles;
-    v.groups = int(p.groups);
-    v.splits = int(plan.splits);
+    // k unused: K is counted in slices
+    WgradView<T> v{conv_gemm(p, plan.m, plan.n, 0, plan.k_tiles, int(plan.splits))};
     v.tiles_per_image = plan.tiles_per_image;
     v.per_split = plan.per_split;
     v.dw_numel = numel;

@@ -9,17 +9,21 @@
 #include <cuda_runtime.h>
 #include <stdint.h>
 
+#include <type_traits>
+
 #include "kernels/common/gemm_args.h"
 #include "kernels/common/half.h"
 #include "kernels/cuda/device_utils.h"
 
 namespace pydl::cuda_kernels::gemm_detail {
 
-// T: the element type of A, B, C and bias (float, Half or BFloat16). Acc: float.
+// T: the element type of A, B, C and bias (float, Half, BFloat16 or double). Acc and the
+// scale factors: float (double for double).
 template <class T>
 struct Params {
+  using Scale = std::conditional_t<std::is_same_v<T, double>, double, float>;
   int64_t m, n, k;
-  float alpha, beta;
+  Scale alpha, beta;
   const T* a;
   int64_t lda;
   const T* b;
@@ -35,6 +39,21 @@ struct Params {
   bool vec_a, vec_b, vec_c;
 };
 
+// Runs tile(a, b, c, row0, col0) for each BM x BN tile of C this block owns: its N tile is
+// blockIdx.x, batches step over grid.z and M tiles over grid.y (grid-stride loops); a, b, c
+// are the batch's operands.
+template <int BM, int BN, class T, class Tile>
+__device__ __forceinline__ void for_each_tile(const Params<T>& p, Tile&& tile) {
+  const int64_t m_tiles = (p.m + BM - 1) / BM;
+  const int64_t col0 = static_cast<int64_t>(blockIdx.x) * BN;
+  for (int64_t bz = blockIdx.z; bz < p.batch; bz += gridDim.z) {
+    const T* a = p.a + bz * p.stride_a;
+    const T* b = p.b + bz * p.stride_b;
+    T* c = p.c + bz * p.stride_c;
+    for (int64_t tm = blockIdx.y; tm < m_tiles; tm += gridDim.y) tile(a, b, c, tm * BM, col0);
+  }
+}
+
 inline bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 // 16-byte accesses of one operand are safe when every row start is 16-byte aligned.
@@ -49,8 +68,8 @@ Params<T> make_params(const GemmArgs& g) {
   p.m = g.m;
   p.n = g.n;
   p.k = g.k;
-  p.alpha = static_cast<float>(g.alpha);
-  p.beta = static_cast<float>(g.beta);
+  p.alpha = static_cast<typename Params<T>::Scale>(g.alpha);
+  p.beta = static_cast<typename Params<T>::Scale>(g.beta);
   p.a = static_cast<const T*>(g.a);
   p.lda = g.lda;
   p.b = static_cast<const T*>(g.b);

@@ -186,118 +186,110 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::kMinBlocks) mma_gemm_kerne
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   const int warp_m = (warp / Cfg::WARPS_N) * Cfg::WM, warp_n = (warp % Cfg::WARPS_N) * Cfg::WN;
   const int g = lane / 4, t = lane % 4;  // the mma fragments' row group and thread-in-group
-  const int64_t m_tiles = (p.m + BM - 1) / BM;
-  const int64_t col0 = static_cast<int64_t>(blockIdx.x) * BN;
   const int64_t k_tiles = (p.k + BK - 1) / BK;
 
-  for (int64_t bz = blockIdx.z; bz < p.batch; bz += gridDim.z) {
-    const T* a = p.a + bz * p.stride_a;
-    const T* b = p.b + bz * p.stride_b;
-    T* c = p.c + bz * p.stride_c;
-    for (int64_t tm = blockIdx.y; tm < m_tiles; tm += gridDim.y) {
-      const int64_t row0 = tm * BM;
+  for_each_tile<BM, BN>(p, [&](const T* a, const T* b, T* c, int64_t row0, int64_t col0) {
 
-      auto load_stage = [&](int stage, int64_t k0) {
-        T* sa = smem + stage * L::kStageElems;
-        T* sb = sa + SA::kElems;
-        if constexpr (!TA) load_slice<T, SA, BM, BK, THREADS>(sa, a, p.lda, row0, k0, p.m, p.k, p.vec_a);
-        else load_slice<T, SA, BK, BM, THREADS>(sa, a, p.lda, k0, row0, p.k, p.m, p.vec_a);
-        if constexpr (!TB) load_slice<T, SB, BK, BN, THREADS>(sb, b, p.ldb, k0, col0, p.k, p.n, p.vec_b);
-        else load_slice<T, SB, BN, BK, THREADS>(sb, b, p.ldb, col0, k0, p.n, p.k, p.vec_b);
-      };
+    auto load_stage = [&](int stage, int64_t k0) {
+      T* sa = smem + stage * L::kStageElems;
+      T* sb = sa + SA::kElems;
+      if constexpr (!TA) load_slice<T, SA, BM, BK, THREADS>(sa, a, p.lda, row0, k0, p.m, p.k, p.vec_a);
+      else load_slice<T, SA, BK, BM, THREADS>(sa, a, p.lda, k0, row0, p.k, p.m, p.vec_a);
+      if constexpr (!TB) load_slice<T, SB, BK, BN, THREADS>(sb, b, p.ldb, k0, col0, p.k, p.n, p.vec_b);
+      else load_slice<T, SB, BN, BK, THREADS>(sb, b, p.ldb, col0, k0, p.n, p.k, p.vec_b);
+    };
 
-      float acc[MI][NI][4];
+    float acc[MI][NI][4];
 #pragma unroll
-      for (int i = 0; i < MI; ++i)
+    for (int i = 0; i < MI; ++i)
 #pragma unroll
-        for (int j = 0; j < NI; ++j)
+      for (int j = 0; j < NI; ++j)
 #pragma unroll
-          for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.0f;
+        for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.0f;
 
 #pragma unroll
-      for (int s = 0; s < STAGES - 1; ++s) {
-        if (s < k_tiles) load_stage(s, s * BK);
-        cp_async_commit();
-      }
-      for (int64_t kt = 0; kt < k_tiles; ++kt) {
-        // Slice kt has landed (at most STAGES-2 newer groups pending) and every warp is done
-        // with slice kt-1, whose stage the prefetch below overwrites.
-        cp_async_wait<STAGES - 2>();
-        __syncthreads();
-        const int64_t next = kt + STAGES - 1;
-        if (next < k_tiles) load_stage(static_cast<int>(next % STAGES), next * BK);
-        cp_async_commit();
+    for (int s = 0; s < STAGES - 1; ++s) {
+      if (s < k_tiles) load_stage(s, s * BK);
+      cp_async_commit();
+    }
+    for (int64_t kt = 0; kt < k_tiles; ++kt) {
+      // Slice kt has landed (at most STAGES-2 newer groups pending) and every warp is done
+      // with slice kt-1, whose stage the prefetch below overwrites.
+      cp_async_wait<STAGES - 2>();
+      __syncthreads();
+      const int64_t next = kt + STAGES - 1;
+      if (next < k_tiles) load_stage(static_cast<int>(next % STAGES), next * BK);
+      cp_async_commit();
 
-        const T* sa = smem + static_cast<int>(kt % STAGES) * L::kStageElems;
-        const T* sb = sa + SA::kElems;
+      const T* sa = smem + static_cast<int>(kt % STAGES) * L::kStageElems;
+      const T* sb = sa + SA::kElems;
 #pragma unroll
-        for (int ks = 0; ks < BK; ks += MMA_K) {
-          unsigned af[MI][4], bf[NI][2];
-          if constexpr (sizeof(T) == 2) {
-            const int idx = lane / 8, r = lane % 8;
+      for (int ks = 0; ks < BK; ks += MMA_K) {
+        unsigned af[MI][4], bf[NI][2];
+        if constexpr (sizeof(T) == 2) {
+          const int idx = lane / 8, r = lane % 8;
 #pragma unroll
-            for (int i = 0; i < MI; ++i) {
-              const int m0 = warp_m + i * 16;
-              if constexpr (!TA) ldmatrix_x4<false>(af[i], sa + (m0 + r + (idx & 1) * 8) * SA::kLd + ks + (idx >> 1) * 8);
-              else ldmatrix_x4<true>(af[i], sa + (ks + r + (idx >> 1) * 8) * SA::kLd + m0 + (idx & 1) * 8);
-            }
-#pragma unroll
-            for (int j = 0; j < NI; j += 2) {
-              const int n0 = warp_n + j * 8;
-              unsigned r4[4];
-              if constexpr (TB) ldmatrix_x4<false>(r4, sb + (n0 + r + (idx >> 1) * 8) * SB::kLd + ks + (idx & 1) * 8);
-              else ldmatrix_x4<true>(r4, sb + (ks + r + (idx & 1) * 8) * SB::kLd + n0 + (idx >> 1) * 8);
-              bf[j][0] = r4[0];
-              bf[j][1] = r4[1];
-              bf[j + 1][0] = r4[2];
-              bf[j + 1][1] = r4[3];
-            }
-          } else {
-            auto at = [&](int m, int k) { return TA ? sa[k * SA::kLd + m] : sa[m * SA::kLd + k]; };
-            auto bt = [&](int k, int n) { return TB ? sb[n * SB::kLd + k] : sb[k * SB::kLd + n]; };
-#pragma unroll
-            for (int i = 0; i < MI; ++i) {
-              const int m0 = warp_m + i * 16;
-              af[i][0] = to_tf32(at(m0 + g, ks + t));
-              af[i][1] = to_tf32(at(m0 + g + 8, ks + t));
-              af[i][2] = to_tf32(at(m0 + g, ks + t + 4));
-              af[i][3] = to_tf32(at(m0 + g + 8, ks + t + 4));
-            }
-#pragma unroll
-            for (int j = 0; j < NI; ++j) {
-              const int n0 = warp_n + j * 8;
-              bf[j][0] = to_tf32(bt(ks + t, n0 + g));
-              bf[j][1] = to_tf32(bt(ks + t + 4, n0 + g));
-            }
+          for (int i = 0; i < MI; ++i) {
+            const int m0 = warp_m + i * 16;
+            if constexpr (!TA) ldmatrix_x4<false>(af[i], sa + (m0 + r + (idx & 1) * 8) * SA::kLd + ks + (idx >> 1) * 8);
+            else ldmatrix_x4<true>(af[i], sa + (ks + r + (idx >> 1) * 8) * SA::kLd + m0 + (idx & 1) * 8);
           }
 #pragma unroll
-          for (int i = 0; i < MI; ++i)
+          for (int j = 0; j < NI; j += 2) {
+            const int n0 = warp_n + j * 8;
+            unsigned r4[4];
+            if constexpr (TB) ldmatrix_x4<false>(r4, sb + (n0 + r + (idx >> 1) * 8) * SB::kLd + ks + (idx & 1) * 8);
+            else ldmatrix_x4<true>(r4, sb + (ks + r + (idx & 1) * 8) * SB::kLd + n0 + (idx >> 1) * 8);
+            bf[j][0] = r4[0];
+            bf[j][1] = r4[1];
+            bf[j + 1][0] = r4[2];
+            bf[j + 1][1] = r4[3];
+          }
+        } else {
+          auto at = [&](int m, int k) { return TA ? sa[k * SA::kLd + m] : sa[m * SA::kLd + k]; };
+          auto bt = [&](int k, int n) { return TB ? sb[n * SB::kLd + k] : sb[k * SB::kLd + n]; };
 #pragma unroll
-            for (int j = 0; j < NI; ++j) mma<T>(acc[i][j], af[i], bf[j]);
-        }
-      }
-      // Drain (only empty groups can remain) and let every warp finish reading before the
-      // next tile's prologue refills the stages.
-      cp_async_wait<0>();
-      __syncthreads();
-
-      // Accumulator e of tile (i, j) sits at row g (+8 for e >= 2), column 2t (+1 for odd e).
-#pragma unroll
-      for (int i = 0; i < MI; ++i)
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          const int64_t row = row0 + warp_m + i * 16 + g + h * 8;
-          if (row >= p.m) continue;
-          T* crow = c + row * p.ldc;
+          for (int i = 0; i < MI; ++i) {
+            const int m0 = warp_m + i * 16;
+            af[i][0] = to_tf32(at(m0 + g, ks + t));
+            af[i][1] = to_tf32(at(m0 + g + 8, ks + t));
+            af[i][2] = to_tf32(at(m0 + g, ks + t + 4));
+            af[i][3] = to_tf32(at(m0 + g + 8, ks + t + 4));
+          }
 #pragma unroll
           for (int j = 0; j < NI; ++j) {
-            const int64_t col = col0 + warp_n + j * 8 + 2 * t;
-            if (col < p.n) crow[col] = finish(p, crow + col, col, acc[i][j][h * 2]);
-            if (col + 1 < p.n) crow[col + 1] = finish(p, crow + col + 1, col + 1, acc[i][j][h * 2 + 1]);
+            const int n0 = warp_n + j * 8;
+            bf[j][0] = to_tf32(bt(ks + t, n0 + g));
+            bf[j][1] = to_tf32(bt(ks + t + 4, n0 + g));
           }
         }
+#pragma unroll
+        for (int i = 0; i < MI; ++i)
+#pragma unroll
+          for (int j = 0; j < NI; ++j) mma<T>(acc[i][j], af[i], bf[j]);
+      }
     }
-  }
+    // Drain (only empty groups can remain) and let every warp finish reading before the
+    // next tile's prologue refills the stages.
+    cp_async_wait<0>();
+    __syncthreads();
+
+    // Accumulator e of tile (i, j) sits at row g (+8 for e >= 2), column 2t (+1 for odd e).
+#pragma unroll
+    for (int i = 0; i < MI; ++i)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int64_t row = row0 + warp_m + i * 16 + g + h * 8;
+        if (row >= p.m) continue;
+        T* crow = c + row * p.ldc;
+#pragma unroll
+        for (int j = 0; j < NI; ++j) {
+          const int64_t col = col0 + warp_n + j * 8 + 2 * t;
+          if (col < p.n) crow[col] = finish(p, crow + col, col, acc[i][j][h * 2]);
+          if (col + 1 < p.n) crow[col + 1] = finish(p, crow + col + 1, col + 1, acc[i][j][h * 2 + 1]);
+        }
+      }
+  });
 #else
   __trap();  // the host never launches this below sm_80 (gemm.cu checks the device)
 #endif

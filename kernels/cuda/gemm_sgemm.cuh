@@ -54,6 +54,65 @@ __device__ __forceinline__ float4 load_slot(const float* base, int64_t ld, int64
   return v;
 }
 
+// One operand's slice, ROWS (m for A, n for B) by BK, as the block moves it: LOADS float4
+// slots per thread fetched along the stored matrix's contiguous dimension (k when
+// K_CONTIGUOUS, else the rows), stashed into shared memory as S[k][row] (transposed on the
+// way when k is contiguous).
+template <int ROWS, int BK, int PAD, int LOADS, int THREADS, bool K_CONTIGUOUS>
+struct OperandSlice {
+  // Thread tid's slot l: its row and its first k in the slice.
+  static __device__ __forceinline__ void slot(int tid, int l, int& row, int& k) {
+    const int s = tid + l * THREADS;
+    if constexpr (K_CONTIGUOUS) {
+      row = s / (BK / 4);
+      k = (s % (BK / 4)) * 4;
+    } else {
+      k = s / (ROWS / 4);
+      row = (s % (ROWS / 4)) * 4;
+    }
+  }
+
+  static __device__ __forceinline__ void fetch(float4 (&r)[LOADS], const float* base, int64_t ld, int64_t row0,
+                                               int64_t k0, int64_t rows, int64_t k_end, bool vec, int tid) {
+#pragma unroll
+    for (int l = 0; l < LOADS; ++l) {
+      int row, k;
+      slot(tid, l, row, k);
+      r[l] = K_CONTIGUOUS ? load_slot(base, ld, row0 + row, k0 + k, rows, k_end, vec)
+                          : load_slot(base, ld, k0 + k, row0 + row, k_end, rows, vec);
+    }
+  }
+
+  static __device__ __forceinline__ void stash(float (&S)[BK][ROWS + PAD], const float4 (&r)[LOADS], int tid) {
+#pragma unroll
+    for (int l = 0; l < LOADS; ++l) {
+      int row, k;
+      slot(tid, l, row, k);
+      if constexpr (K_CONTIGUOUS) {
+        S[k + 0][row] = r[l].x;
+        S[k + 1][row] = r[l].y;
+        S[k + 2][row] = r[l].z;
+        S[k + 3][row] = r[l].w;
+      } else {
+        *reinterpret_cast<float4*>(&S[k][row]) = r[l];
+      }
+    }
+  }
+};
+
+// A lane's N values of one k row of a slice: N / 4 runs of 4, SPACING apart.
+template <int N, int SPACING>
+__device__ __forceinline__ void read_runs(float (&f)[N], const float* first) {
+#pragma unroll
+  for (int r = 0; r < N / 4; ++r) {
+    const float4 v = *reinterpret_cast<const float4*>(first + r * SPACING);
+    f[r * 4 + 0] = v.x;
+    f[r * 4 + 1] = v.y;
+    f[r * 4 + 2] = v.z;
+    f[r * 4 + 3] = v.w;
+  }
+}
+
 // TA / TB: whether A / B are stored transposed (p.trans_a / p.trans_b), as template
 // parameters so that each layout gets straight-line load code.
 template <class Cfg, bool TA, bool TB>
@@ -62,133 +121,68 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::kMinBlocks) sgemm_kernel(P
   constexpr int LR = Cfg::LR, LC = Cfg::LC, PAD = Cfg::kPad;
   __shared__ __align__(16) float As[2][BK][BM + PAD];
   __shared__ __align__(16) float Bs[2][BK][BN + PAD];
+  // op(A) is m x k: k-contiguous when A is stored m x k. op(B)ᵀ is n x k: k-contiguous when
+  // B is stored transposed.
+  using SliceA = OperandSlice<BM, BK, PAD, Cfg::kLoadsA, Cfg::kThreads, !TA>;
+  using SliceB = OperandSlice<BN, BK, PAD, Cfg::kLoadsB, Cfg::kThreads, TB>;
 
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
   const int warp_m = (warp / (BN / Cfg::WN)) * Cfg::WM, warp_n = (warp % (BN / Cfg::WN)) * Cfg::WN;
   const int lane_m = (lane / LC) * 4, lane_n = (lane % LC) * 4;
-  const int64_t m_tiles = (p.m + BM - 1) / BM;
-  const int64_t col0 = static_cast<int64_t>(blockIdx.x) * BN;
   const int64_t k_tiles = (p.k + BK - 1) / BK;
 
-  for (int64_t bz = blockIdx.z; bz < p.batch; bz += gridDim.z) {
-    const float* a = p.a + bz * p.stride_a;
-    const float* b = p.b + bz * p.stride_b;
-    float* c = p.c + bz * p.stride_c;
-    for (int64_t tm = blockIdx.y; tm < m_tiles; tm += gridDim.y) {
-      const int64_t row0 = tm * BM;
-      float4 ra[Cfg::kLoadsA], rb[Cfg::kLoadsB];
+  for_each_tile<BM, BN>(p, [&](const float* a, const float* b, float* c, int64_t row0, int64_t col0) {
+    float4 ra[Cfg::kLoadsA], rb[Cfg::kLoadsB];
 
-      // Fetch the K slice starting at k0 into registers. Slot s of op(A): A stored m x k
-      // (k contiguous) gives (m, 4 k's); stored k x m (trans_a) gives (k, 4 m's). Same for B.
-      auto fetch = [&](int64_t k0) {
-#pragma unroll
-        for (int l = 0; l < Cfg::kLoadsA; ++l) {
-          const int s = tid + l * Cfg::kThreads;
-          if constexpr (!TA) {
-            const int mi = s / (BK / 4), ki = (s % (BK / 4)) * 4;
-            ra[l] = load_slot(a, p.lda, row0 + mi, k0 + ki, p.m, p.k, p.vec_a);
-          } else {
-            const int ki = s / (BM / 4), mi = (s % (BM / 4)) * 4;
-            ra[l] = load_slot(a, p.lda, k0 + ki, row0 + mi, p.k, p.m, p.vec_a);
-          }
-        }
-#pragma unroll
-        for (int l = 0; l < Cfg::kLoadsB; ++l) {
-          const int s = tid + l * Cfg::kThreads;
-          if constexpr (!TB) {
-            const int ki = s / (BN / 4), ni = (s % (BN / 4)) * 4;
-            rb[l] = load_slot(b, p.ldb, k0 + ki, col0 + ni, p.k, p.n, p.vec_b);
-          } else {
-            const int ni = s / (BK / 4), ki = (s % (BK / 4)) * 4;
-            rb[l] = load_slot(b, p.ldb, col0 + ni, k0 + ki, p.n, p.k, p.vec_b);
-          }
-        }
-      };
-      auto stash = [&](int buf) {
-#pragma unroll
-        for (int l = 0; l < Cfg::kLoadsA; ++l) {
-          const int s = tid + l * Cfg::kThreads;
-          if constexpr (!TA) {
-            const int mi = s / (BK / 4), ki = (s % (BK / 4)) * 4;
-            As[buf][ki + 0][mi] = ra[l].x;
-            As[buf][ki + 1][mi] = ra[l].y;
-            As[buf][ki + 2][mi] = ra[l].z;
-            As[buf][ki + 3][mi] = ra[l].w;
-          } else {
-            const int ki = s / (BM / 4), mi = (s % (BM / 4)) * 4;
-            *reinterpret_cast<float4*>(&As[buf][ki][mi]) = ra[l];
-          }
-        }
-#pragma unroll
-        for (int l = 0; l < Cfg::kLoadsB; ++l) {
-          const int s = tid + l * Cfg::kThreads;
-          if constexpr (!TB) {
-            const int ki = s / (BN / 4), ni = (s % (BN / 4)) * 4;
-            *reinterpret_cast<float4*>(&Bs[buf][ki][ni]) = rb[l];
-          } else {
-            const int ni = s / (BK / 4), ki = (s % (BK / 4)) * 4;
-            Bs[buf][ki + 0][ni] = rb[l].x;
-            Bs[buf][ki + 1][ni] = rb[l].y;
-            Bs[buf][ki + 2][ni] = rb[l].z;
-            Bs[buf][ki + 3][ni] = rb[l].w;
-          }
-        }
-      };
+    // Fetch the K slice starting at k0 into registers; stash it into shared memory.
+    auto fetch = [&](int64_t k0) {
+      SliceA::fetch(ra, a, p.lda, row0, k0, p.m, p.k, p.vec_a, tid);
+      SliceB::fetch(rb, b, p.ldb, col0, k0, p.n, p.k, p.vec_b, tid);
+    };
+    auto stash = [&](int buf) {
+      SliceA::stash(As[buf], ra, tid);
+      SliceB::stash(Bs[buf], rb, tid);
+    };
 
-      float acc[TM][TN];
+    float acc[TM][TN];
 #pragma unroll
-      for (int i = 0; i < TM; ++i)
+    for (int i = 0; i < TM; ++i)
 #pragma unroll
-        for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;
+      for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;
 
-      if (k_tiles > 0) {
-        fetch(0);
-        stash(0);
-      }
-      __syncthreads();
-      for (int64_t kt = 0; kt < k_tiles; ++kt) {
-        const int cur = static_cast<int>(kt & 1);
-        const bool more = kt + 1 < k_tiles;
-        if (more) fetch((kt + 1) * BK);  // in flight while we multiply
-#pragma unroll
-        for (int kk = 0; kk < BK; ++kk) {
-          float af[TM], bf[TN];
-#pragma unroll
-          for (int r = 0; r < TM / 4; ++r) {
-            const float4 v = *reinterpret_cast<const float4*>(&As[cur][kk][warp_m + r * LR * 4 + lane_m]);
-            af[r * 4 + 0] = v.x;
-            af[r * 4 + 1] = v.y;
-            af[r * 4 + 2] = v.z;
-            af[r * 4 + 3] = v.w;
-          }
-#pragma unroll
-          for (int q = 0; q < TN / 4; ++q) {
-            const float4 v = *reinterpret_cast<const float4*>(&Bs[cur][kk][warp_n + q * LC * 4 + lane_n]);
-            bf[q * 4 + 0] = v.x;
-            bf[q * 4 + 1] = v.y;
-            bf[q * 4 + 2] = v.z;
-            bf[q * 4 + 3] = v.w;
-          }
-#pragma unroll
-          for (int i = 0; i < TM; ++i)
-#pragma unroll
-            for (int j = 0; j < TN; ++j) acc[i][j] = fmaf(af[i], bf[j], acc[i][j]);
-        }
-        // The other buffer was last read in the previous slice, before the barrier that
-        // ended it: refill it, then one barrier makes it visible (and frees `cur`).
-        if (more) stash(cur ^ 1);
-        __syncthreads();
-      }
-
-#pragma unroll
-      for (int i = 0; i < TM; ++i) {
-        const int64_t row = row0 + warp_m + (i / 4) * LR * 4 + lane_m + (i % 4);
-#pragma unroll
-        for (int q = 0; q < TN / 4; ++q)
-          store_run4(p, c, row, col0 + warp_n + q * LC * 4 + lane_n, &acc[i][q * 4]);
-      }
+    if (k_tiles > 0) {
+      fetch(0);
+      stash(0);
     }
-  }
+    __syncthreads();
+    for (int64_t kt = 0; kt < k_tiles; ++kt) {
+      const int cur = static_cast<int>(kt & 1);
+      const bool more = kt + 1 < k_tiles;
+      if (more) fetch((kt + 1) * BK);  // in flight while we multiply
+#pragma unroll
+      for (int kk = 0; kk < BK; ++kk) {
+        float af[TM], bf[TN];
+        read_runs<TM, LR * 4>(af, &As[cur][kk][warp_m + lane_m]);
+        read_runs<TN, LC * 4>(bf, &Bs[cur][kk][warp_n + lane_n]);
+#pragma unroll
+        for (int i = 0; i < TM; ++i)
+#pragma unroll
+          for (int j = 0; j < TN; ++j) acc[i][j] = fmaf(af[i], bf[j], acc[i][j]);
+      }
+      // The other buffer was last read in the previous slice, before the barrier that
+      // ended it: refill it, then one barrier makes it visible (and frees `cur`).
+      if (more) stash(cur ^ 1);
+      __syncthreads();
+    }
+
+#pragma unroll
+    for (int i = 0; i < TM; ++i) {
+      const int64_t row = row0 + warp_m + (i / 4) * LR * 4 + lane_m + (i % 4);
+#pragma unroll
+      for (int q = 0; q < TN / 4; ++q)
+        store_run4(p, c, row, col0 + warp_n + q * LC * 4 + lane_n, &acc[i][q * 4]);
+    }
+  });
 }
 
 }  // namespace pydl::cuda_kernels::gemm_detail

@@ -9,59 +9,62 @@ namespace {
 
 using namespace ::pydl::kernels;
 
-__global__ void __launch_bounds__(kBlock)
-    uniform_float_kernel(float* out, int64_t n, uint64_t seed, uint64_t offset, float lo, float span) {
-  for (int64_t i = global_thread(); i < n; i += grid_threads())
-    out[i] = __fadd_rn(lo, __fmul_rn(span, philox_uniform_float(seed, offset + i)));
+enum class Draw { Uniform, Normal };
+
+template <Draw D>
+__device__ __forceinline__ float draw(float, uint64_t seed, uint64_t i) {
+  return D == Draw::Uniform ? philox_uniform_float(seed, i) : philox_normal_float(seed, i);
+}
+template <Draw D>
+__device__ __forceinline__ double draw(double, uint64_t seed, uint64_t i) {
+  return D == Draw::Uniform ? philox_uniform_double(seed, i) : philox_normal_double(seed, i);
 }
 
-__global__ void __launch_bounds__(kBlock)
-    uniform_double_kernel(double* out, int64_t n, uint64_t seed, uint64_t offset, double lo, double span) {
-  for (int64_t i = global_thread(); i < n; i += grid_threads())
-    out[i] = __dadd_rn(lo, __dmul_rn(span, philox_uniform_double(seed, offset + i)));
+// shift + scale * u, rounded as the CPU does it (no FMA contraction).
+__device__ __forceinline__ float shift_scale(float shift, float scale, float u) {
+  return __fadd_rn(shift, __fmul_rn(scale, u));
+}
+__device__ __forceinline__ double shift_scale(double shift, double scale, double u) {
+  return __dadd_rn(shift, __dmul_rn(scale, u));
 }
 
-__global__ void __launch_bounds__(kBlock)
-    normal_float_kernel(float* out, int64_t n, uint64_t seed, uint64_t offset, float mean, float std) {
+// out[i] = shift + scale * draw i of the stream (seed, offset): uniform in [shift, shift + scale)
+// or normal with mean shift and deviation scale.
+template <class T, Draw D>
+__global__ void __launch_bounds__(kBlock) random_kernel(T* out, int64_t n, uint64_t seed, uint64_t offset, T shift,
+                                                        T scale) {
   for (int64_t i = global_thread(); i < n; i += grid_threads())
-    out[i] = __fadd_rn(mean, __fmul_rn(std, philox_normal_float(seed, offset + i)));
+    out[i] = shift_scale(shift, scale, draw<D>(T{}, seed, offset + i));
 }
 
-__global__ void __launch_bounds__(kBlock)
-    normal_double_kernel(double* out, int64_t n, uint64_t seed, uint64_t offset, double mean, double std) {
-  for (int64_t i = global_thread(); i < n; i += grid_threads())
-    out[i] = __dadd_rn(mean, __dmul_rn(std, philox_normal_double(seed, offset + i)));
+// The CPU's T(shift) and T(scale): for float32, float(low) and float(high - low).
+template <Draw D>
+void launch_random(DType dtype, void* out, int64_t n, uint64_t seed, uint64_t offset, double shift, double scale,
+                   void* stream, LaunchCheck check, const char* name32, const char* name64) {
+  if (n <= 0) return;
+  cudaStream_t s = as_stream(stream);
+  if (dtype == DType::Float64) {
+    random_kernel<double, D><<<grid_for(n), kBlock, 0, s>>>(static_cast<double*>(out), n, seed, offset, shift, scale);
+    check(name64);
+  } else {
+    random_kernel<float, D><<<grid_for(n), kBlock, 0, s>>>(static_cast<float*>(out), n, seed, offset, float(shift),
+                                                           float(scale));
+    check(name32);
+  }
 }
 
 }  // namespace
 
 void uniform(DType dtype, void* out, int64_t n, uint64_t seed, uint64_t offset, double low, double high, void* stream,
              LaunchCheck check) {
-  if (n <= 0) return;
-  cudaStream_t s = as_stream(stream);
-  if (dtype == DType::Float64) {
-    uniform_double_kernel<<<grid_for(n), kBlock, 0, s>>>(static_cast<double*>(out), n, seed, offset, low, high - low);
-    check("pydl_uniform_float64");
-  } else {
-    // The CPU's float(low) and float(high - low).
-    uniform_float_kernel<<<grid_for(n), kBlock, 0, s>>>(static_cast<float*>(out), n, seed, offset, float(low),
-                                                         float(high - low));
-    check("pydl_uniform_float32");
-  }
+  launch_random<Draw::Uniform>(dtype, out, n, seed, offset, low, high - low, stream, check, "pydl_uniform_float32",
+                               "pydl_uniform_float64");
 }
 
 void normal(DType dtype, void* out, int64_t n, uint64_t seed, uint64_t offset, double mean, double std, void* stream,
             LaunchCheck check) {
-  if (n <= 0) return;
-  cudaStream_t s = as_stream(stream);
-  if (dtype == DType::Float64) {
-    normal_double_kernel<<<grid_for(n), kBlock, 0, s>>>(static_cast<double*>(out), n, seed, offset, mean, std);
-    check("pydl_normal_float64");
-  } else {
-    normal_float_kernel<<<grid_for(n), kBlock, 0, s>>>(static_cast<float*>(out), n, seed, offset, float(mean),
-                                                        float(std));
-    check("pydl_normal_float32");
-  }
+  launch_random<Draw::Normal>(dtype, out, n, seed, offset, mean, std, stream, check, "pydl_normal_float32",
+                              "pydl_normal_float64");
 }
 
 }  // namespace pydl::cuda_kernels

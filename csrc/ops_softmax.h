@@ -1,4 +1,4 @@
-// Softmax and log-softmax: checks, allocation, one kernel call (ops_activation.cpp).
+// Softmax and log-softmax: checks, allocation, one kernel call (ops_softmax.cpp).
 // (The pointwise activations are the unary family: unary() in csrc/ops.h.)
 #pragma once
 #include <cstdint>

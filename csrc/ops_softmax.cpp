@@ -1,6 +1,6 @@
 // Softmax and log-softmax: validation and dispatch. Inputs are made contiguous (a copy
 // only when they are not); the kernels run over flat memory.
-#include "csrc/ops_activation.h"
+#include "csrc/ops_softmax.h"
 
 #include "csrc/cuda/dispatch.h"
 #include "csrc/errors.h"
@@ -32,10 +32,7 @@ Array softmax(const Array& x, int64_t dim, bool log) {
   Array in = x.contiguous();
   Array out = Array::empty(x.shape(), x.dtype(), x.device());
   if (x.numel() == 0) return out;
-  if (on_cuda(x))
-    PYDL_CUDA_LAUNCH(x.device(), cuda_kernels::softmax(x.dtype(), log, in.data(), out.data(), outer, n, inner, stream,
-                                                       check));
-  else cpu::softmax(x.dtype(), log, in.data(), out.data(), outer, n, inner);
+  PYDL_KERNEL(x.device(), softmax, x.dtype(), log, in.data(), out.data(), outer, n, inner);
   return out;
 }
 
@@ -49,10 +46,7 @@ Array softmax_backward(const Array& y, const Array& grad, int64_t dim, bool log)
   Array yc = y.contiguous(), g = grad.contiguous();
   Array dx = Array::empty(y.shape(), y.dtype(), y.device());
   if (y.numel() == 0) return dx;
-  if (on_cuda(y))
-    PYDL_CUDA_LAUNCH(y.device(), cuda_kernels::softmax_backward(y.dtype(), log, yc.data(), g.data(), dx.data(), outer,
-                                                                n, inner, stream, check));
-  else cpu::softmax_backward(y.dtype(), log, yc.data(), g.data(), dx.data(), outer, n, inner);
+  PYDL_KERNEL(y.device(), softmax_backward, y.dtype(), log, yc.data(), g.data(), dx.data(), outer, n, inner);
   return dx;
 }
 

@@ -4,14 +4,14 @@
 
 #include "csrc/bind.h"
 #include "csrc/errors.h"
-#include "csrc/ops_activation.h"
+#include "csrc/ops_softmax.h"
 #include "csrc/ops_loss.h"
 
 namespace py = pybind11;
 
 namespace pydl {
 
-void bind_activation(py::module_& m) {
+void bind_softmax_and_losses(py::module_& m) {
   m.def("softmax", &softmax);
   m.def("softmax_backward", &softmax_backward);
 
