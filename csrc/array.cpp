@@ -6,6 +6,7 @@
 #include "csrc/cuda/runtime.h"
 #include "csrc/errors.h"
 #include "csrc/loop.h"
+#include "csrc/size_check.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cuda/elementwise.h"
 
@@ -16,26 +17,22 @@ Shape contiguous_strides(const Shape& shape) {
   int64_t s = 1;
   for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
     strides[d] = s;
-    s *= std::max<int64_t>(shape[d], 1);
+    // Only a shape holding a 0 can overflow here (its numel is 0): saturate, nothing is addressed.
+    if (__builtin_mul_overflow(s, std::max<int64_t>(shape[d], 1), &s)) s = INT64_MAX;
   }
   return strides;
 }
 
-int64_t shape_numel(const Shape& shape) {
-  int64_t n = 1;
-  for (int64_t s : shape) n *= s;
-  return n;
-}
+int64_t shape_numel(const Shape& shape) { return checked_numel(shape, "tensor"); }
 
 Array::Array(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int64_t offset, DType dtype)
     : storage_(std::move(storage)), shape_(std::move(shape)), strides_(std::move(strides)), offset_(offset),
       numel_(shape_numel(shape_)), dtype_(dtype) {}
 
-Array Array::empty(const Shape& shape, DType dtype, Device device) {
-  for (int64_t s : shape)
-    if (s < 0) fail<ValueError>("empty: negative dimension in shape ", shape_str(shape));
+Array Array::empty(const Shape& shape, DType dtype, Device device, const char* op) {
+  const size_t bytes = checked_nbytes(shape, dtype, op);
   if (!device.is_cpu() && cuda::device_count() == 0) fail<RuntimeError>(cuda::unavailable_reason());
-  auto storage = Storage::allocate(shape_numel(shape) * pydl::itemsize(dtype), device);
+  auto storage = Storage::allocate(bytes, device);
   return Array(std::move(storage), shape, contiguous_strides(shape), 0, dtype);
 }
 
@@ -68,7 +65,7 @@ static Shape infer_shape(const Shape& shape, int64_t numel, const char* op) {
     } else if (out[i] < 0) {
       fail<ValueError>(op, ": invalid dimension ", out[i], " in ", shape_str(shape));
     } else {
-      known *= out[i];
+      known = checked_mul(known, out[i], op, shape);
     }
   }
   if (infer_at >= 0) {
@@ -195,6 +192,7 @@ Array Array::expand(const Shape& shape) const {
       fail<ValueError>("expand: -1 is not allowed for a new leading dimension in ", shape_str(shape));
     }
   }
+  checked_numel(out, "expand");
   return Array(storage_, out, strides, offset_, dtype_);
 }
 

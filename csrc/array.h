@@ -14,14 +14,15 @@ namespace pydl {
 using Shape = std::vector<int64_t>;
 
 Shape contiguous_strides(const Shape& shape);
-int64_t shape_numel(const Shape& shape);
+int64_t shape_numel(const Shape& shape);  // checked: ValueError on overflow (csrc/size_check.h)
 
 class Array {
  public:
   Array() = default;
   Array(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int64_t offset, DType dtype);
 
-  static Array empty(const Shape& shape, DType dtype, Device device);
+  // Uninitialized; `op` names the caller when the shape's size overflows.
+  static Array empty(const Shape& shape, DType dtype, Device device, const char* op = "empty");
 
   const Shape& shape() const { return shape_; }
   const Shape& strides() const { return strides_; }

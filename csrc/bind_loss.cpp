@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 #include "csrc/bind.h"
+#include "csrc/gil.h"
 #include "csrc/errors.h"
 #include "csrc/ops_softmax.h"
 #include "csrc/ops_loss.h"
@@ -12,14 +13,14 @@ namespace py = pybind11;
 namespace pydl {
 
 void bind_softmax_and_losses(py::module_& m) {
-  m.def("softmax", &softmax);
-  m.def("softmax_backward", &softmax_backward);
+  m.def("softmax", without_gil<&softmax>);
+  m.def("softmax_backward", without_gil<&softmax_backward>);
 
-  m.def("cross_entropy", &cross_entropy);
-  m.def("nll_loss", &nll_loss);
-  m.def("nll_loss_backward", &nll_loss_backward);
-  m.def("pointwise_loss", &pointwise_loss);
-  m.def("pointwise_loss_backward", &pointwise_loss_backward);
+  m.def("cross_entropy", without_gil<&cross_entropy>);
+  m.def("nll_loss", without_gil<&nll_loss>);
+  m.def("nll_loss_backward", without_gil<&nll_loss_backward>);
+  m.def("pointwise_loss", without_gil<&pointwise_loss>);
+  m.def("pointwise_loss_backward", without_gil<&pointwise_loss_backward>);
 }
 
 }  // namespace pydl

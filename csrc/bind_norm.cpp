@@ -2,6 +2,7 @@
 #include <pybind11/stl.h>
 
 #include "csrc/bind.h"
+#include "csrc/gil.h"
 #include "csrc/ops_dropout.h"
 #include "csrc/ops_norm.h"
 
@@ -10,11 +11,11 @@ namespace py = pybind11;
 namespace pydl {
 
 void bind_norm(py::module_& m) {
-  m.def("dropout", &dropout, py::arg("x"), py::arg("p"));
-  m.def("dropout_backward", &dropout_backward, py::arg("grad"), py::arg("mask"), py::arg("p"));
-  m.def("batch_norm", &batch_norm, py::arg("x"), py::arg("running_mean"), py::arg("running_var"), py::arg("weight"),
+  m.def("dropout", without_gil<&dropout>, py::arg("x"), py::arg("p"));
+  m.def("dropout_backward", without_gil<&dropout_backward>, py::arg("grad"), py::arg("mask"), py::arg("p"));
+  m.def("batch_norm", without_gil<&batch_norm>, py::arg("x"), py::arg("running_mean"), py::arg("running_var"), py::arg("weight"),
         py::arg("bias"), py::arg("training"), py::arg("momentum"), py::arg("eps"));
-  m.def("batch_norm_backward", &batch_norm_backward, py::arg("grad"), py::arg("x"), py::arg("save_mean"),
+  m.def("batch_norm_backward", without_gil<&batch_norm_backward>, py::arg("grad"), py::arg("x"), py::arg("save_mean"),
         py::arg("save_invstd"), py::arg("weight"), py::arg("training"), py::arg("need_dx"), py::arg("need_dweight"),
         py::arg("need_dbias"));
 }

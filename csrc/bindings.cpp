@@ -6,6 +6,7 @@
 
 #include "csrc/array.h"
 #include "csrc/bind.h"
+#include "csrc/gil.h"
 #include "csrc/cuda/runtime.h"
 #include "csrc/cuda_arch.h"
 #include "csrc/errors.h"
@@ -154,12 +155,37 @@ void pydl::bind_core(py::module_& m) {
       .def("expand", &Array::expand)
       .def("squeeze", &Array::squeeze)
       .def("unsqueeze", &Array::unsqueeze)
-      .def("contiguous", &Array::contiguous)
-      .def("clone", &Array::clone)
-      .def("astype", [](const Array& a, int dt) { return a.astype(to_dtype(dt)); })
-      .def("to", [](const Array& a, const std::string& dev) { return a.to(Device::parse(dev)); })
-      .def("copy_", [](Array& a, const Array& src) { a.copy_from(src); })
-      .def("fill_", [](Array& a, double v) { a.fill(v); })
+      .def("contiguous",
+           [](const Array& a) {
+             GilRelease release(a.is_contiguous() ? 0 : a.numel());
+             return a.contiguous();
+           })
+      .def("clone",
+           [](const Array& a) {
+             GilRelease release(a.numel());
+             return a.clone();
+           })
+      .def("astype",
+           [](const Array& a, int dt) {
+             GilRelease release(a.numel());
+             return a.astype(to_dtype(dt));
+           })
+      .def("to",
+           [](const Array& a, const std::string& dev) {
+             const Device device = Device::parse(dev);
+             GilRelease release(a.numel());
+             return a.to(device);
+           })
+      .def("copy_",
+           [](Array& a, const Array& src) {
+             GilRelease release(a.numel());
+             a.copy_from(src);
+           })
+      .def("fill_",
+           [](Array& a, double v) {
+             GilRelease release(a.numel());
+             a.fill(v);
+           })
       .def("numpy", &to_numpy)
       .def("item", &item);
 
@@ -179,28 +205,34 @@ void pydl::bind_core(py::module_& m) {
   // The pointwise family: op is a _C.Unary; p0, p1 its parameters (leaky_relu's slope,
   // softplus' beta and threshold). unary_backward takes the saved output or input
   // (op.grad_from_output says which).
-  m.def("unary", &unary, py::arg("op"), py::arg("x"), py::arg("p0") = 0.0, py::arg("p1") = 0.0);
-  m.def("unary_backward", &unary_backward, py::arg("op"), py::arg("grad"), py::arg("saved"), py::arg("p0") = 0.0,
+  m.def("unary", without_gil<&unary>, py::arg("op"), py::arg("x"), py::arg("p0") = 0.0, py::arg("p1") = 0.0);
+  m.def("unary_backward", without_gil<&unary_backward>, py::arg("op"), py::arg("grad"), py::arg("saved"), py::arg("p0") = 0.0,
         py::arg("p1") = 0.0);
-  m.def("binary", &binary);
-  m.def("binary_scalar", &binary_scalar);
-  m.def("binary_", &binary_inplace);
-  m.def("binary_scalar_", &binary_scalar_inplace);
-  m.def("where", &where);
+  m.def("binary", without_gil<&binary>);
+  m.def("binary_scalar", without_gil<&binary_scalar>);
+  m.def("binary_", without_gil<&binary_inplace>);
+  m.def("binary_scalar_", without_gil<&binary_scalar_inplace>);
+  m.def("where", without_gil<&where>);
   m.def("broadcast_shapes", [](const Shape& a, const Shape& b) { return to_tuple(broadcast_shapes(a, b, "broadcast_shapes")); });
 
-  m.def("reduce", &reduce);
-  m.def("max_min_dim", &max_min_dim);
-  m.def("arg_max_min", &arg_max_min);
-  m.def("matmul", [](const Array& a, const Array& b) { return matmul(a, b); });
-  m.def("gather", &gather);
-  m.def("scatter_add", &scatter_add);
-  m.def("index_select", &index_select);
-  m.def("index_add", &index_add);
-  m.def("cat", &cat);
+  m.def("reduce", without_gil<&reduce>);
+  m.def("max_min_dim", without_gil<&max_min_dim>);
+  m.def("arg_max_min", without_gil<&arg_max_min>);
+  m.def("matmul", [](const Array& a, const Array& b) {
+    GilRelease release(a.numel() + b.numel());
+    return matmul(a, b);
+  });
+  m.def("gather", without_gil<&gather>);
+  m.def("scatter_add", without_gil<&scatter_add>);
+  m.def("index_select", without_gil<&index_select>);
+  m.def("index_add", without_gil<&index_add>);
+  m.def("cat", without_gil<&cat>);
 
   m.def("manual_seed", &rng::manual_seed);
-  m.def("rng_state", [] { return py::make_tuple(rng::seed(), rng::offset()); });
+  m.def("rng_state", [] {
+    const rng::Position at = rng::state();
+    return py::make_tuple(at.seed, at.offset);
+  });
   m.def("philox", [](uint64_t counter_lo, uint64_t counter_hi, uint64_t key) {
     auto r = kernels::philox4x32_10(counter_lo, counter_hi, key);
     return py::make_tuple(r.v[0], r.v[1], r.v[2], r.v[3]);

@@ -7,6 +7,7 @@
 
 #include "csrc/cuda/runtime.h"
 #include "csrc/errors.h"
+#include "csrc/size_check.h"
 
 namespace pydl {
 
@@ -118,13 +119,14 @@ Array from_dlpack(const DLTensor& t, std::function<void()> release) {
   for (int64_t s : shape)
     if (s < 0) fail<ValueError>("from_dlpack: negative dimension in shape ", shape_str(shape));
   Shape strides = t.strides ? Shape(t.strides, t.strides + t.ndim) : contiguous_strides(shape);
-  const int64_t numel = shape_numel(shape);
+  const char* op = "from_dlpack";
+  const int64_t numel = checked_numel(shape, op);
   int64_t extent = numel ? 1 : 0;  // elements from element 0 to the last one, inclusive
   for (int32_t d = 0; d < t.ndim; ++d) {
     if (strides[d] < 0)
       fail<ValueError>("from_dlpack: negative strides ", shape_str(strides),
                        " are not supported; make the source contiguous first");
-    if (numel) extent += (shape[d] - 1) * strides[d];
+    if (numel) extent = checked_add(extent, checked_mul(shape[d] - 1, strides[d], op, shape), op, shape);
   }
   void* base = static_cast<char*>(t.data) + t.byte_offset;
   if (numel && !t.data) fail<ValueError>("from_dlpack: null data pointer for a tensor of shape ", shape_str(shape));
@@ -154,7 +156,8 @@ Array from_dlpack(const DLTensor& t, std::function<void()> release) {
   guard.f = nullptr;  // `release` now lives in on_free (moved); if make_shared throws, it is lost
   std::shared_ptr<Storage> storage;
   try {
-    storage = std::make_shared<Storage>(base, static_cast<size_t>(extent) * itemsize(dtype), device, on_free);
+    const int64_t bytes = checked_mul(extent, static_cast<int64_t>(itemsize(dtype)), op, shape);
+    storage = std::make_shared<Storage>(base, static_cast<size_t>(bytes), device, on_free);
   } catch (...) {
     on_free(nullptr);
     throw;

@@ -17,9 +17,9 @@ std::tuple<Array, Array> dropout(const Array& x, double p) {
   Array mask = Array::empty(x.shape(), DType::Bool, x.device());
   const bool draws = p > 0.0 && p < 1.0;
   // The same stream positions on every device, so a seeded run draws the same masks on the GPU.
-  const uint64_t offset = draws ? rng::reserve(static_cast<uint64_t>(x.numel())) : 0;
+  const rng::Position at = draws ? rng::reserve(static_cast<uint64_t>(x.numel())) : rng::Position{0, 0};
   bool* m = reinterpret_cast<bool*>(mask.data());
-  PYDL_KERNEL(x.device(), dropout_forward, x.dtype(), in.data(), out.data(), m, x.numel(), rng::seed(), offset, p);
+  PYDL_KERNEL(x.device(), dropout_forward, x.dtype(), in.data(), out.data(), m, x.numel(), at.seed, at.offset, p);
   return {out, mask};
 }
 

@@ -1,6 +1,7 @@
 // Index-driven ops and cat. Every index is range-checked before a kernel runs.
 #include "csrc/cuda/dispatch.h"
 #include "csrc/errors.h"
+#include "csrc/size_check.h"
 #include "csrc/ops.h"
 #include "kernels/cpu/index.h"
 #include "kernels/cuda/index.h"
@@ -141,10 +142,10 @@ Array cat(const std::vector<Array>& xs, int64_t dim) {
       if (d != dim && x.shape()[d] != first.shape()[d])
         fail<ValueError>("cat: sizes must match except in dimension ", dim, "; tensor ", i, " has shape ",
                          shape_str(x.shape()), ", tensor 0 has ", shape_str(first.shape()));
-    shape[dim] += x.shape()[dim];
+    shape[dim] = checked_add(shape[dim], x.shape()[dim], "cat", shape);
     dt = promote(dt, x.dtype(), "cat");
   }
-  Array out = Array::empty(shape, dt, first.device());
+  Array out = Array::empty(shape, dt, first.device(), "cat");
   int64_t at = 0;
   for (const Array& x : xs) {
     const int64_t len = x.shape()[dim];

@@ -1,18 +1,29 @@
 #include "csrc/rng.h"
 
-#include <atomic>
+#include <mutex>
 
 namespace pydl::rng {
 
-static std::atomic<uint64_t> g_seed{67280421310721ull};
-static std::atomic<uint64_t> g_offset{0};
+namespace {
+std::mutex g_mu;  // a seed and the reservations made under it change together
+Position g_state{67280421310721ull, 0};
+}  // namespace
 
 void manual_seed(uint64_t s) {
-  g_seed = s;
-  g_offset = 0;
+  std::lock_guard<std::mutex> lock(g_mu);
+  g_state = {s, 0};
 }
-uint64_t seed() { return g_seed; }
-uint64_t offset() { return g_offset; }
-uint64_t reserve(uint64_t n) { return g_offset.fetch_add((n + 3) & ~uint64_t(3)); }
+
+Position state() {
+  std::lock_guard<std::mutex> lock(g_mu);
+  return g_state;
+}
+
+Position reserve(uint64_t n) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  const Position at = g_state;
+  g_state.offset += (n + 3) & ~uint64_t(3);
+  return at;
+}
 
 }  // namespace pydl::rng

@@ -3,6 +3,8 @@
 ``Tensor.new_*`` methods (``x.new_ones(2, 3)``: x's dtype and device unless given)."""
 import numbers
 
+import operator
+
 import numpy as np
 
 from pydl import _C
@@ -74,10 +76,20 @@ def from_numpy(ndarray):
     return _wrap(_C.from_numpy(ndarray))
 
 
-def _shape(size):
+def _shape(size, op):
+    """A creation op's size (ints, or one tuple/list of them), checked so that its element count
+    fits a 64-bit size: never a wrapped number in C++."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
-    return [int(s) for s in size]
+    shape = [operator.index(s) for s in size]
+    count = 1
+    for s in shape:
+        if s < 0:
+            raise ValueError(f"{op}: negative dimension {s} in shape {tuple(shape)}")
+        count *= s
+    if count >= 2**63 or any(s >= 2**63 for s in shape):
+        raise ValueError(f"{op}: a tensor of shape {tuple(shape)} has more elements than a 64-bit size can count")
+    return shape
 
 
 def _finish(arr, requires_grad):
@@ -88,21 +100,21 @@ def _finish(arr, requires_grad):
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False):
-    return _finish(_C.empty(_shape(size), (as_dtype(dtype) or float32).code, device_str(device)), requires_grad)
+    return _finish(_C.empty(_shape(size, "empty"), (as_dtype(dtype) or float32).code, device_str(device)), requires_grad)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     if dtype is None:
         dtype = "bool" if isinstance(fill_value, bool) else "int64" if isinstance(fill_value, int) else float32
-    return _finish(_C.full(_shape((size,)), float(fill_value), as_dtype(dtype).code, device_str(device)), requires_grad)
+    return _finish(_C.full(_shape((size,), "full"), float(fill_value), as_dtype(dtype).code, device_str(device)), requires_grad)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False):
-    return _finish(_C.full(_shape(size), 0.0, (as_dtype(dtype) or float32).code, device_str(device)), requires_grad)
+    return _finish(_C.full(_shape(size, "zeros"), 0.0, (as_dtype(dtype) or float32).code, device_str(device)), requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False):
-    return _finish(_C.full(_shape(size), 1.0, (as_dtype(dtype) or float32).code, device_str(device)), requires_grad)
+    return _finish(_C.full(_shape(size, "ones"), 1.0, (as_dtype(dtype) or float32).code, device_str(device)), requires_grad)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
@@ -136,12 +148,12 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
 
 
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
-    return _finish(_C.uniform(_shape(size), 0.0, 1.0, (as_dtype(dtype) or float32).code, device_str(device)),
+    return _finish(_C.uniform(_shape(size, "rand"), 0.0, 1.0, (as_dtype(dtype) or float32).code, device_str(device)),
                    requires_grad)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
-    return _finish(_C.normal(_shape(size), 0.0, 1.0, (as_dtype(dtype) or float32).code, device_str(device)),
+    return _finish(_C.normal(_shape(size, "randn"), 0.0, 1.0, (as_dtype(dtype) or float32).code, device_str(device)),
                    requires_grad)
 
 
@@ -151,7 +163,7 @@ def randint(low, high=None, size=(), dtype=None, device=None):
     if high <= low:
         raise ValueError(f"randint: expected low < high, got {low} and {high}")
     # float64 uniforms in [0, high - low) truncate to uniform integers (exact below 2**53)
-    u = _C.uniform(_shape((size,)), 0.0, float(high - low), float64.code, "cpu")
+    u = _C.uniform(_shape((size,), "randint"), 0.0, float(high - low), float64.code, "cpu")
     out = _C.binary_scalar(_C.Binary.ADD, u.astype(int64.code), low, False, False)  # + low
     return _wrap(out.astype((as_dtype(dtype) or int64).code).to(device_str(device)))
 
@@ -188,7 +200,8 @@ def _new(x, size, value, dtype, device, requires_grad):
     a = x._a
     code = a.dtype if dtype is None else as_dtype(dtype).code
     dev = a.device if device is None else device_str(device)
-    arr = _C.empty(_shape(size), code, dev) if value is None else _C.full(_shape(size), value, code, dev)
+    shape = _shape(size, "new_empty" if value is None else "new_full")
+    arr = _C.empty(shape, code, dev) if value is None else _C.full(shape, value, code, dev)
     return _finish(arr, requires_grad)
 
 

@@ -17,6 +17,7 @@ struct ScratchBuffer {
   // Room for at least `count` values of T (std::bad_alloc when memory runs out).
   template <class T>
   T* get(size_t count) {
+    if (count > (size_t(1) << 62) / sizeof(T)) throw std::bad_alloc();  // a wrapped size, never a small buffer
     const size_t want = sizeof(T) * (count ? count : 1);
     if (want > bytes) {
       free(p);

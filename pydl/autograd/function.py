@@ -1,6 +1,8 @@
 """The autograd graph: a ``Function`` is one op with its forward and backward side by
 side; applying it to tensors that require grad records a node, and ``backward``
 walks the recorded nodes once in topological order."""
+import threading
+
 from pydl._dtype import HALF_CODES
 from pydl.autograd.grad_mode import no_grad, state
 from pydl.autograd.tensor_base import TensorBase
@@ -120,18 +122,21 @@ def _accumulate_leaf(t, g):
         t.grad = t.grad + g
 
 
-# The ones that the backward in progress seeded itself (loss.backward()), while it runs: a
-# Function may take it as exactly 1 without reading it back from a GPU.
-_unit_seed = None
+class _Backward(threading.local):
+    # The ones that this thread's backward in progress seeded itself (loss.backward()), while
+    # it runs: a Function may take it as exactly 1 without reading it back from a GPU.
+    unit_seed = None
+
+
+_backward = _Backward()
 
 
 def is_unit_seed(g):
     """Whether the incoming gradient g is backward()'s own seed of ones."""
-    return g is _unit_seed
+    return g is _backward.unit_seed
 
 
 def backward(tensor, grad=None, retain_graph=False):
-    global _unit_seed
     seeded = grad is None
     if not tensor.requires_grad:
         raise RuntimeError("backward: the tensor does not require grad and has no grad_fn")
@@ -150,11 +155,11 @@ def backward(tensor, grad=None, retain_graph=False):
         if root is None:
             _accumulate_leaf(tensor, grad)
             return
-        _unit_seed = grad if seeded else None
+        _backward.unit_seed = grad if seeded else None
         try:
             _run_backward(root, grad, retain_graph)
         finally:
-            _unit_seed = None
+            _backward.unit_seed = None
 
 
 def _run_backward(root, grad, retain_graph):

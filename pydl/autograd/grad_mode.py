@@ -1,9 +1,14 @@
-"""Whether operations record the autograd graph: ``no_grad()``, ``enable_grad()``."""
+"""Whether operations record the autograd graph: ``no_grad()``, ``enable_grad()``.
+
+Grad mode is per thread, as in PyTorch: an evaluator thread under ``no_grad`` does not stop
+a trainer thread from recording. Each thread starts with grad mode on.
+"""
 import functools
+import threading
 
 
-class _State:
-    enabled = True
+class _State(threading.local):
+    enabled = True  # the class attribute is every thread's starting value
 
 
 state = _State()

@@ -91,16 +91,31 @@ def index_add(x, dim, index, source, alpha=1):
 
 
 # ---------------------------------------------------------------------- x[...]
+def _check_masks(x, expanded, masks, consumed):
+    """Each bool mask must have the shape of the dims it indexes (PyTorch's IndexError)."""
+    shape, d = list(x._a.shape), 0
+    for i, it in enumerate(expanded):
+        if it is Ellipsis:
+            d += len(shape) - consumed
+        elif it is not None:
+            mask = masks.get(i)
+            if mask is not None and shape[d:d + len(mask)] != mask:
+                raise IndexError(f"index: the shape of the mask {mask} at index {d} does not match the shape "
+                                 f"of the indexed tensor {shape} at index {d}")
+            d += 1
+
+
 def _parse(x, index):
     """Splits an index into a view function (basic part) and advanced indices
     [(dim in the view's result, int64 Tensor), ...]."""
     items = index if isinstance(index, tuple) else (index,)
     # A bool mask stands for as many dims as it has; expand it to integer arrays.
-    expanded = []
+    expanded, masks = [], {}  # masks: position in expanded of a mask's first coordinate -> its shape
     for it in items:
         if isinstance(it, (Tensor, np.ndarray, list, range)):
             arr = it if isinstance(it, Tensor) else _wrap(_C.from_numpy(np.asarray(it, order="C")))
             if arr._a.dtype == bool_.code:  # bool: its nonzero coordinates, one index array per mask dim
+                masks[len(expanded)] = list(arr._a.shape)
                 coords = np.nonzero(arr._a.to("cpu").numpy())
                 expanded.extend(_wrap(_C.from_numpy(np.ascontiguousarray(c, dtype=np.int64))).to(x.device)
                                 for c in coords)
@@ -119,6 +134,8 @@ def _parse(x, index):
         raise IndexError(f"index: too many indices for a tensor of {x._a.ndim} dimension(s)")
     if sum(1 for it in expanded if it is Ellipsis) > 1:
         raise IndexError("index: an index can only have a single ellipsis")
+    if masks:
+        _check_masks(x, expanded, masks, consumed)
     steps, advanced, d = [], [], 0
     for it in expanded:
         if it is Ellipsis:
