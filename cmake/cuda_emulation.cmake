@@ -51,11 +51,4 @@ string(REPLACE "-ffp-contract=fast" "-ffp-contract=off" _emu_no_contract_flags "
 set_source_files_properties(${_emu_no_contract} PROPERTIES
   COMPILE_OPTIONS "-O2;${_emu_no_contract_flags};-fno-ipa-reference;-Wno-unused-variable"
   COMPILE_DEFINITIONS "PYDL_ISA=cuda_emu")
-# PYDL_EMU_ASAN=ON: the module under AddressSanitizer, a memcheck for the emulated kernels
-# (run Python with LD_PRELOAD=$(gcc -print-file-name=libasan.so) and PYDL_CUDA_NO_CACHING=1).
-option(PYDL_EMU_ASAN "Build the emulated CUDA backend with AddressSanitizer" OFF)
-if(PYDL_EMU_ASAN)
-  target_compile_options(_C PRIVATE -fsanitize=address -fno-omit-frame-pointer)
-  target_link_options(_C PRIVATE -fsanitize=address)
-endif()
 message(STATUS "pydl: CUDA backend EMULATED on the CPU (tests only)")

@@ -14,7 +14,7 @@ void bind_gemm(pybind11::module_& m) {
   // epilogue: a _C.Unary (IDENTITY, RELU or GELU); relu=True is short for RELU.
   m.def("linear",
         [](const Array& x, const Array& w, std::optional<Array> bias, bool relu, UnaryOp epilogue) {
-          GilRelease release(x.numel() + w.numel());
+          GilRelease release(add_work(x.numel(), w.numel()));
           return linear(x, w, bias ? &*bias : nullptr, relu ? UnaryOp::Relu : epilogue);
         },
         pybind11::arg("x"), pybind11::arg("weight"), pybind11::arg("bias") = pybind11::none(),

@@ -219,7 +219,7 @@ void pydl::bind_core(py::module_& m) {
   m.def("max_min_dim", without_gil<&max_min_dim>);
   m.def("arg_max_min", without_gil<&arg_max_min>);
   m.def("matmul", [](const Array& a, const Array& b) {
-    GilRelease release(a.numel() + b.numel());
+    GilRelease release(add_work(a.numel(), b.numel()));
     return matmul(a, b);
   });
   m.def("gather", without_gil<&gather>);

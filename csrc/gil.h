@@ -38,10 +38,15 @@ int64_t work_of(const T&) {
 inline int64_t work_of(const Array& a) { return a.numel(); }
 inline int64_t work_of(const std::optional<Array>& a) { return a ? a->numel() : 0; }
 inline int64_t work_of(const Array* a) { return a ? a->numel() : 0; }
+// a + b, saturating: views of zero stride can be huge.
+inline int64_t add_work(int64_t a, int64_t b) {
+  int64_t sum;
+  return __builtin_add_overflow(a, b, &sum) ? INT64_MAX : sum;
+}
 template <class T>
 int64_t work_of(const std::vector<T>& list) {
   int64_t n = 0;
-  for (const T& x : list) n += work_of(x);
+  for (const T& x : list) n = add_work(n, work_of(x));
   return n;
 }
 
@@ -51,7 +56,9 @@ struct WithoutGil;
 template <class R, class... A, R (*Fn)(A...)>
 struct WithoutGil<Fn> {
   static R call(A... a) {
-    GilRelease release((work_of(a) + ... + int64_t(0)));
+    int64_t work = 0;
+    ((work = add_work(work, work_of(a))), ...);
+    GilRelease release(work);
     return Fn(std::forward<A>(a)...);
   }
 };

@@ -11,6 +11,16 @@ StridedLoop make_loop(const Shape& shape, std::initializer_list<LoopOperand> ope
   if (nd > kMaxDims) fail<ValueError>("tensors with more than ", kMaxDims, " dimensions are not supported, got ", nd);
   StridedLoop L;
   L.nops = static_cast<int>(operands.size());
+  if (shape_numel(shape) == 0) {  // nothing to walk: keep a zero-size dim so numel() is 0
+    L.ndim = 1;
+    L.shape[0] = 0;
+    int op = 0;
+    for (const LoopOperand& o : operands) {
+      L.data[op] = o.data;
+      L.strides[op++][0] = 0;
+    }
+    return L;
+  }
   int op = 0;
   for (const LoopOperand& o : operands) {
     L.data[op] = o.data;
@@ -30,7 +40,10 @@ StridedLoop make_loop(const Shape& shape, std::initializer_list<LoopOperand> ope
     if (L.ndim > 0) {
       const int prev = L.ndim - 1;
       bool merge = true;
-      for (int k = 0; k < L.nops && merge; ++k) merge = L.strides[k][prev] == L.strides[k][d] * shape[d];
+      for (int k = 0; k < L.nops && merge; ++k) {
+        int64_t step;  // an overflowing product (a dim of stride 0 elsewhere) never matches
+        merge = !__builtin_mul_overflow(L.strides[k][d], shape[d], &step) && L.strides[k][prev] == step;
+      }
       if (merge) {
         L.shape[prev] *= shape[d];
         for (int k = 0; k < L.nops; ++k) L.strides[k][prev] = L.strides[k][d];
@@ -40,11 +53,6 @@ StridedLoop make_loop(const Shape& shape, std::initializer_list<LoopOperand> ope
     L.shape[L.ndim] = shape[d];
     for (int k = 0; k < L.nops; ++k) L.strides[k][L.ndim] = L.strides[k][d];
     ++L.ndim;
-  }
-  if (shape_numel(shape) == 0) {  // keep a zero-size dim so numel() is 0
-    L.ndim = 1;
-    L.shape[0] = 0;
-    for (int k = 0; k < L.nops; ++k) L.strides[k][0] = 0;
   }
   return L;
 }

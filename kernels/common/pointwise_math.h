@@ -48,6 +48,9 @@ PYDL_HD float fmadd(float a, float b, float c) { return fmaf(a, b, c); }
 PYDL_HD double fmadd(double a, double b, double c) { return fma(a, b, c); }
 
 PYDL_HD float bits_to_float(int32_t i) { float f; memcpy(&f, &i, sizeof f); return f; }
+// 2^(e - 127) for a biased exponent e in [1, 254]; outside, defined garbage that callers mask
+// (the shift is unsigned: a signed one would be undefined behaviour).
+PYDL_HD float pow2_biased(int32_t e) { return bits_to_float(static_cast<int32_t>(static_cast<uint32_t>(e) << 23)); }
 PYDL_HD int32_t float_to_bits(float f) { int32_t i; memcpy(&i, &f, sizeof i); return i; }
 // All ones when c holds, else zero: a lane mask the vectorizer keeps as a compare.
 PYDL_HD int32_t lane_mask(bool c) { return -static_cast<int32_t>(c); }
@@ -85,7 +88,8 @@ PYDL_HD ExpReduced exp_reduce(float x) {
   p = fmadd(p, r, 4.1665795894e-2f);
   p = fmadd(p, r, 1.6666665459e-1f);
   p = fmadd(p, r, 5.0000001201e-1f);
-  return {float_to_bits(t) - 0x4B400000, fmadd(p, r * r, r)};
+  // n from t's bits, in unsigned arithmetic: out of range (masked later) it wraps, defined.
+  return {static_cast<int32_t>(static_cast<uint32_t>(float_to_bits(t)) - 0x4B400000u), fmadd(p, r * r, r)};
 }
 
 // 2^n is applied in two halves so that n from -150 to 128 (denormal results, FLT_MAX) needs
@@ -94,7 +98,7 @@ PYDL_HD ExpReduced exp_reduce(float x) {
 PYDL_HD float exp_fast(float x) {
   const ExpReduced e = exp_reduce(x);
   const int32_t h = e.n >> 1;
-  const float y = (e.q + 1.0f) * bits_to_float((h + 127) << 23) * bits_to_float((e.n - h + 127) << 23);
+  const float y = (e.q + 1.0f) * pow2_biased(h + 127) * pow2_biased(e.n - h + 127);
   const int32_t keep = lane_mask((x >= -104.0f) | (x != x));
   const int32_t over = lane_mask(x > 88.75f);
   return bits_to_float(((float_to_bits(y) & keep) & ~over) | (0x7F800000 & over));

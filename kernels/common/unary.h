@@ -80,7 +80,7 @@ struct Expm1Op {
 
   static PYDL_HD float expm1_of(float x) {
     const ExpReduced e = exp_reduce(pick(x < -30.0f, -30.0f, x));  // NaN compares false: kept
-    const float half = bits_to_float((e.n + 126) << 23);            // 2^(n-1), n in [-43, 128]
+    const float half = pow2_biased(e.n + 126);                      // 2^(n-1), n in [-43, 128]
     const float y = 2.0f * fmadd(half, e.q, half - 0.5f);
     return pick(abs_bits(x) < 5.96046448e-8f, x, pick(x > 88.75f, INFINITY, y));
   }

@@ -1,0 +1,91 @@
+"""Inputs a real program meets that must raise a clear error, never crash or return garbage:
+shapes whose size overflows 64 bits, mismatched bool masks, out-of-range indices."""
+import numpy as np
+import pytest
+
+import pydl
+
+HUGE = 2**31
+
+
+@pytest.mark.parametrize("make, op", [
+    (lambda: pydl.empty(2**62), "empty"),  # 2**62 float32s: the byte count wraps to 0
+    (lambda: pydl.zeros(HUGE, HUGE, HUGE), "zeros"),  # numel wraps to 0
+    (lambda: pydl.ones(2**40, 2**40), "ones"),
+    (lambda: pydl.rand(2**33, 2**31), "rand"),
+    (lambda: pydl.randn(2**62, 4), "randn"),
+    (lambda: pydl.full((2**62, 2**62), 1.0), "full"),
+    (lambda: pydl.empty(2**64), "empty"),  # a dim beyond int64
+])
+def test_creation_whose_size_overflows_raises(make, op):
+    with pytest.raises(ValueError, match=f"^{op}: .*shape .* than a 64-bit size can count"):
+        make()
+
+
+def test_zero_sized_shapes_with_huge_dims_are_empty():
+    t = pydl.zeros(0, 2**62, 2**62)
+    assert t.shape == (0, 2**62, 2**62) and t.numel() == 0
+
+
+def test_negative_dimension_raises():
+    with pytest.raises(ValueError, match="zeros: negative dimension"):
+        pydl.zeros(3, -1)
+
+
+@pytest.mark.parametrize("view, op", [
+    (lambda x: x.reshape(2**40, 2**40, -1), "reshape"),
+    (lambda x: x.expand(2**40, 2**40, 4, 4), "expand"),
+    (lambda x: x.view(2**62, 2**62, 0), None),
+])
+def test_views_whose_size_overflows_raise(view, op):
+    x = pydl.ones(4, 4)
+    with pytest.raises(ValueError, match=(f"^{op}: " if op else "") + ".*"):
+        view(x)
+
+
+def test_arange_with_too_many_elements_raises():
+    with pytest.raises(ValueError, match="arange: .*64-bit"):
+        pydl.arange(0, 1e30)
+
+
+def test_cat_whose_size_overflows_raises():
+    big = pydl.zeros(1, 1).expand(1, 2**62)  # one element behind it: stride 0
+    assert big.shape == (1, 2**62)
+    with pytest.raises(ValueError, match="64-bit"):
+        pydl.cat([big, big, big, big], dim=1)
+
+
+# ------------------------------------------------------------------ indexing
+def test_bool_mask_shorter_than_the_dim_raises():
+    with pytest.raises(IndexError, match=r"mask \[2\] at index 0 does not match .* \[3, 4\]"):
+        pydl.ones(3, 4)[pydl.tensor([True, False])]
+
+
+def test_bool_mask_after_a_slice_is_checked_against_its_dim():
+    x = pydl.arange(12.0).reshape(3, 4)
+    np.testing.assert_array_equal(x[:, pydl.tensor([True, False, True, False])].numpy(),
+                                  np.arange(12.0).reshape(3, 4)[:, [0, 2]])
+    with pytest.raises(IndexError, match="at index 1"):
+        x[:, pydl.tensor([True, False, True])]
+    with pytest.raises(IndexError, match="mask"):
+        x[..., np.array([True, False])]
+
+
+def test_matching_bool_mask_selects_like_numpy():
+    a = np.arange(24.0).reshape(2, 3, 4)
+    mask = a[:, :, 0] > 5
+    np.testing.assert_array_equal(pydl.tensor(a)[pydl.tensor(mask)].numpy(), a[mask])
+
+
+@pytest.mark.parametrize("index", [[3], [-4], [0, 7]])
+def test_integer_index_out_of_range_raises(index):
+    with pytest.raises(IndexError):
+        pydl.ones(3, 2)[pydl.tensor(index)]
+
+
+def test_out_of_range_gather_and_index_select_raise():
+    x = pydl.ones(3, 2)
+    with pytest.raises(IndexError):
+        pydl.index_select(x, 0, pydl.tensor([5]))
+    with pytest.raises(IndexError):
+        pydl.gather(x, 1, pydl.tensor([[0], [2], [1]]))
