@@ -8,6 +8,9 @@ from pydl.autograd.grad_mode import no_grad, state
 from pydl.autograd.tensor_base import TensorBase
 
 
+_new = object.__new__
+
+
 class Function:
     """Subclass with ``forward(ctx, *args) -> Tensor`` and ``backward(ctx, grad) -> grads``.
 
@@ -22,27 +25,33 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
-        ctx = cls.__new__(cls)
+        ctx = _new(cls)
         try:
             if state.enabled:
-                needs = None
-                for i, a in enumerate(args):
+                for a in args:
                     if isinstance(a, TensorBase) and a.requires_grad:
-                        if needs is None:
-                            needs = [False] * len(args)
-                        needs[i] = True
-                if needs is not None:
-                    ctx.needs_input_grad = needs
-                    out = cls.forward(ctx, *args)
-                    ctx.inputs = tuple(a if n else None for a, n in zip(args, needs))
-                    out.requires_grad = True
-                    out._node = ctx
-                    return out
+                        return cls._record(ctx, args)
             ctx.needs_input_grad = _NO_GRADS
             return cls.forward(ctx, *args)
         except TypeError as e:  # (a try costs nothing until it catches)
             _explain_half(cls, args, e)
             raise
+
+    @classmethod
+    def _record(cls, ctx, args):
+        """apply when an input requires grad: forward, then ctx becomes the output's node."""
+        if len(args) == 1:
+            needs = [True]
+        else:
+            needs = [False] * len(args)
+            for i, a in enumerate(args):
+                needs[i] = isinstance(a, TensorBase) and a.requires_grad
+        ctx.needs_input_grad = needs
+        out = cls.forward(ctx, *args)
+        ctx.inputs = args if False not in needs else tuple(a if n else None for a, n in zip(args, needs))
+        out.requires_grad = True
+        out._node = ctx
+        return out
 
     @staticmethod
     def forward(ctx, *args):
