@@ -112,7 +112,7 @@ def _decode(node, tensors, name):
         raise ValueError(f"load: {name}: malformed structure entry {node!r}")
     (kind, value), = node.items()
     if kind == "t":
-        if value not in tensors:
+        if not isinstance(value, str) or value not in tensors:
             raise ValueError(f"load: {name}: the structure names tensor '{value}', which the file lacks")
         return tensors[value]
     if kind == "v":
@@ -124,6 +124,8 @@ def _decode(node, tensors, name):
             raise ValueError(f"load: {name}: malformed float {value!r}")
         return float(value)
     if kind == "d":
+        if not isinstance(value, list):
+            raise ValueError(f"load: {name}: malformed dict {value!r}")
         out = {}
         for item in value:
             if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], (str, int))):
@@ -178,10 +180,10 @@ def load(f, map_location=None, weights_only=True):
         doc = json.loads(meta[_FORMAT_KEY])
     except ValueError:
         raise ValueError(f"load: {name}: pydl structure metadata is not valid JSON") from None
-    if not isinstance(doc, dict) or "root" not in doc:
+    if not isinstance(doc, dict) or "root" not in doc or type(doc.get("version", 0)) is not int:
         raise ValueError(f"load: {name}: malformed pydl structure metadata")
     if doc.get("version", 0) > _FORMAT_VERSION:
-        raise ValueError(f"load: {name} was written by a newer pydl (format {doc.get('version')}); "
+        raise ValueError(f"load: {name} was written by a newer pydl (format {doc['version']}); "
                          f"this one reads format {_FORMAT_VERSION}")
     return _decode(doc["root"], tensors, name)
 

@@ -177,6 +177,10 @@ def test_where(dtype, device, rng):
     assert_close(pydl.where(cond, x, 0.0), np.where(a > 0, a, 0.0), 0, 0)
     assert_close(pydl.where(cond, -1.5, x), np.where(a > 0, -1.5, a), 0, 0)
     assert pydl.where(cond, x, 0.0).dtype == dtype
+    both = pydl.where(cond, 2.0, -1)  # two Python scalars: PyTorch's default-dtype result
+    assert both.dtype == pydl.float32 and both.device == cond.device
+    np.testing.assert_array_equal(both.cpu().numpy(), np.where(a > 0, 2.0, -1.0))
+    assert pydl.where(cond, 1, 0).dtype == pydl.int64
     # condition broadcasts too
     c_row = pydl.tensor([True, False, True, False], device=device)
     assert_close(pydl.where(c_row, x, y), np.where([True, False, True, False], a, b), 0, 0)

@@ -84,6 +84,23 @@ def test_pow_tensor_exponent_at_zero_base_is_finite():
     np.testing.assert_allclose(c.grad.numpy(), [0.0, 0.0])
 
 
+def test_pow_at_zero_base_follows_pytorch():
+    # d/da of a^b is 0 where b == 0 (not 0 * inf = nan at a == 0): polynomial features.
+    x = pydl.tensor([0.0, 1.0, 2.0], dtype=pydl.float64, requires_grad=True)
+    (x.unsqueeze(1) ** pydl.tensor([0.0, 1.0, 2.0], dtype=pydl.float64)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 3.0, 5.0])
+    y = pydl.tensor([0.0, 2.0], dtype=pydl.float64, requires_grad=True)
+    (y ** 0).sum().backward()  # a Python-number exponent
+    np.testing.assert_array_equal(y.grad.numpy(), [0.0, 0.0])
+    # d/db at a == 0: 0 where b >= 0, -inf where b < 0 (a^b log a = inf * -inf)
+    b = pydl.tensor([-1.0, 0.0, 2.0], dtype=pydl.float64, requires_grad=True)
+    (pydl.zeros(3, dtype=pydl.float64) ** b).sum().backward()
+    np.testing.assert_array_equal(b.grad.numpy(), [-np.inf, 0.0, 0.0])
+    c = pydl.tensor([-1.0, 0.0], dtype=pydl.float64, requires_grad=True)
+    (0.0 ** c).sum().backward()
+    np.testing.assert_array_equal(c.grad.numpy(), [-np.inf, 0.0])
+
+
 @pytest.mark.parametrize("op", [pydl.maximum, pydl.minimum])
 def test_maximum_minimum(op):
     a = leaf((2, 3), seed=7)

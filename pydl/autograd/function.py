@@ -184,6 +184,8 @@ def _run_backward(root, grad, retain_graph):
         for t, gi in zip(node.inputs, grads):
             if t is None or gi is None:
                 continue
+            if gi._a.dtype != t._a.dtype:  # a float32 input of a float64 op gets a float32 gradient
+                gi = gi.to(t.dtype)
             if t._node is None:
                 prev = leaves.get(id(t))
                 leaves[id(t)] = (t, gi if prev is None else prev[1] + gi)

@@ -7,8 +7,10 @@ file's length; npz keys, dtypes and shapes; image and label counts): a corrupt o
 file raises ValueError naming it, and nothing is silently padded or cut.
 """
 import gzip
+import math
 import os
 import struct
+import tokenize
 import zipfile
 import zlib
 from importlib import resources
@@ -67,13 +69,34 @@ def read_idx(path):
     return arr.astype(dt.newbyteorder("="))  # a writable native-order copy
 
 
-_NPZ_ERRORS = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error)
+# What zipfile and numpy's .npy header parser raise for a damaged archive: besides the usual,
+# unsupported zip features (NotImplementedError, RuntimeError for encryption), and a header that
+# is not a Python literal (SyntaxError, TokenError) or holds a size beyond int64 (OverflowError).
+_NPZ_ERRORS = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError,
+               RuntimeError, SyntaxError, tokenize.TokenError, OverflowError)
+_NPY_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+
+
+def _npz_array(z, name, path):
+    """z[name], once its .npy header is known to declare no more bytes than the member holds (a
+    damaged shape must not make numpy allocate terabytes)."""
+    member = f"{name}.npy" if f"{name}.npy" in z.zip.namelist() else name
+    info = z.zip.getinfo(member)
+    with z.zip.open(info) as f:
+        read_header = _NPY_HEADER_READERS.get(np.lib.format.read_magic(f))
+        if read_header is not None:
+            shape, _, dtype = read_header(f)
+            nbytes = math.prod(shape) * dtype.itemsize
+            if nbytes > info.file_size:
+                raise ValueError(f"{path}: member {member} declares shape {shape} of {dtype} ({nbytes} bytes) "
+                                 f"in {info.file_size} bytes")
+    return np.asarray(z[name])
 
 
 def _read_npz(path, names):
     try:
         with np.load(path, allow_pickle=False) as z:
-            return [np.ascontiguousarray(z[n]) for n in names]
+            return [np.ascontiguousarray(_npz_array(z, n, path)) for n in names]
     except _NPZ_ERRORS as e:
         raise ValueError(f"{path}: not a valid npz archive with arrays {names}: {e}") from None
 
@@ -100,7 +123,7 @@ def _read_mnist_npz(path, train):
         if missing:
             raise ValueError(f"{path}: no arrays {missing} for the {'train' if train else 'test'} split")
         try:
-            images, labels = (np.asarray(z[n]) for n in names)
+            images, labels = (_npz_array(z, n, path) for n in names)
         except _NPZ_ERRORS as e:
             raise ValueError(f"{path}: corrupt npz member: {e}") from None
     return images, labels, f"{path}[{names[0]}]", f"{path}[{names[1]}]"

@@ -85,16 +85,31 @@ class Pow(_Binary):
 
     @staticmethod
     def grads(ctx, g, a, b):
+        """PyTorch's conventions at a == 0: d/da is 0 where b == 0 (not 0 * inf), d/db is 0 where
+        b >= 0 (and -inf where b < 0, from a^b log a)."""
         n = ctx.needs_input_grad
-        ga = g * b * pow(a, b - 1) if n[0] else None
-        gb = None
-        if n[1]:  # d(a^b)/db = a^b log a, taken as 0 where a == 0 (as PyTorch)
-            out = pow(a, b)
+        ga = gb = None
+        if n[0]:
+            if isinstance(b, Tensor):
+                ga = g * where(eq(b, 0), 0.0, b * pow(a, b - 1))
+            else:
+                ga = g * b * pow(a, b - 1) if b != 0 else g * 0.0
+        if n[1]:  # d(a^b)/db = a^b log a
             if isinstance(a, Tensor):
-                gb = g * where(eq(a, 0), 0.0, out * log(where(eq(a, 0), 1.0, a)))
-            else:  # a Python number as the base (2 ** x)
-                gb = g * 0.0 if a == 0 else g * out * (math.log(a) if a > 0 else math.nan)
+                gb = g * where(logical_and(eq(a, 0), ge(b, 0)), 0.0, pow(a, b) * log(a))
+            elif a == 0:  # a Python number as the base (2 ** x)
+                gb = g * where(ge(b, 0), 0.0, -math.inf)
+            else:
+                gb = g * pow(a, b) * (math.log(a) if a > 0 else math.nan)
         return ga, gb
+
+
+def _gated(g, weight):
+    """g * weight, exactly 0 where weight is 0 even if g is +-inf or nan there: the backward of an
+    op that routes its gradient (maximum, clamp, max) gives the unpicked inputs 0, as PyTorch."""
+    weight = weight if isinstance(weight, Tensor) else as_tensor_like(weight, g)
+    zero = _C.full([], 0.0, g._a.dtype, g._a.device)
+    return _wrap(_C.where(_C.binary_scalar(Binary.NE, weight._a, 0, False, False), (g * weight)._a, zero))
 
 
 class _Pick(_Binary):
@@ -106,7 +121,7 @@ class _Pick(_Binary):
     def grads(cls, ctx, g, a, b):
         share = _wrap(_C.binary_scalar(Binary.MUL, _raw(cls.wins, a, b), 1.0, True, False)) + \
             _wrap(_C.binary_scalar(Binary.MUL, _raw(Binary.EQ, a, b), 0.5, True, False))
-        return g * share, g * (1.0 - share)
+        return _gated(g, share), _gated(g, 1.0 - share)
 
 
 class Maximum(_Pick):
@@ -177,12 +192,11 @@ class Clamp(Function):
     @staticmethod
     def backward(ctx, g):
         x = _wrap(ctx.x)
-        mask = 1.0
         if ctx.lo is not None:
-            mask = ge(x, ctx.lo) * mask
+            g = _gated(g, ge(x, ctx.lo))
         if ctx.hi is not None:
-            mask = le(x, ctx.hi) * mask
-        return g * mask, None, None
+            g = _gated(g, le(x, ctx.hi))
+        return g, None, None
 
 
 def clamp(x, min=None, max=None):
@@ -215,7 +229,11 @@ class Where(Function):
 
 def where(condition, input, other):
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        raise TypeError("where: at least one of input and other must be a Tensor")
+        if not isinstance(condition, Tensor):
+            raise TypeError("where: expected a Tensor condition or at least one Tensor branch")
+        from pydl.creation import tensor  # two Python scalars: tensors of their own dtypes, as PyTorch
+
+        input, other = tensor(input, device=condition.device), tensor(other, device=condition.device)
     like = input if isinstance(input, Tensor) else other
     condition = as_tensor_like(condition, like)
     return Where.apply(condition, as_tensor_like(input, like), as_tensor_like(other, like))

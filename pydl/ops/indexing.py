@@ -105,6 +105,13 @@ def _check_masks(x, expanded, masks, consumed):
             d += 1
 
 
+def _index_array(it):
+    """A list, range or array index as a C-ordered numpy array; an empty list is an empty int64
+    index (numpy would make it float64), as in numpy's and PyTorch's x[[]]."""
+    arr = np.asarray(it, order="C")
+    return arr.astype(np.int64) if arr.size == 0 and not isinstance(it, np.ndarray) else arr
+
+
 def _parse(x, index):
     """Splits an index into a view function (basic part) and advanced indices
     [(dim in the view's result, int64 Tensor), ...]."""
@@ -113,7 +120,7 @@ def _parse(x, index):
     expanded, masks = [], {}  # masks: position in expanded of a mask's first coordinate -> its shape
     for it in items:
         if isinstance(it, (Tensor, np.ndarray, list, range)):
-            arr = it if isinstance(it, Tensor) else _wrap(_C.from_numpy(np.asarray(it, order="C")))
+            arr = it if isinstance(it, Tensor) else _wrap(_C.from_numpy(_index_array(it)))
             if arr._a.dtype == bool_.code:  # bool: its nonzero coordinates, one index array per mask dim
                 masks[len(expanded)] = list(arr._a.shape)
                 coords = np.nonzero(arr._a.to("cpu").numpy())

@@ -6,6 +6,7 @@ from collections import namedtuple
 from pydl import _C
 from pydl.autograd.function import Function
 from pydl.ops._util import Binary, Reduce, dims_arg
+from pydl.ops.elementwise import _gated
 from pydl.tensor import _wrap
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
@@ -77,7 +78,8 @@ class Extremum(Function):
         shape = ctx.x.shape
         hits = _C.binary(Binary.EQ, ctx.x, _expand_back(_wrap(ctx.out), shape, ctx.dims)).astype(g._a.dtype)
         count = _C.reduce(Reduce.SUM, hits, ctx.dims, True, 0.0)
-        return _wrap(hits) * _wrap(_expand_back(g, shape, ctx.dims)) / _wrap(count), None, None, None
+        shared = _wrap(_expand_back(g, shape, ctx.dims)) / _wrap(count)
+        return _gated(shared, _wrap(hits)), None, None, None
 
 
 class ExtremumDim(Function):
