@@ -107,7 +107,6 @@ class Pow(_Binary):
 def _gated(g, weight):
     """g * weight, exactly 0 where weight is 0 even if g is +-inf or nan there: the backward of an
     op that routes its gradient (maximum, clamp, max) gives the unpicked inputs 0, as PyTorch."""
-    weight = weight if isinstance(weight, Tensor) else as_tensor_like(weight, g)
     zero = _C.full([], 0.0, g._a.dtype, g._a.device)
     return _wrap(_C.where(_C.binary_scalar(Binary.NE, weight._a, 0, False, False), (g * weight)._a, zero))
 
