@@ -1,13 +1,19 @@
-"""Shared helpers for bench/: a median timer, machine info, a table printer, a JSON writer.
+"""Shared helpers for bench/: a timer (median and 90th percentile), machine info, a table
+printer, and where results go.
 
-Ratios in the results are always pydl time / reference time, measured in the same run:
-lower is better, 1.0 means as fast as the reference.
+Speed-ups in the results are always reference time / pydl time, measured in the same run:
+above 1 pydl is faster, 1.0 means as fast as the reference.
+
+Results are stored only when a script is given --save, in
+bench/results/<device>/<benchmark>.json, where <device> is the slug of the CPU model or of the
+GPU's name (PYDL_BENCH_RESULTS replaces bench/results, for tests).
 """
+import collections
 import datetime
 import json
 import os
 import platform
-import statistics
+import re
 import subprocess
 import time
 
@@ -15,15 +21,22 @@ import numpy as np
 
 import pydl
 
-RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
-RATIO_MEANING = "pydl time / reference time (lower is better)"
+SPEEDUP_MEANING = "reference time / pydl time (speed-up > 1: pydl is faster)"
+SPEEDUP_NOTE = "(speed-up > 1: pydl is faster)"  # the end of every table's title
+INSTALL_REFERENCES = "install the comparison references with pip install '.[compare]'"
+
+Timing = collections.namedtuple("Timing", "median p90")  # ns per call
 
 
 def try_import_torch():
+    """torch, or None after saying (once) how to install it."""
     try:
         import torch
         return torch
     except ImportError:
+        if not getattr(try_import_torch, "said", False):
+            try_import_torch.said = True
+            print(f"PyTorch is not installed, so nothing is compared with it: {INSTALL_REFERENCES}")
         return None
 
 
@@ -53,7 +66,8 @@ def _calibrate(fn, min_block_ns):
 
 
 def bench(fns, repeat=20, rounds=3, warmup=3, settle_s=0.25, min_block_ns=1_000_000):
-    """Median ns per call for each fn in the dict fns. Each sample times a block of calls lasting
+    """{name: Timing(median, p90)}: the median and the 90th percentile, in ns per call, of
+    `repeat` samples of each fn in the dict fns. Each sample times a block of calls lasting
     >= min_block_ns. The repeats are split over `rounds`; in each round every fn in turn gets a
     pause of settle_s (idle library threads stop spinning: OpenBLAS's spin for ~0.1 s after a
     call and steal a core from whatever runs next), a warm-up, then its blocks. Rounds spread
@@ -70,7 +84,24 @@ def bench(fns, repeat=20, rounds=3, warmup=3, settle_s=0.25, min_block_ns=1_000_
                 for _ in range(n):
                     fn()
                 samples[k].append((time.perf_counter_ns() - t0) / n)
-    return {k: statistics.median(v) for k, v in samples.items()}
+    return {k: Timing(float(np.median(v)), float(np.percentile(v, 90))) for k, v in samples.items()}
+
+
+def speedup(t, reference):
+    """reference time / pydl time, from bench()'s result t."""
+    return round(t[reference].median / t["pydl"].median, 2)
+
+
+def timing_fields(t, reference=None, digits=2):
+    """The fields of a result row from bench()'s t: pydl's median and p90 in µs and, when the
+    `reference` entry was timed, its median and p90 and the speed-up."""
+    def us(ns):
+        return round(ns / 1e3, digits)
+    row = {"median_us": us(t["pydl"].median), "p90_us": us(t["pydl"].p90)}
+    if reference in t:
+        row.update(reference=reference, reference_median_us=us(t[reference].median),
+                   reference_p90_us=us(t[reference].p90), speedup=speedup(t, reference))
+    return row
 
 
 def _cpu_model():
@@ -93,9 +124,39 @@ def _git_commit():
         return None
 
 
-def machine_info():
+def slug(name):
+    """A device's name as a folder name: 'Intel(R) Xeon(R) Processor' -> 'intel-xeon-processor',
+    'NVIDIA H100 80GB HBM3' -> 'nvidia-h100-80gb-hbm3'."""
+    name = re.sub(r"\((r|tm)\)", " ", name.lower())
+    return re.sub(r"[^a-z0-9]+", "-", name).strip("-") or "unknown"
+
+
+def device_slug(device="cpu"):
+    """The slug of the CPU model, or of the GPU's name for a CUDA device."""
+    return slug(_cpu_model() if device == "cpu" else pydl.cuda.get_device_name(device))
+
+
+def results_dir():
+    """bench/results, or the folder PYDL_BENCH_RESULTS names."""
+    return os.environ.get("PYDL_BENCH_RESULTS") or os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                                 "results")
+
+
+def results_path(benchmark, device="cpu"):
+    """bench/results/<device slug>/<benchmark>.json"""
+    return os.path.join(results_dir(), device_slug(device), f"{benchmark}.json")
+
+
+def add_save_option(parser):
+    parser.add_argument("--save", action="store_true",
+                        help="store the results in bench/results/<device>/<benchmark>.json (tracked files)")
+
+
+def machine_info(device="cpu"):
     torch = try_import_torch()
     return {
+        "slug": device_slug(device),
+        **({} if device == "cpu" else {"gpu": pydl.cuda.get_device_name(device)}),
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),
         "cpu_isa": pydl._C.cpu_isa(),
@@ -124,12 +185,16 @@ def print_table(rows, columns, title=None):
         print("  ".join(x.rjust(w) if i else x.ljust(w) for i, (x, w) in enumerate(zip(c, widths))))
 
 
-def write_json(path, rows, extra=None):
-    """Write {machine, ratio, rows, **extra} to path (default dir: bench/results/)."""
-    if not os.path.dirname(path):
-        path = os.path.join(RESULTS_DIR, path)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    doc = {"machine": machine_info(), "ratio": RATIO_MEANING, **(extra or {}), "rows": rows}
+def store_results(benchmark, rows, save, device="cpu", extra=None):
+    """With save: writes {machine, benchmark, speedup, **extra, rows} to
+    bench/results/<device slug>/<benchmark>.json. Without: writes nothing, says how to."""
+    path = results_path(benchmark, device)
+    if not save:
+        print(f"not stored: pass --save to store in {os.path.dirname(path)}{os.sep}")
+        return
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    doc = {"machine": machine_info(device), "benchmark": benchmark, "speedup": SPEEDUP_MEANING,
+           **(extra or {}), "rows": rows}
     with open(path, "w") as f:
         json.dump(doc, f, indent=2)
         f.write("\n")

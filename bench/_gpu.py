@@ -1,6 +1,6 @@
-"""What the GPU benchmarks share: the same-GPU PyTorch reference, a timer that drains the
-device around each sample, and the GPU's name as used in result file names."""
-import re
+"""What the GPU benchmarks share: the same-GPU PyTorch reference and a timer that drains the
+device around each sample. Results go where _common.store_results puts them, under the slug of
+the GPU's name (bench/results/nvidia-h100-80gb-hbm3/...)."""
 import statistics
 import time
 
@@ -20,11 +20,6 @@ def no_gpu_message(script):
     if pydl.cuda.is_available():
         return None
     return f"{script}: no CUDA GPU is available ({pydl.cuda.unavailable_reason()}); nothing to measure"
-
-
-def slug(device="cuda"):
-    """'NVIDIA H100 80GB HBM3' -> 'nvidia-h100-80gb-hbm3': the prefix of the result files."""
-    return re.sub(r"[^a-z0-9]+", "-", pydl.cuda.get_device_name(device).lower()).strip("-")
 
 
 def sync_all(device, torch):

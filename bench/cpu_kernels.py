@@ -2,11 +2,11 @@
 
 Each bench/kernels_<family>.py module lists its cases (``cases(torch)``: op, shape, a pydl
 callable, a torch callable, and the work of one call in GFLOP or GB). For each case this
-prints our median time, GFLOP/s or GB/s, the same for PyTorch, and the ratio
-(pydl time / torch time: lower is better), and writes bench/results/cpu-<family>.json.
-GEMM against numpy is bench/matmul.py.
+prints our median and 90th-percentile time, GFLOP/s or GB/s, the same times for PyTorch, and
+the speed-up (torch time / pydl time: above 1 pydl is faster); with --save it writes
+bench/results/<cpu>/<family>.json. GEMM against numpy is bench/matmul.py.
 
-    python bench/cpu_kernels.py [--only activation,conv] [--repeat 15] [--threads N]
+    python bench/cpu_kernels.py [--only activation,conv] [--repeat 15] [--threads N] [--save]
 """
 import argparse
 import glob
@@ -23,7 +23,7 @@ def families():
     return sorted(os.path.basename(p)[len("kernels_"):-3] for p in glob.glob(os.path.join(here, "kernels_*.py")))
 
 
-def run_family(family, torch, repeat, threads):
+def run_family(family, torch, repeat, threads, save):
     module = importlib.import_module(f"kernels_{family}")
     rows = []
     for case in module.cases(torch):
@@ -34,19 +34,16 @@ def run_family(family, torch, repeat, threads):
         unit, amount = case["work"]
         rate = "gflops" if unit == "GFLOP" else "gbps"
         row = {"op": case["op"], "shape": case["shape"], "dtype": case.get("dtype", "float32"), "device": "cpu",
-               "threads": threads, "median_us": round(t["pydl"] / 1e3, 2),
-               rate: round(amount / t["pydl"] * 1e9, 2)}
+               "threads": threads, **_common.timing_fields(t, "torch"),
+               rate: round(amount / t["pydl"].median * 1e9, 2)}
         if "torch" in t:
-            row.update(reference="torch", reference_median_us=round(t["torch"] / 1e3, 2),
-                       **{"reference_" + rate: round(amount / t["torch"] * 1e9, 2)},
-                       ratio=round(t["pydl"] / t["torch"], 3))
+            row["reference_" + rate] = round(amount / t["torch"].median * 1e9, 2)
         rows.append(row)
-    cols = [("op", "op", ""), ("shape", "shape", ""), ("median_us", "pydl us", ".1f"),
-            ("reference_median_us", "torch us", ".1f"), ("gflops", "GF/s", ".1f"), ("gbps", "GB/s", ".1f"),
-            ("ratio", "pydl/torch", ".2f")]
-    _common.print_table(rows, cols, title=f"\n{family} ({threads} threads; ratio = pydl time / torch time, "
-                                          "lower is better)")
-    _common.write_json(f"cpu-{family}.json", rows, {"benchmark": f"cpu-{family}"})
+    cols = [("op", "op", ""), ("shape", "shape", ""), ("median_us", "pydl us", ".1f"), ("p90_us", "pydl p90", ".1f"),
+            ("reference_median_us", "torch us", ".1f"), ("reference_p90_us", "torch p90", ".1f"),
+            ("gflops", "GF/s", ".1f"), ("gbps", "GB/s", ".1f"), ("speedup", "speed-up", ".2f")]
+    _common.print_table(rows, cols, title=f"\n{family}, {threads} threads {_common.SPEEDUP_NOTE}")
+    _common.store_results(family, rows, save)
 
 
 def main():
@@ -54,10 +51,11 @@ def main():
     parser.add_argument("--only", help="comma-separated families (default: all of " + ", ".join(families()) + ")")
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--threads", type=int)
+    _common.add_save_option(parser)
     args = parser.parse_args()
     torch, threads = _common.set_threads(args.threads)
     for family in (args.only.split(",") if args.only else families()):
-        run_family(family, torch, args.repeat, threads)
+        run_family(family, torch, args.repeat, threads, args.save)
 
 
 if __name__ == "__main__":

@@ -23,9 +23,9 @@
 #                      ragged edges, conv, pooling, batchnorm, softmax/CE, index ops, dropout
 #   racecheck      30  racecheck, 24 tests of the kernels that use shared memory
 #   initcheck      20  initcheck, exact-size blocks, 12 tests
-#   bench-gemm     40  bench/gpu_gemm.py --quick                 } each writes
-#   bench-kernels  20  bench/gpu_kernels.py --repeat 10          } bench/results/<gpu>-*.json,
-#   bench-conv     20  bench/gpu_conv.py --repeat 10             } packed into results/
+#   bench-gemm     40  bench/gpu_gemm.py --quick                 } each run with --save writes
+#   bench-kernels  20  bench/gpu_kernels.py --repeat 10          } bench/results/<gpu>/*.json,
+#   bench-conv     20  bench/gpu_conv.py --repeat 10             } packed into results/<gpu>/
 #   bench-train    15  bench/train_step.py --device cuda --repeat 9
 #   tests-other    60  pytest -k "not cuda" less training/lab (CPU side; CI runs it; not in all)
 # Aliases: all (the default: every step but tests-other), tests, sanitizer, bench. The defaults
@@ -34,7 +34,7 @@
 #
 # Output, and nothing else, in $OUT: summary.txt (one line per step, "STATUS step seconds note",
 # STATUS PASS|FAIL|TIMEOUT|SKIP, RUNNING/PENDING while under way) and gpu_check.tgz holding
-# gpu_check/{summary.txt,env.txt,nvidia-smi.txt,logs/<step>.log,junit/<step>.xml,results/*.json}.
+# gpu_check/{summary.txt,env.txt,nvidia-smi.txt,logs/<step>.log,junit/<step>.xml,results/<gpu>/*.json}.
 # Both are rewritten after every step, every PACK_EVERY=15 s during one, and on EXIT/INT/TERM/HUP
 # (a step running then is recorded TIMEOUT, the rest SKIP).
 # pytest logs are -v and list failures as they happen, so a killed step still tells what ran.
@@ -223,12 +223,12 @@ step_cmd() {  # STEP: the command it runs, in CMD (PYENV first)
       [[ $1 == racecheck ]] && exact=0
       CMD=("${PYENV[@]}" "PYDL_CUDA_NO_CACHING=$exact" PYDL_CUDA_SYNC=1 "$SANITIZER" --tool "$1" --error-exitcode 86)
       pytest_cmd "$1" "${1^^}" "$SAN_TEST_TIMEOUT" 0 "$SAN_MAXFAIL" ;;
-    bench-*)  # bench/gpu_<name>.py but for bench-train, with <NAME>_ARGS
+    bench-*)  # bench/gpu_<name>.py but for bench-train, with <NAME>_ARGS; --save: these results are kept
       script=gpu_${1#bench-}.py var=${1#bench-}_ARGS
       [[ $1 == bench-train ]] && script=train_step.py
       var=${var^^}
       read -r -a args <<< "${!var}"
-      CMD=("${PYENV[@]}" "$PY" "$REPO/bench/$script" "${args[@]}") ;;
+      CMD=("${PYENV[@]}" "$PY" "$REPO/bench/$script" --save "${args[@]}") ;;
   esac
 }
 
@@ -415,12 +415,14 @@ bench() {
     note "measured nothing: pydl sees no GPU"
     return 1
   fi
-  local f wrote=()
-  for f in "$REPO"/bench/results/*.json; do
-    [[ -f $f && $f -nt $STAMP ]] && cp "$f" "$PACKDIR/results/" && wrote+=("${f##*/}")
+  local f name wrote=() results=${PYDL_BENCH_RESULTS:-$REPO/bench/results}
+  for f in "$results"/*/*.json; do
+    name=${f#"$results"/}  # <gpu>/<benchmark>.json
+    [[ -f $f && $f -nt $STAMP ]] && mkdir -p "$PACKDIR/results/${name%/*}" && cp "$f" "$PACKDIR/results/$name" &&
+      wrote+=("$name")
   done
   touch "$STAMP"
-  ((${#wrote[@]})) || { note "wrote no bench/results/*.json"; return 1; }
+  ((${#wrote[@]})) || { note "wrote no bench/results/<gpu>/*.json"; return 1; }
   note "results/${wrote[*]}"
 }
 

@@ -5,13 +5,13 @@ convolution (64->64 3x3 on 32x32, padding 1, batch 64), and 2x2 max-pooling forw
 of the LeNet activations. cuDNN runs with benchmark=True (its fastest algorithm per shape) and
 TF32 off, so both sides compute in full float32.
 
-    python bench/gpu_conv.py [--repeat 20] [--device cuda]
+    python bench/gpu_conv.py [--repeat 20] [--device cuda] [--save]
 
 GFLOP/s: a convolution's forward is 2 * N * C_out * C_in * kH * kW * H_out * W_out FLOP, each
 gradient (weight, input) as much again. GB/s for pooling: the bytes an ideal implementation
 moves (forward reads x, writes y and the int64 indices; backward reads dy and the indices and
-writes dx). ratio = pydl time / torch time (lower is better). Results in
-bench/results/<gpu-name>-conv.json. Exits with a message on a machine without a GPU.
+writes dx). speed-up = torch time / pydl time (above 1 pydl is faster). With --save, results in
+bench/results/<gpu>/conv.json. Exits with a message on a machine without a GPU.
 """
 import argparse
 import os
@@ -96,6 +96,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--device", default="cuda")
     p.add_argument("--repeat", type=int, default=20)
+    _common.add_save_option(p)
     args = p.parse_args()
     message = _gpu.no_gpu_message("gpu_conv")
     if message:
@@ -127,14 +128,14 @@ def main():
         if "torch" in case:
             tt = run(case["torch"], args.repeat)
             row.update(reference="torch (cudnn, benchmark, no tf32)", reference_median_us=round(tt * 1e6, 1),
-                       **{"reference_" + rate: round(amount / tt, 1)}, ratio=round(t / tt, 3))
+                       **{"reference_" + rate: round(amount / tt, 1)}, speedup=round(tt / t, 2))
         rows.append(row)
         print(row, flush=True)
     _common.print_table(rows, [("op", "op", ""), ("shape", "shape", ""), ("median_us", "pydl us", ".1f"),
                                ("gflops", "GF/s", ".0f"), ("gbps", "GB/s", ".0f"),
-                               ("reference_median_us", "torch us", ".1f"), ("ratio", "pydl/torch", ".2f")],
-                        title=f"CUDA conv2d and pooling, {pydl.cuda.get_device_name()} (ratio < 1: pydl is faster)")
-    _common.write_json(f"{_gpu.slug(args.device)}-conv.json", rows, {"benchmark": "gpu_conv"})
+                               ("reference_median_us", "torch us", ".1f"), ("speedup", "speed-up", ".2f")],
+                        title=f"CUDA conv2d and pooling, {pydl.cuda.get_device_name()} {_common.SPEEDUP_NOTE}")
+    _common.store_results("conv", rows, args.save, device=args.device)
     return 0
 
 

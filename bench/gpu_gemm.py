@@ -4,8 +4,8 @@ configuration and every transpose is checked against a float64 CPU reference, th
 Timing: each figure is the median over --repeat samples; a sample is a block of back-to-back
 calls lasting >= --min-ms, bracketed by device synchronizations (pydl.cuda.synchronize /
 torch.cuda.synchronize) and time.perf_counter, divided by the number of calls.
-ratio = pydl time / cuBLAS time (lower is better); vs_cublas = cuBLAS time / pydl time (the
-"0.85x cuBLAS" of the issue). FP32 rows run with TF32 off on both sides
+speedup = cuBLAS time / pydl time (above 1 pydl is faster; the "0.85x cuBLAS" of the issue).
+FP32 rows run with TF32 off on both sides
 (torch.backends.cuda.matmul.allow_tf32 = False), TF32 rows with it on on both sides.
 
 Cases: FP32 square 1024-8192; the MLP/LeNet layers 784-100 and 100-10 at batch 64 and 512,
@@ -14,7 +14,7 @@ BF16 and FP16 square 4096/8192; and a sweep that times every configuration at 40
 (the "_lb2" configurations, 128 x 128 tiles held to 128 registers for two blocks per SM, run only
 here and in the validation: the sweep says whether the heuristic should pick them).
 
-    python bench/gpu_gemm.py [--repeat 10] [--min-ms 20] [--quick] [--out PATH]
+    python bench/gpu_gemm.py [--repeat 10] [--min-ms 20] [--quick] [--save]   # --save: bench/results/<gpu>/gemm.json
 """
 import argparse
 import os
@@ -37,7 +37,7 @@ def parse_args():
     p.add_argument("--repeat", type=int, default=10)
     p.add_argument("--min-ms", type=float, default=20.0)
     p.add_argument("--quick", action="store_true", help="skip the 8192 cases")
-    p.add_argument("--out", default=None, help="default: bench/results/<gpu-name>-gemm.json")
+    _common.add_save_option(p)
     return p.parse_args()
 
 
@@ -107,8 +107,7 @@ def time_case(torch, label, m, k, n, ta, tb, kind, repeat, min_s, config=""):
         finally:
             torch.backends.cuda.matmul.allow_tf32 = old
         row.update(reference="torch.matmul (cuBLAS)", reference_median_us=round(t_ref * 1e6, 2),
-                   reference_tflops=round(flop / t_ref / 1e12, 2), ratio=round(t_pydl / t_ref, 3),
-                   vs_cublas=round(t_ref / t_pydl, 3))
+                   reference_tflops=round(flop / t_ref / 1e12, 2), speedup=round(t_ref / t_pydl, 2))
     return row
 
 
@@ -163,11 +162,11 @@ def main():
     cols = [("case", "case", ""), ("dtype", "dtype", ""), ("trans", "op", ""), ("config", "config", ""),
             ("median_us", "pydl us", ".1f"), ("tflops", "pydl TF/s", ".2f")]
     if torch is not None:
-        cols += [("reference_tflops", "cuBLAS TF/s", ".2f"), ("vs_cublas", "x cuBLAS", ".3f")]
-    _common.print_table(rows, cols, title=f"GEMM on {gpu}; x cuBLAS = cuBLAS time / pydl time (higher is better)")
-    out = args.out or f"{_gpu.slug()}-gemm.json"
-    _common.write_json(out, rows, {"benchmark": "gpu_gemm", "gpu": gpu, "validation": checks,
-                                   "torch_cuda": getattr(getattr(torch, "version", None), "cuda", None)})
+        cols += [("reference_tflops", "cuBLAS TF/s", ".2f"), ("speedup", "speed-up vs cuBLAS", ".2f")]
+    _common.print_table(rows, cols, title=f"GEMM on {gpu} {_common.SPEEDUP_NOTE}")
+    _common.store_results("gemm", rows, args.save, device="cuda",
+                          extra={"validation": checks,
+                                 "torch_cuda": getattr(getattr(torch, "version", None), "cuda", None)})
 
 
 if __name__ == "__main__":

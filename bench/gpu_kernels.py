@@ -3,14 +3,14 @@ softmax cross-entropy (forward + backward) as achieved HBM bandwidth next to a d
 of the same size, batch-norm forward + backward, activations, and Adam over 1M parameters
 in 100 tensors (torch.optim.Adam with foreach=True).
 
-    python bench/gpu_kernels.py [--repeat 20] [--device cuda]
+    python bench/gpu_kernels.py [--repeat 20] [--device cuda] [--save]
 
 GB/s counts the bytes an ideal implementation must move: cross-entropy reads the logits
 and writes their gradient (2 x N x C x 4 bytes); batch-norm reads x and writes y, then
 reads dy and x and writes dx (5 passes); an activation's forward + backward reads x,
 writes y, reads dy and x and writes dx (5 passes); a copy reads and writes once.
-ratio = pydl time / torch time (lower is better). Results in
-bench/results/<gpu-name>-kernels.json. Exits with a message on a machine without a GPU.
+speed-up = torch time / pydl time (above 1 pydl is faster). With --save, results in
+bench/results/<gpu>/kernels.json. Exits with a message on a machine without a GPU.
 """
 import argparse
 import os
@@ -124,6 +124,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--device", default="cuda")
     p.add_argument("--repeat", type=int, default=20)
+    _common.add_save_option(p)
     args = p.parse_args()
     message = _gpu.no_gpu_message("gpu_kernels")
     if message:
@@ -150,14 +151,14 @@ def main():
             if "torch" in case:
                 tt = run(case["torch"], args.repeat)
                 row.update(reference="torch", reference_median_us=round(tt * 1e6, 1),
-                           reference_gbps=round(case["bytes"] / tt / 1e9, 1), ratio=round(t / tt, 3))
+                           reference_gbps=round(case["bytes"] / tt / 1e9, 1), speedup=round(tt / t, 2))
             rows.append(row)
             print(row, flush=True)
     _common.print_table(rows, [("op", "op", ""), ("shape", "shape", ""), ("median_us", "pydl us", ".1f"),
                                ("gbps", "GB/s", ".0f"), ("of_copy", "of copy", ".2f"),
-                               ("reference_median_us", "torch us", ".1f"), ("ratio", "pydl/torch", ".2f")],
-                        title=f"CUDA kernels, {pydl.cuda.get_device_name()} (ratio < 1: pydl is faster)")
-    _common.write_json(f"{_gpu.slug(args.device)}-kernels.json", rows, {"benchmark": "gpu_kernels"})
+                               ("reference_median_us", "torch us", ".1f"), ("speedup", "speed-up", ".2f")],
+                        title=f"CUDA kernels, {pydl.cuda.get_device_name()} {_common.SPEEDUP_NOTE}")
+    _common.store_results("kernels", rows, args.save, device=args.device)
     return 0
 
 

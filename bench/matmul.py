@@ -6,13 +6,14 @@ products as autograd computes them, through transposed views such as x.T @ g); a
 transposed-operand cases (a.T @ b, a @ b.T). Each figure is the median over --repeat repeats
 of a block of calls lasting >= 1 ms, taken in 3 rounds; in each round pydl, numpy and torch
 take turns, each after a 0.25 s pause (OpenBLAS's idle threads spin ~0.1 s after a call and
-would steal a core from the next library) and a warm-up.
-ratio = pydl time / numpy time: lower is better (0.5 means pydl is twice as fast).
+would steal a core from the next library) and a warm-up; the 90th percentile of the repeats
+is shown beside each median. speed-up = numpy time / pydl time: above 1 pydl is faster (2.0
+means pydl is twice as fast); the same against torch.
 
 As PERFORMANCE.md asks, OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for the numpy reference:
 the script re-executes itself without them. --threads sets pydl's, torch's and OpenBLAS's.
 
-    python bench/matmul.py [--repeat 20] [--threads N] [--out bench/results/matmul-cpu.json]
+    python bench/matmul.py [--repeat 20] [--threads N] [--save]   # --save: bench/results/<cpu>/matmul.json
 """
 import argparse
 import os
@@ -25,7 +26,8 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--repeat", type=int, default=20)
     p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--out", default="bench/results/matmul-cpu.json")
+    # as _common.add_save_option does, but _common (numpy) may load only after reexec_with_clean_env
+    p.add_argument("--save", action="store_true", help="store the results in bench/results/<cpu>/matmul.json")
     return p.parse_args()
 
 
@@ -86,28 +88,28 @@ def main():
         gflop = 2 * m * n * k / 1e9
         op = "matmul" + (" a.T@b" if ta else "") + (" a@b.T" if tb else "")
         row = {"op": op, "case": label, "shape": f"{m}x{k} @ {k}x{n}", "dtype": "float32",
-               "device": "cpu", "threads": threads,
-               "median_us": round(t["pydl"] / 1e3, 2), "gflops": round(gflop / t["pydl"] * 1e9, 1),
-               "reference": "numpy", "reference_median_us": round(t["numpy"] / 1e3, 2),
-               "reference_gflops": round(gflop / t["numpy"] * 1e9, 1),
-               "ratio": round(t["pydl"] / t["numpy"], 3)}
+               "device": "cpu", "threads": threads, **_common.timing_fields(t, "numpy"),
+               "gflops": round(gflop / t["pydl"].median * 1e9, 1),
+               "reference_gflops": round(gflop / t["numpy"].median * 1e9, 1)}
         if torch:
-            row.update(torch_median_us=round(t["torch"] / 1e3, 2),
-                       torch_gflops=round(gflop / t["torch"] * 1e9, 1),
-                       ratio_vs_torch=round(t["pydl"] / t["torch"], 3))
+            row.update(torch_median_us=round(t["torch"].median / 1e3, 2),
+                       torch_p90_us=round(t["torch"].p90 / 1e3, 2),
+                       torch_gflops=round(gflop / t["torch"].median * 1e9, 1),
+                       speedup_vs_torch=_common.speedup(t, "torch"))
         rows.append(row)
 
     cols = [("case", "case", ""), ("shape", "shape", ""), ("median_us", "pydl us", ".1f"),
+            ("p90_us", "pydl p90", ".1f"), ("reference_median_us", "numpy us", ".1f"),
+            ("reference_p90_us", "numpy p90", ".1f"),
             ("gflops", "pydl GF/s", ".1f"), ("reference_gflops", "numpy GF/s", ".1f")]
     if torch:
         cols.append(("torch_gflops", "torch GF/s", ".1f"))
-    cols.append(("ratio", "pydl/numpy", ".2f"))
+    cols.append(("speedup", "speed-up vs numpy", ".2f"))
     if torch:
-        cols.append(("ratio_vs_torch", "pydl/torch", ".2f"))
-    _common.print_table(rows, cols, title=f"float32 matmul, {threads} thread(s); ratio = pydl time "
-                                          "/ reference time, lower is better")
-    _common.write_json(ARGS.out, rows, {"benchmark": "matmul",
-                                        "env_unset": os.environ.get("PYDL_BENCH_UNSET") or None})
+        cols.append(("speedup_vs_torch", "speed-up vs torch", ".2f"))
+    _common.print_table(rows, cols, title=f"float32 matmul, {threads} thread(s) {_common.SPEEDUP_NOTE}")
+    _common.store_results("matmul", rows, ARGS.save,
+                          extra={"env_unset": os.environ.get("PYDL_BENCH_UNSET") or None})
 
 
 if __name__ == "__main__":

@@ -5,11 +5,11 @@ Measures x + y, x @ y and x.relu() on 32x32 float32, each with plain inputs and 
 require grad (forward only, graph construction included, no backward), plus a full
 forward + backward of ((x @ w).relu().sum()).backward() with w.grad reset each call.
 The same ops run in PyTorch in the same process (same thread count) when torch imports.
-Each figure is the median over --repeat samples of a block of calls lasting >= 1 ms, taken in
-3 rounds; in each round pydl and torch take turns, each after a 0.25 s pause and a warm-up.
-ratio = pydl / torch time: lower is better.
+Each figure is the median (and the 90th percentile) over --repeat samples of a block of calls
+lasting >= 1 ms, taken in 3 rounds; in each round pydl and torch take turns, each after a 0.25 s
+pause and a warm-up. speed-up = torch time / pydl time: above 1 pydl is faster.
 
-    python bench/overhead.py [--repeat 30] [--threads N] [--out bench/results/overhead-cpu.json]
+    python bench/overhead.py [--repeat 30] [--threads N] [--save]   # --save: bench/results/<cpu>/overhead.json
 """
 import argparse
 import os
@@ -50,7 +50,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--repeat", type=int, default=30)
     p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--out", default="bench/results/overhead-cpu.json")
+    _common.add_save_option(p)
     args = p.parse_args()
 
     torch, threads = _common.set_threads(args.threads)
@@ -60,20 +60,15 @@ def main():
     rows = []
     for (op, grad, fn), ref in zip(pydl_cases, torch_cases):
         t = _common.bench({"pydl": fn, **({"torch": ref[2]} if ref else {})}, args.repeat)
-        us, ref_us = t["pydl"] / 1e3, (t["torch"] / 1e3 if ref else None)
         rows.append({"op": op, "shape": f"{N}x{N}", "dtype": "float32", "device": "cpu",
-                     "requires_grad": grad, "threads": threads, "median_us": round(us, 3),
-                     "reference": "torch" if ref else None,
-                     "reference_median_us": round(ref_us, 3) if ref else None,
-                     "ratio": round(us / ref_us, 3) if ref else None})
+                     "requires_grad": grad, "threads": threads, **_common.timing_fields(t, "torch", digits=3)})
 
     _common.print_table(rows, [("op", "op", ""), ("shape", "shape", ""),
                                ("requires_grad", "grad", ""), ("median_us", "pydl us", ".2f"),
-                               ("reference_median_us", "torch us", ".2f"),
-                               ("ratio", "pydl/torch", ".2f")],
-                        title=f"Per-op overhead, {threads} thread(s); ratio = pydl/torch time, "
-                              "lower is better")
-    _common.write_json(args.out, rows, {"benchmark": "overhead"})
+                               ("p90_us", "pydl p90", ".2f"), ("reference_median_us", "torch us", ".2f"),
+                               ("reference_p90_us", "torch p90", ".2f"), ("speedup", "speed-up", ".2f")],
+                        title=f"Per-op overhead, {threads} thread(s) {_common.SPEEDUP_NOTE}")
+    _common.store_results("overhead", rows, args.save)
 
 
 if __name__ == "__main__":
