@@ -14,6 +14,7 @@
 #include "csrc/rng.h"
 #include "csrc/threads.h"
 #include "kernels/common/philox.h"
+#include "kernels/cpu/float_mode.h"
 #include "kernels/cpu/isa.h"
 
 namespace py = pybind11;
@@ -240,6 +241,11 @@ void pydl::bind_core(py::module_& m) {
   m.def("set_num_threads", &set_num_threads);
   m.def("get_num_threads", &get_num_threads);
   m.def("cpu_isa", [] { return cpu::isa_name(cpu::active_isa()); });
+  m.def("set_flush_denormal", [](bool flush) {
+    cpu::g_flush_denormal = flush;
+    return cpu::flush_denormal_supported();
+  });
+  m.def("flush_denormal", &cpu::flush_denormal);
 
   m.def("cuda_compiled", &cuda::compiled);
   m.def("cuda_device_count", &cuda::device_count);

@@ -2,8 +2,10 @@
 // long (GEMM, conv, pooling, norms, losses, reductions, elementwise, copies, optimizer steps)
 // in a GilRelease, which drops the GIL when the op touches enough elements: smaller ops keep
 // it, since dropping and retaking it costs more than they do, and retaking can wait a whole
-// switch interval (5 ms) behind a busy Python thread. Ops run on C++ Arrays only; nothing
-// under a GilRelease touches a Python object (Storage releases that own one retake the GIL).
+// switch interval (5 ms) behind a busy Python thread. Either way it gives the calling thread
+// pydl's thread count and denormal mode (kernels/cpu/float_mode.h) for the op. Ops run on C++
+// Arrays only; nothing under a GilRelease touches a Python object (Storage releases that own
+// one retake the GIL).
 #pragma once
 #include <pybind11/pybind11.h>
 
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "csrc/array.h"
+#include "kernels/cpu/float_mode.h"
 
 namespace pydl {
 
@@ -27,6 +30,7 @@ class GilRelease {
   GilRelease& operator=(const GilRelease&) = delete;
 
  private:
+  cpu::FloatModeScope float_mode_;  // the kernels run in pydl's denormal mode
   PyThreadState* state_ = nullptr;
 };
 

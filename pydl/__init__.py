@@ -1,5 +1,6 @@
 """pydl: a compact deep-learning engine. Hand-written C++ (and CUDA) kernels under a
 Python autograd graph, with PyTorch's API."""
+import builtins as _builtins
 import os as _os
 
 # OpenMP workers spin ~0.3 s by default before sleeping; on a shared or oversubscribed machine that
@@ -44,6 +45,17 @@ def set_num_threads(n):
 
 def get_num_threads():
     return _C.get_num_threads()
+
+
+def set_flush_denormal(mode):
+    """Whether the CPU kernels flush denormal floats to zero (FTZ + DAZ), for every thread that runs
+    them. On by default (unlike PyTorch, as TensorFlow and JAX): denormals slow Intel cores several
+    times once a loss gets small. Returns False where the processor has no such mode."""
+    return _C.set_flush_denormal(_builtins.bool(mode))
+
+
+def get_flush_denormal():
+    return _C.flush_denormal()
 
 
 def is_tensor(x):

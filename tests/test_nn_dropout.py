@@ -184,6 +184,7 @@ def test_extreme_values_follow_input_times_mask_times_scale():
     seed_mask = reference_mask(9, 0, x.size, 0.5)
     with np.errstate(invalid="ignore", over="ignore"):
         ref = x * (seed_mask.astype(np.float32) * np.float32(2.0))
+    ref[np.abs(ref) < np.finfo(np.float32).tiny] *= 0  # pydl flushes denormals (signs kept)
     np.testing.assert_array_equal(y, ref)
 
 

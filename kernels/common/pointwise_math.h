@@ -17,8 +17,11 @@
 //      in the generic CPU copy, which has no FMA instruction, it is a libm call: the same
 //      bits, more slowly.
 //   3. Nothing inexact from a library. + - * /, sqrt and the compares are correctly rounded
-//      on both (CUDA's defaults: -prec-div, -prec-sqrt, no flush to zero; no fast-math
-//      anywhere); float32 transcendentals are the polynomials below, never libm's or CUDA's.
+//      on both (CUDA's defaults: -prec-div, -prec-sqrt; no fast-math anywhere); float32
+//      transcendentals are the polynomials below, never libm's or CUDA's.
+//   4. Denormals flush to zero on both: the CPU kernels' default mode (kernels/cpu/float_mode.h)
+//      and nvcc -ftz=true. After pydl.set_flush_denormal(False) the CPU keeps them and CUDA does
+//      not, so results that are denormal, or come from denormal inputs, may differ.
 // float64 follows rules 1 and 2 but takes libm's exp, log, log1p, expm1, tanh and erfc: on a
 // GPU those are CUDA's double versions, which may differ from glibc's in the last bit, so
 // float64 ops built on them agree to an ulp or so there, not bit for bit (the emulation calls

@@ -16,6 +16,7 @@
 
 #include "kernels/common/gemm_args.h"
 #include "kernels/common/macros.h"
+#include "kernels/cpu/float_mode.h"
 #include "kernels/cpu/scratch.h"
 
 PYDL_KERNELS_BEGIN
@@ -199,7 +200,10 @@ void gemm_one(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int64
   };
   if (threaded) {
 #pragma omp parallel
-    loop_nest();
+    {
+      cpu::FloatModeScope float_mode;
+      loop_nest();
+    }
   } else if (omp_in_parallel()) {  // inside another team: a team of one keeps the loops to ourselves
 #pragma omp parallel num_threads(1)
     loop_nest();
@@ -221,9 +225,13 @@ void gemm_typed(const GemmArgs& g) {
   const int64_t macs = g.m * g.n * (g.k ? g.k : 1);
   const bool threads = omp_get_max_threads() > 1 && !omp_in_parallel();
   if (g.batch > 1 && threads && macs < kThreadedMacs) {  // many small products: one per thread
-#pragma omp parallel for schedule(static) if (macs * g.batch >= kThreadedMacs)
-    for (int64_t i = 0; i < g.batch; ++i)
-      gemm_one(a + i * g.stride_a, va, b + i * g.stride_b, vb, c + i * g.stride_c, g.ldc, g.m, g.n, g.k, e, false);
+#pragma omp parallel if (macs * g.batch >= kThreadedMacs)
+    {
+      cpu::FloatModeScope float_mode;
+#pragma omp for schedule(static)
+      for (int64_t i = 0; i < g.batch; ++i)
+        gemm_one(a + i * g.stride_a, va, b + i * g.stride_b, vb, c + i * g.stride_c, g.ldc, g.m, g.n, g.k, e, false);
+    }
     return;
   }
   for (int64_t i = 0; i < g.batch; ++i)

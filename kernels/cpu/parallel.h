@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include "kernels/common/macros.h"
+#include "kernels/cpu/float_mode.h"
 
 PYDL_KERNELS_BEGIN
 
@@ -20,6 +21,7 @@ void parallel_ranges(int64_t n, int64_t work_per_item, Fn fn) {
   }
 #pragma omp parallel
   {
+    cpu::FloatModeScope float_mode;
     int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
     int64_t chunk = (n + nt - 1) / nt;
     int64_t begin = t * chunk, end = begin + chunk < n ? begin + chunk : n;

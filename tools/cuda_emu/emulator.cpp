@@ -217,7 +217,10 @@ void* initial_sp(char* top) {
   slot[0] = reinterpret_cast<uint64_t>(&fiber_entry);
   uint64_t* sp = slot - 7;  // six saved registers and the control words
   for (int i = 1; i < 7; ++i) sp[i] = 0;
-  const uint32_t mxcsr = 0x1f80, fcw = 0x037f;
+  // Flush-to-zero and denormals-are-zero, as nvcc -ftz=true compiles pydl's kernels (CMakeLists.txt).
+  // x86 has one switch for float32 and float64, so float64 denormals flush here too, which a GPU
+  // does not do.
+  const uint32_t mxcsr = 0x1f80 | 0x8040, fcw = 0x037f;
   memcpy(sp, &mxcsr, 4);
   memcpy(reinterpret_cast<char*>(sp) + 4, &fcw, 4);
   return sp;
