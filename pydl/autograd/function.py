@@ -41,14 +41,17 @@ class Function:
     def _record(cls, ctx, args):
         """apply when an input requires grad: forward, then ctx becomes the output's node."""
         if len(args) == 1:
-            needs = [True]
-        else:
-            needs = [False] * len(args)
-            for i, a in enumerate(args):
-                needs[i] = isinstance(a, TensorBase) and a.requires_grad
+            needs, inputs = [True], args
+        else:  # one plain loop: a generator here would cost as much as the op's kernel call
+            needs, inputs = [], []
+            for a in args:
+                n = isinstance(a, TensorBase) and a.requires_grad
+                needs.append(n)
+                inputs.append(a if n else None)
+            inputs = tuple(inputs)
         ctx.needs_input_grad = needs
         out = cls.forward(ctx, *args)
-        ctx.inputs = args if False not in needs else tuple(a if n else None for a, n in zip(args, needs))
+        ctx.inputs = inputs
         out.requires_grad = True
         out._node = ctx
         return out

@@ -7,6 +7,7 @@ import numbers
 
 from pydl import _C
 from pydl.autograd.function import Function
+from pydl.autograd.grad_mode import state as grad_state
 from pydl.ops._util import Binary, as_tensor_like, sum_to
 from pydl.ops.unary import log
 from pydl.tensor import Tensor, _wrap
@@ -131,36 +132,52 @@ class Minimum(_Pick):
     op, wins = Binary.MINIMUM, Binary.LT
 
 
+def _apply(fn, a, b):
+    """fn(a, b): its kernel straight for two Tensors, or a Tensor and a Python number, when
+    autograd records nothing (no node, no ctx: half the per-op cost on small tensors); else
+    fn.apply."""
+    if isinstance(a, Tensor) and not (a.requires_grad and grad_state.enabled):
+        try:
+            if isinstance(b, Tensor):
+                if not (b.requires_grad and grad_state.enabled):
+                    return _wrap(_C.binary(fn.op, a._a, b._a))
+            elif isinstance(b, numbers.Number):
+                return _wrap(_C.binary_scalar(fn.op, a._a, b, not isinstance(b, numbers.Integral), False))
+        except TypeError:  # float16 / bfloat16: apply says which op refuses them and why
+            pass
+    return fn.apply(_operand(a, b), _operand(b, a))
+
+
 def add(a, b, alpha=1):
     if alpha != 1:
         b = b * alpha
-    return Add.apply(_operand(a, b), _operand(b, a))
+    return _apply(Add, a, b)
 
 
 def sub(a, b, alpha=1):
     if alpha != 1:
         b = b * alpha
-    return Sub.apply(_operand(a, b), _operand(b, a))
+    return _apply(Sub, a, b)
 
 
 def mul(a, b):
-    return Mul.apply(_operand(a, b), _operand(b, a))
+    return _apply(Mul, a, b)
 
 
 def div(a, b):
-    return Div.apply(_operand(a, b), _operand(b, a))
+    return _apply(Div, a, b)
 
 
 def pow(a, b):
-    return Pow.apply(_operand(a, b), _operand(b, a))
+    return _apply(Pow, a, b)
 
 
 def maximum(a, b):
-    return Maximum.apply(_operand(a, b), _operand(b, a))
+    return _apply(Maximum, a, b)
 
 
 def minimum(a, b):
-    return Minimum.apply(_operand(a, b), _operand(b, a))
+    return _apply(Minimum, a, b)
 
 
 def _compare(op):
