@@ -4,6 +4,7 @@
 #include "csrc/gil.h"
 #include "csrc/errors.h"
 #include "csrc/ops.h"
+#include "kernels/cpu/gemm_plan.h"
 #ifdef PYDL_WITH_CUDA
 #include "kernels/cuda/gemm.h"
 #endif
@@ -19,6 +20,14 @@ void bind_gemm(pybind11::module_& m) {
         },
         pybind11::arg("x"), pybind11::arg("weight"), pybind11::arg("bias") = pybind11::none(),
         pybind11::arg("relu") = false, pybind11::arg("epilogue") = UnaryOp::Identity);
+  m.def("gemm_cpu_plan", [] {  // what the CPU GEMM chose for float32 on this machine
+    using namespace pybind11::literals;
+    const cpu::GemmTile tile = cpu::float32_tile();
+    const cpu::GemmBlocking b = cpu::gemm_blocking(4, tile.rows, tile.cols);
+    const cpu::CacheSizes& c = cpu::cache_sizes();
+    return pybind11::dict("tile"_a = pybind11::make_tuple(tile.rows, tile.cols), "kc"_a = b.kc, "mc"_a = b.mc,
+                          "nc"_a = b.nc, "caches"_a = pybind11::make_tuple(c.l1d, c.l2, c.l3));
+  });
   m.def("set_allow_tf32", &set_allow_tf32);
   m.def("allow_tf32", &allow_tf32);
 

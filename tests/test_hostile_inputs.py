@@ -1,5 +1,7 @@
 """Inputs a real program meets that must raise a clear error, never crash or return garbage:
 shapes whose size overflows 64 bits, mismatched bool masks, out-of-range indices."""
+import ctypes
+
 import numpy as np
 import pytest
 
@@ -89,3 +91,50 @@ def test_out_of_range_gather_and_index_select_raise():
         pydl.index_select(x, 0, pydl.tensor([5]))
     with pytest.raises(IndexError):
         pydl.gather(x, 1, pydl.tensor([[0], [2], [1]]))
+
+
+# ---------------------------------------------------------------------- a producer's DLPack capsule
+class _DLDevice(ctypes.Structure):
+    _fields_ = [("device_type", ctypes.c_int32), ("device_id", ctypes.c_int32)]
+
+
+class _DLDataType(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint8), ("bits", ctypes.c_uint8), ("lanes", ctypes.c_uint16)]
+
+
+class _DLTensor(ctypes.Structure):
+    _fields_ = [("data", ctypes.c_void_p), ("device", _DLDevice), ("ndim", ctypes.c_int32), ("dtype", _DLDataType),
+                ("shape", ctypes.POINTER(ctypes.c_int64)), ("strides", ctypes.POINTER(ctypes.c_int64)),
+                ("byte_offset", ctypes.c_uint64)]
+
+
+class _DLManagedTensor(ctypes.Structure):
+    _fields_ = [("dl_tensor", _DLTensor), ("manager_ctx", ctypes.c_void_p), ("deleter", ctypes.c_void_p)]
+
+
+def _capsule(shape, strides=None):
+    """A legacy 'dltensor' capsule describing a float32 CPU tensor of this shape over a small
+    buffer, as a hostile or buggy producer might hand one over (no deleter)."""
+    buf = (ctypes.c_float * 16)()
+    dims = (ctypes.c_int64 * len(shape))(*shape)
+    steps = (ctypes.c_int64 * len(shape))(*strides) if strides else None
+    managed = _DLManagedTensor(_DLTensor(ctypes.cast(buf, ctypes.c_void_p), _DLDevice(1, 0), len(shape),
+                                         _DLDataType(2, 32, 1), dims, steps, 0), None, None)
+    new = ctypes.pythonapi.PyCapsule_New
+    new.restype, new.argtypes = ctypes.py_object, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
+    return new(ctypes.addressof(managed), b"dltensor", None), (buf, dims, steps, managed)
+
+
+@pytest.mark.parametrize("shape, strides", [((2**40, 2**40), None), ((2**61,), None), ((3, 3), (2**62, 1))],
+                         ids=["elements", "bytes", "strides"])
+def test_dlpack_import_whose_size_overflows_raises(shape, strides):
+    capsule, keep = _capsule(shape, strides)
+    with pytest.raises(ValueError, match="from_dlpack"):
+        pydl.from_dlpack(capsule)
+    del keep
+
+
+def test_dlpack_import_of_a_sound_capsule_views_it():
+    capsule, keep = _capsule((2, 3))
+    ctypes.memmove(keep[0], np.arange(6, dtype=np.float32).ctypes.data, 24)
+    assert pydl.from_dlpack(capsule).numpy().tolist() == [[0, 1, 2], [3, 4, 5]]

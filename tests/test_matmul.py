@@ -3,6 +3,7 @@
 Tolerances, as a relative error max|got - ref| / max|ref| with ref the float64 product
 of the (possibly float32-rounded) inputs: float64 < 1e-10, float32 < 1e-4.
 """
+import ast
 import os
 import subprocess
 import sys
@@ -172,7 +173,7 @@ ISA_SCRIPT = textwrap.dedent("""
     rng = np.random.default_rng(20240607)
     out = {"isa": np.array(pydl._C.cpu_isa())}
     for i, (sa, sb) in enumerate([((1, 1), (1, 1)), ((7, 33), (33, 127)), ((127, 300), (300, 33)),
-                                  ((2, 1, 13, 17), (3, 17, 9)), ((40,), (40, 70))]):
+                                  ((2, 1, 13, 17), (3, 17, 9)), ((40,), (40, 70)), ((300, 100), (100, 200))]):
         for dt in (np.float32, np.float64):
             a = rng.standard_normal(sa).astype(dt)
             b = rng.standard_normal(sb).astype(dt)
@@ -181,20 +182,29 @@ ISA_SCRIPT = textwrap.dedent("""
             ta = pydl.tensor(a).mT if a.ndim > 1 else pydl.tensor(a)
             out[f"t{i}_{dt.__name__}"] = (pydl.tensor(b).mT @ ta).numpy()
             out[f"a{i}_{dt.__name__}"], out[f"b{i}_{dt.__name__}"] = a, b
+    for i, (m, k, n) in enumerate([(7, 33, 20), (64, 100, 10), (130, 120, 70)]):  # linear: bias + ReLU fused
+        x, w, bias = (rng.standard_normal(s).astype(np.float32) for s in ((m, k), (n, k), (n,)))
+        out[f"lin{i}"] = pydl.nn.functional.relu(pydl.nn.functional.linear(*map(pydl.tensor, (x, w, bias)))).numpy()
+        out[f"x{i}"], out[f"w{i}"], out[f"bias{i}"] = x, w, bias
     np.savez(sys.argv[1], **out)
     print("checksum", sum(float(np.sum(np.abs(v))) for k, v in out.items() if k[0] == "p"))
 """)
+
+
+# The GEMM's run-time choices, each forced: the ISA, the register tile's rows (kernels/cpu/gemm_plan.h)
+# and a blocking small enough that every product above the small-product path spans many K, M and N blocks.
+GEMM_PLANS = {"generic": {"PYDL_CPU_ISA": "generic"}, "avx2": {"PYDL_CPU_ISA": "avx2"}, "default": {},
+              "tile_rows_8": {"PYDL_GEMM_TILE_ROWS": "8"}, "tile_rows_12": {"PYDL_GEMM_TILE_ROWS": "12"},
+              "small_blocks": {"PYDL_GEMM_BLOCKING": "32,24,64"}}
 
 
 def test_every_cpu_isa_path_agrees(tmp_path):
     script = tmp_path / "isa_product.py"
     script.write_text(ISA_SCRIPT)
     procs = {}
-    for isa in ("generic", "avx2", "default"):
-        env = dict(os.environ)
-        env.pop("PYDL_CPU_ISA", None)
-        if isa != "default":
-            env["PYDL_CPU_ISA"] = isa
+    for isa, forced in GEMM_PLANS.items():
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYDL_CPU_ISA", "PYDL_GEMM_"))}
+        env.update(forced)
         procs[isa] = subprocess.Popen([sys.executable, str(script), str(tmp_path / f"{isa}.npz")], env=env,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     results = {}
@@ -210,6 +220,9 @@ def test_every_cpu_isa_path_agrees(tmp_path):
     assert str(results["default"]["isa"]) == pydl._C.cpu_isa()
     ref_run = results["default"]
     for isa, res in results.items():
+        for i in range(3):
+            x, w, bias = (ref_run[f"{name}{i}"].astype(np.float64) for name in ("x", "w", "bias"))
+            check(pydl.tensor(res[f"lin{i}"]), np.maximum(x @ w.T + bias, 0), np.float32)
         for key in (k for k in res if k[0] in "pt"):
             npdt = np.float32 if key.endswith("float32") else np.float64
             a, b = ref_run["a" + key[1:]], ref_run["b" + key[1:]]
@@ -221,6 +234,21 @@ def test_every_cpu_isa_path_agrees(tmp_path):
             # and the paths agree with each other at float32 accuracy
             scale = max(np.max(np.abs(ref)), 1e-30)
             assert np.max(np.abs(res[key].astype(np.float64) - ref_run[key])) / scale < 1e-4, (isa, key)
+
+
+@pytest.mark.skipif(pydl._C.cpu_isa() != "avx512", reason="the figures below are AVX-512's register tiles")
+@pytest.mark.parametrize("caches, rows, plan", [
+    ("32,1024,32768", "8", {"tile": (8, 32), "kc": 256, "mc": 168, "nc": 2048}),  # AMD EPYC Zen 4
+    ("48,2048,491520", "12", {"tile": (12, 32), "kc": 384, "mc": 216, "nc": 2720}),  # Intel Xeon (Sapphire Rapids)
+], ids=["zen4", "xeon"])
+def test_gemm_blocking_follows_the_caches(caches, rows, plan):
+    """A KC x NR strip of B fills L1, an MC x KC block of A a sixth of L2, B's panel up to 4 MiB of L3."""
+    env = dict(os.environ, PYDL_CPU_CACHES=caches, PYDL_GEMM_TILE_ROWS=rows)
+    env.pop("PYDL_GEMM_BLOCKING", None)
+    out = subprocess.run([sys.executable, "-c", "import pydl; print(pydl._C.gemm_cpu_plan())"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    got = ast.literal_eval(out.stdout)
+    assert {k: got[k] for k in plan} == plan and got["caches"][0] == int(caches.split(",")[0]) << 10
 
 
 @pytest.mark.parametrize("npdt", DTYPES, ids=DT_IDS)

@@ -17,6 +17,7 @@
 #include "kernels/common/gemm_args.h"
 #include "kernels/common/macros.h"
 #include "kernels/cpu/float_mode.h"
+#include "kernels/cpu/gemm_plan.h"
 #include "kernels/cpu/scratch.h"
 
 PYDL_KERNELS_BEGIN
@@ -24,11 +25,11 @@ PYDL_KERNELS_BEGIN
 namespace {
 
 #if defined(__AVX512F__)
-constexpr int kVecBytes = 64, kMR = 8;
+constexpr int kVecBytes = 64;
 #elif defined(__AVX2__)
-constexpr int kVecBytes = 32, kMR = 6;
+constexpr int kVecBytes = 32;
 #else
-constexpr int kVecBytes = 16, kMR = 6;
+constexpr int kVecBytes = 16;
 #endif
 constexpr int kNV = 2;  // vectors per micro-tile row
 
@@ -39,15 +40,17 @@ template <class T> struct Cfg;
 template <> struct Cfg<float> { using V = VecF; };
 template <> struct Cfg<double> { using V = VecD; };
 
-template <class T>
+// An MR x NR register tile (MR rows of kNV vectors); the cache blocking comes from
+// gemm_plan.cpp at run time.
+template <class T, int Rows>
 struct Tiles {
   static constexpr int VL = kVecBytes / sizeof(T);
-  static constexpr int MR = kMR, NR = kNV * VL;
-  static constexpr int64_t KC = 256, MC = MR * 20, NC = NR * 64;
+  static constexpr int MR = Rows, NR = kNV * VL;
 };
 
-// Below this many multiply-adds one thread does the whole product.
-constexpr int64_t kThreadedMacs = int64_t(1) << 19;
+// Below this many multiply-adds one thread does the whole product: on two cores a second
+// thread gains nothing on a 128^3 product (2M) and some 30% at 64x100x784 (5M).
+constexpr int64_t kThreadedMacs = int64_t(1) << 22;
 
 thread_local ScratchBuffer tls_a, tls_b;
 
@@ -55,16 +58,15 @@ struct View {  // element (i, j) of op(X) is x[i * rs + j * cs]
   int64_t rs, cs;
 };
 
-template <class T>
+template <class T, int MR>
 void pack_a_strip(const T* a, View v, int64_t rows, int64_t kc, T* dst) {
-  constexpr int MR = Tiles<T>::MR;
   for (int64_t p = 0; p < kc; ++p)
     for (int i = 0; i < MR; ++i) dst[p * MR + i] = i < rows ? a[i * v.rs + p * v.cs] : T(0);
 }
 
 template <class T>
 void pack_b_strip(const T* b, View v, int64_t cols, int64_t kc, T* dst) {
-  constexpr int NR = Tiles<T>::NR;
+  constexpr int NR = Tiles<T, 1>::NR;
   for (int64_t p = 0; p < kc; ++p)
     for (int j = 0; j < NR; ++j) dst[p * NR + j] = j < cols ? b[p * v.rs + j * v.cs] : T(0);
 }
@@ -89,7 +91,7 @@ inline V relu_vector(V x) {
 template <class T>
 void write_edge_tile(const T* tile, T* c, int64_t ldc, int64_t rows, int64_t cols, const Epilogue<T>& e, bool first,
                      bool last, const T* bias) {
-  constexpr int NR = Tiles<T>::NR;
+  constexpr int NR = Tiles<T, 1>::NR;
   for (int64_t i = 0; i < rows; ++i) {
     T* crow = c + i * ldc;
     for (int64_t j = 0; j < cols; ++j) {
@@ -108,11 +110,11 @@ void write_edge_tile(const T* tile, T* c, int64_t ldc, int64_t rows, int64_t col
 
 // The MR x NR register tile of op(A) @ op(B) over kc, written back into C:
 // C = (first ? beta*C : C) + alpha*AB, then bias and ReLU once the last K block is in.
-template <class T>
+template <class T, int MR>
 void micro_kernel(int64_t kc, const T* __restrict pa, const T* __restrict pb, T* c, int64_t ldc, int64_t rows,
                   int64_t cols, const Epilogue<T>& e, bool first, bool last, const T* bias) {
   using V = typename Cfg<T>::V;
-  constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR, VL = Tiles<T>::VL;
+  constexpr int NR = Tiles<T, MR>::NR, VL = Tiles<T, MR>::VL;
   V acc[MR][kNV];
   for (int i = 0; i < MR; ++i)
     for (int v = 0; v < kNV; ++v) acc[i][v] = V{};
@@ -154,36 +156,128 @@ void micro_kernel(int64_t kc, const T* __restrict pa, const T* __restrict pb, T*
     }
 }
 
+// ---------------------------------------------------------------- small products
+// Below kSmallMacs multiply-adds (the MLP's 64x100x10 layers and their backward products),
+// packing A and B costs more than the product: B is copied once into rows padded to whole
+// vectors (absorbing its transpose), A is read in place, and each block of SR rows x CV
+// vectors of C is summed over all of K in registers, then written once through the epilogue.
+constexpr int64_t kSmallMacs = int64_t(1) << 18;
+
 template <class T>
+inline T apply_epilogue(T v, T old, const Epilogue<T>& e, const T* bias, int64_t j) {
+  v = e.alpha * v;
+  if (e.beta != T(0)) v += e.beta * old;
+  if (bias) v += bias[j];
+  if (e.relu && v < T(0)) v = T(0);
+  if (e.gelu) v = gelu(v);
+  return v;
+}
+
+template <class T, int SR, int CV>
+void small_block(const T* a, View va, const T* pb, int64_t ldp, T* c, int64_t ldc, int64_t cols, int64_t k,
+                 const Epilogue<T>& e, const T* bias) {
+  using V = typename Cfg<T>::V;
+  constexpr int VL = kVecBytes / sizeof(T);
+  V acc[SR][CV];
+  for (int r = 0; r < SR; ++r)
+    for (int v = 0; v < CV; ++v) acc[r][v] = V{};
+  for (int64_t p = 0; p < k; ++p) {
+    V b[CV];
+    for (int v = 0; v < CV; ++v) b[v] = *reinterpret_cast<const V*>(pb + p * ldp + v * VL);
+    for (int r = 0; r < SR; ++r) {
+      const T x = a[r * va.rs + p * va.cs];
+      for (int v = 0; v < CV; ++v) acc[r][v] += b[v] * x;
+    }
+  }
+  for (int r = 0; r < SR; ++r) {
+    T* crow = c + r * ldc;
+    for (int v = 0; v < CV; ++v) {
+      T* cp = crow + v * VL;
+      if ((v + 1) * VL > cols) {  // the last, partial vector
+        alignas(64) T lanes[VL];
+        *reinterpret_cast<V*>(lanes) = acc[r][v];
+        for (int64_t j = 0; j < cols - v * VL; ++j)
+          cp[j] = apply_epilogue(lanes[j], e.beta != T(0) ? cp[j] : T(0), e, bias, v * VL + j);
+        break;
+      }
+      V out = acc[r][v] * e.alpha, x;
+      if (e.beta != T(0)) {
+        __builtin_memcpy(&x, cp, sizeof(V));
+        out += x * e.beta;
+      }
+      if (bias) {
+        __builtin_memcpy(&x, bias + v * VL, sizeof(V));
+        out += x;
+      }
+      if (e.relu) out = relu_vector(out);
+      if (e.gelu)
+        for (int l = 0; l < VL; ++l) out[l] = gelu(out[l]);
+      __builtin_memcpy(cp, &out, sizeof(V));
+    }
+  }
+}
+
+// Columns [j0, j0 + cols) of C for SR rows: CV, the vectors they take, picked at compile time.
+template <class T, int SR>
+void small_rows(const T* a, View va, const T* pb, int64_t ldp, T* c, int64_t ldc, int64_t n, int64_t k,
+                const Epilogue<T>& e) {
+  constexpr int VL = kVecBytes / sizeof(T), CV = 4;
+  for (int64_t j0 = 0; j0 < n; j0 += CV * VL) {
+    const int64_t cols = n - j0 < CV * VL ? n - j0 : CV * VL;
+    const T* bias = e.bias ? e.bias + j0 : nullptr;
+    switch ((cols + VL - 1) / VL) {
+      case 1: small_block<T, SR, 1>(a, va, pb + j0, ldp, c + j0, ldc, cols, k, e, bias); break;
+      case 2: small_block<T, SR, 2>(a, va, pb + j0, ldp, c + j0, ldc, cols, k, e, bias); break;
+      case 3: small_block<T, SR, 3>(a, va, pb + j0, ldp, c + j0, ldc, cols, k, e, bias); break;
+      default: small_block<T, SR, 4>(a, va, pb + j0, ldp, c + j0, ldc, cols, k, e, bias); break;
+    }
+  }
+}
+
+template <class T>
+void gemm_small(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int64_t m, int64_t n, int64_t k,
+                const Epilogue<T>& e) {
+  constexpr int VL = kVecBytes / sizeof(T), SR = 4;
+  const int64_t ldp = (n + VL - 1) / VL * VL;
+  T* pb = tls_b.get<T>((k ? k : 1) * ldp);
+  for (int64_t p = 0; p < k; ++p)
+    for (int64_t j = 0; j < ldp; ++j) pb[p * ldp + j] = j < n ? b[p * vb.rs + j * vb.cs] : T(0);
+  int64_t i = 0;
+  for (; i + SR <= m; i += SR) small_rows<T, SR>(a + i * va.rs, va, pb, ldp, c + i * ldc, ldc, n, k, e);
+  for (; i < m; ++i) small_rows<T, 1>(a + i * va.rs, va, pb, ldp, c + i * ldc, ldc, n, k, e);
+}
+
+template <class T, int MR>
 void gemm_one(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int64_t m, int64_t n, int64_t k,
               const Epilogue<T>& e, bool threaded) {
-  using Tl = Tiles<T>;
-  constexpr int MR = Tl::MR, NR = Tl::NR;
-  const int64_t kc_max = k < Tl::KC ? (k ? k : 1) : Tl::KC;
-  T* pb = tls_b.get<T>(kc_max * (((n < Tl::NC ? n : Tl::NC) + NR - 1) / NR) * NR);
-  T* pa = tls_a.get<T>(kc_max * (((m < Tl::MC ? m : Tl::MC) + MR - 1) / MR) * MR);
+  constexpr int NR = Tiles<T, MR>::NR;
+  const cpu::GemmBlocking blk = cpu::gemm_blocking(sizeof(T), MR, NR);
+  const int64_t KC = blk.kc, MC = blk.mc, NC = blk.nc;
+  const int64_t kc_max = k < KC ? (k ? k : 1) : KC;
+  T* pb = tls_b.get<T>(kc_max * (((n < NC ? n : NC) + NR - 1) / NR) * NR);
+  T* pa = tls_a.get<T>(kc_max * (((m < MC ? m : MC) + MR - 1) / MR) * MR);
 
   // The loop nest with orphaned work-sharing loops: run by a team when threaded, else by this
   // thread alone without entering a parallel region (whose set-up costs more than a small product).
   auto loop_nest = [&]() {
-    for (int64_t jc = 0; jc < n; jc += Tl::NC) {
-      const int64_t nc = n - jc < Tl::NC ? n - jc : Tl::NC;
+    for (int64_t jc = 0; jc < n; jc += NC) {
+      const int64_t nc = n - jc < NC ? n - jc : NC;
       const int64_t n_strips = (nc + NR - 1) / NR;
-      for (int64_t pc = 0; pc < k || (pc == 0 && k == 0); pc += Tl::KC) {
-        const int64_t kc = k - pc < Tl::KC ? k - pc : Tl::KC;
-        const bool first = pc == 0, last = pc + Tl::KC >= k;
+      for (int64_t pc = 0; pc < k || (pc == 0 && k == 0); pc += KC) {
+        const int64_t kc = k - pc < KC ? k - pc : KC;
+        const bool first = pc == 0, last = pc + KC >= k;
 #pragma omp for schedule(static)
         for (int64_t s = 0; s < n_strips; ++s) {
           const int64_t cols = nc - s * NR < NR ? nc - s * NR : NR;
           pack_b_strip(b + pc * vb.rs + (jc + s * NR) * vb.cs, vb, cols, kc, pb + s * NR * kc);
         }
-        for (int64_t ic = 0; ic < m; ic += Tl::MC) {
-          const int64_t mc = m - ic < Tl::MC ? m - ic : Tl::MC;
+        for (int64_t ic = 0; ic < m; ic += MC) {
+          const int64_t mc = m - ic < MC ? m - ic : MC;
           const int64_t m_strips = (mc + MR - 1) / MR;
 #pragma omp for schedule(static)
           for (int64_t s = 0; s < m_strips; ++s) {
             const int64_t rows = mc - s * MR < MR ? mc - s * MR : MR;
-            pack_a_strip(a + (ic + s * MR) * va.rs + pc * va.cs, va, rows, kc, pa + s * MR * kc);
+            pack_a_strip<T, MR>(a + (ic + s * MR) * va.rs + pc * va.cs, va, rows, kc, pa + s * MR * kc);
           }
 #pragma omp for schedule(static)
           for (int64_t t = 0; t < n_strips * m_strips; ++t) {
@@ -191,8 +285,8 @@ void gemm_one(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int64
             const int64_t rows = mc - is * MR < MR ? mc - is * MR : MR;
             const int64_t cols = nc - js * NR < NR ? nc - js * NR : NR;
             const int64_t col0 = jc + js * NR;
-            micro_kernel<T>(kc, pa + is * MR * kc, pb + js * NR * kc, c + (ic + is * MR) * ldc + col0, ldc, rows, cols,
-                            e, first, last, e.bias ? e.bias + col0 : nullptr);
+            micro_kernel<T, MR>(kc, pa + is * MR * kc, pb + js * NR * kc, c + (ic + is * MR) * ldc + col0, ldc, rows,
+                                cols, e, first, last, e.bias ? e.bias + col0 : nullptr);
           }
         }
       }
@@ -212,9 +306,8 @@ void gemm_one(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int64
   }
 }
 
-template <class T>
-void gemm_typed(const GemmArgs& g) {
-  if (g.m == 0 || g.n == 0) return;
+template <class T, int MR>
+void gemm_batch(const GemmArgs& g) {
   const View va = g.trans_a ? View{1, g.lda} : View{g.lda, 1};
   const View vb = g.trans_b ? View{1, g.ldb} : View{g.ldb, 1};
   const Epilogue<T> e{T(g.alpha), T(g.beta), static_cast<const T*>(g.bias), g.epilogue == UnaryOp::Relu,
@@ -223,20 +316,37 @@ void gemm_typed(const GemmArgs& g) {
   const T* b = static_cast<const T*>(g.b);
   T* c = static_cast<T*>(g.c);
   const int64_t macs = g.m * g.n * (g.k ? g.k : 1);
+  auto one = [&](int64_t i, bool threaded) {
+    if (macs <= kSmallMacs)
+      gemm_small<T>(a + i * g.stride_a, va, b + i * g.stride_b, vb, c + i * g.stride_c, g.ldc, g.m, g.n, g.k, e);
+    else
+      gemm_one<T, MR>(a + i * g.stride_a, va, b + i * g.stride_b, vb, c + i * g.stride_c, g.ldc, g.m, g.n, g.k, e,
+                      threaded);
+  };
   const bool threads = omp_get_max_threads() > 1 && !omp_in_parallel();
   if (g.batch > 1 && threads && macs < kThreadedMacs) {  // many small products: one per thread
 #pragma omp parallel if (macs * g.batch >= kThreadedMacs)
     {
       cpu::FloatModeScope float_mode;
 #pragma omp for schedule(static)
-      for (int64_t i = 0; i < g.batch; ++i)
-        gemm_one(a + i * g.stride_a, va, b + i * g.stride_b, vb, c + i * g.stride_c, g.ldc, g.m, g.n, g.k, e, false);
+      for (int64_t i = 0; i < g.batch; ++i) one(i, false);
     }
     return;
   }
-  for (int64_t i = 0; i < g.batch; ++i)
-    gemm_one(a + i * g.stride_a, va, b + i * g.stride_b, vb, c + i * g.stride_c, g.ldc, g.m, g.n, g.k, e,
-             threads && macs >= kThreadedMacs);
+  for (int64_t i = 0; i < g.batch; ++i) one(i, threads && macs >= kThreadedMacs);
+}
+
+// The register tile's rows: on AVX-512, the core family's (gemm_plan.h); with 16 vector
+// registers (AVX2, SSE), 6 rows of two vectors leave room for B's and A's.
+template <class T>
+void gemm_typed(const GemmArgs& g) {
+  if (g.m == 0 || g.n == 0) return;
+#if defined(__AVX512F__)
+  if (cpu::avx512_tile_rows() == 12) return gemm_batch<T, 12>(g);
+  gemm_batch<T, 8>(g);
+#else
+  gemm_batch<T, 6>(g);
+#endif
 }
 
 }  // namespace

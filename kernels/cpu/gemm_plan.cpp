@@ -1,0 +1,80 @@
+#include "kernels/cpu/gemm_plan.h"
+
+#include "kernels/cpu/isa.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+namespace pydl::cpu {
+
+namespace {
+
+int64_t sysconf_or(int name, int64_t fallback) {
+  const long v = sysconf(name);
+  return v > 0 ? v : fallback;
+}
+
+int64_t round_down(int64_t x, int64_t step) { return x / step * step; }
+int64_t clamp(int64_t x, int64_t lo, int64_t hi) { return x < lo ? lo : x > hi ? hi : x; }
+
+// PYDL_GEMM_BLOCKING, parsed once: zeros where unset or malformed.
+const GemmBlocking& forced_blocking() {
+  static const GemmBlocking forced = [] {
+    GemmBlocking b{0, 0, 0};
+    const char* v = getenv("PYDL_GEMM_BLOCKING");
+    long long kc, mc, nc;
+    if (v && sscanf(v, "%lld,%lld,%lld", &kc, &mc, &nc) == 3 && kc > 0 && mc > 0 && nc > 0) b = {kc, mc, nc};
+    return b;
+  }();
+  return forced;
+}
+
+}  // namespace
+
+const CacheSizes& cache_sizes() {
+  static const CacheSizes sizes = [] {
+    CacheSizes s{sysconf_or(_SC_LEVEL1_DCACHE_SIZE, 32 << 10), sysconf_or(_SC_LEVEL2_CACHE_SIZE, 1 << 20),
+                 sysconf_or(_SC_LEVEL3_CACHE_SIZE, 8 << 20)};
+    long long l1, l2, l3;
+    const char* v = getenv("PYDL_CPU_CACHES");
+    if (v && sscanf(v, "%lld,%lld,%lld", &l1, &l2, &l3) == 3 && l1 > 0 && l2 > 0 && l3 > 0)
+      s = {l1 << 10, l2 << 10, l3 << 10};
+    return s;
+  }();
+  return sizes;
+}
+
+int avx512_tile_rows() {
+  static const int rows = [] {
+    if (const char* v = getenv("PYDL_GEMM_TILE_ROWS")) {
+      const int asked = atoi(v);
+      if (asked == 8 || asked == 12) return asked;
+    }
+    __builtin_cpu_init();
+    return __builtin_cpu_is("intel") ? 12 : 8;
+  }();
+  return rows;
+}
+
+GemmBlocking gemm_blocking(int elem_bytes, int mr, int nr) {
+  const GemmBlocking& forced = forced_blocking();
+  if (forced.kc) return {forced.kc, clamp(round_down(forced.mc, mr), mr, INT64_MAX),
+                         clamp(round_down(forced.nc, nr), nr, INT64_MAX)};
+  const CacheSizes& c = cache_sizes();
+  const int64_t kc = clamp(round_down(c.l1d / (nr * elem_bytes), 16), 128, 512);
+  const int64_t mc = clamp(round_down(c.l2 / 6 / (kc * elem_bytes), mr), 4 * mr, 64 * mr);
+  const int64_t l3_part = c.l3 / 16 < (4 << 20) ? c.l3 / 16 : (4 << 20);
+  const int64_t nc = clamp(round_down(l3_part / (kc * elem_bytes), nr), 8 * nr, 256 * nr);
+  return {kc, mc, nc};
+}
+
+GemmTile float32_tile() {
+  switch (active_isa()) {
+    case Isa::Avx512: return {avx512_tile_rows(), 32};
+    case Isa::Avx2: return {6, 16};
+    default: return {6, 8};
+  }
+}
+
+}  // namespace pydl::cpu

@@ -1,0 +1,35 @@
+// How the CPU GEMM (gemm_isa.cpp) tiles a product on this machine, chosen at run time from the
+// processor's vendor and cache sizes, so that one build suits Intel and AMD cores alike.
+#pragma once
+#include <stdint.h>
+
+namespace pydl::cpu {
+
+struct CacheSizes {
+  int64_t l1d, l2, l3;  // bytes, per core for L1d and L2
+};
+// From the OS (sysconf, which reads CPUID), or PYDL_CPU_CACHES="l1d,l2,l3" in KiB.
+const CacheSizes& cache_sizes();
+
+// Rows of the AVX-512 register tile (its columns are two vectors): 12 where each core has two
+// full 512-bit FMA units (Intel), whose four-cycle latency wants 24 accumulators in flight; 8
+// where a 512-bit FMA is issued as two 256-bit halves (AMD Zen 4), for which 16 are enough.
+// PYDL_GEMM_TILE_ROWS=8|12 forces one.
+int avx512_tile_rows();
+
+struct GemmBlocking {
+  int64_t kc, mc, nc;  // depth of a packed panel, rows of a packed A block, columns of a B panel
+};
+// The blocking for elements of elem_bytes and an mr x nr register tile: a KC x NR strip of B
+// fills L1, an MC x KC block of A a sixth of L2, a KC x NC panel of B up to 4 MiB of L3.
+// PYDL_GEMM_BLOCKING="kc,mc,nc" forces one.
+GemmBlocking gemm_blocking(int elem_bytes, int mr, int nr);
+
+// The register tile (rows, columns) of float32 products under the active ISA, as gemm_isa.cpp
+// picks it: for benchmarks and tests to report.
+struct GemmTile {
+  int rows, cols;
+};
+GemmTile float32_tile();
+
+}  // namespace pydl::cpu
