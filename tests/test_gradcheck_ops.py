@@ -101,6 +101,18 @@ def test_pow_at_zero_base_follows_pytorch():
     np.testing.assert_array_equal(c.grad.numpy(), [-np.inf, 0.0])
 
 
+def test_divisor_gradient_near_overflow_follows_pytorch():
+    # d(a/b)/db = -g (a / b) / b, as PyTorch writes it: -g a / b^2 overflowed in g * a first (the op
+    # fuzzer's case: -inf from 1.5 * 3e38 plus +inf from the other entry gave nan; PyTorch gives +inf).
+    a = pydl.tensor([3e38, -np.inf], requires_grad=True)
+    b = pydl.tensor([2.0], requires_grad=True)
+    (a / b * pydl.tensor([1.5, 1.0])).sum().backward()
+    assert b.grad.numpy().tolist() == [np.inf]
+    b.grad = None
+    (a[:1] / b * 1.5).sum().backward()
+    assert b.grad.numpy()[0] == pytest.approx(-1.5 * 3e38 / 4, rel=1e-6)
+
+
 @pytest.mark.parametrize("op", [pydl.maximum, pydl.minimum])
 def test_maximum_minimum(op):
     a = leaf((2, 3), seed=7)

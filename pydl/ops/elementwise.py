@@ -77,8 +77,8 @@ class Div(_Binary):
 
     @staticmethod
     def grads(ctx, g, a, b):
-        n = ctx.needs_input_grad
-        return (g / b if n[0] else None), (-g * a / (b * b) if n[1] else None)
+        n = ctx.needs_input_grad  # d/db as PyTorch writes it, -g (a / b) / b: no g * a to overflow first
+        return (g / b if n[0] else None), (-g * ((a / b) / b) if n[1] else None)
 
 
 class Pow(_Binary):
