@@ -67,6 +67,11 @@ void pack_a_strip(const T* a, View v, int64_t rows, int64_t kc, T* dst) {
 template <class T>
 void pack_b_strip(const T* b, View v, int64_t cols, int64_t kc, T* dst) {
   constexpr int NR = Tiles<T, 1>::NR;
+  if (v.rs == 1 && v.cs != 1) {  // B transposed (x @ W.T): read each of W's rows along K, write the strip in L1
+    for (int j = 0; j < NR; ++j)
+      for (int64_t p = 0; p < kc; ++p) dst[p * NR + j] = j < cols ? b[p + j * v.cs] : T(0);
+    return;
+  }
   for (int64_t p = 0; p < kc; ++p)
     for (int j = 0; j < NR; ++j) dst[p * NR + j] = j < cols ? b[p * v.rs + j * v.cs] : T(0);
 }
@@ -240,8 +245,13 @@ void gemm_small(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int
   constexpr int VL = kVecBytes / sizeof(T), SR = 4;
   const int64_t ldp = (n + VL - 1) / VL * VL;
   T* pb = tls_b.get<T>((k ? k : 1) * ldp);
-  for (int64_t p = 0; p < k; ++p)
-    for (int64_t j = 0; j < ldp; ++j) pb[p * ldp + j] = j < n ? b[p * vb.rs + j * vb.cs] : T(0);
+  if (vb.rs == 1 && vb.cs != 1) {  // B transposed: along K in the source
+    for (int64_t j = 0; j < ldp; ++j)
+      for (int64_t p = 0; p < k; ++p) pb[p * ldp + j] = j < n ? b[p + j * vb.cs] : T(0);
+  } else {
+    for (int64_t p = 0; p < k; ++p)
+      for (int64_t j = 0; j < ldp; ++j) pb[p * ldp + j] = j < n ? b[p * vb.rs + j * vb.cs] : T(0);
+  }
   int64_t i = 0;
   for (; i + SR <= m; i += SR) small_rows<T, SR>(a + i * va.rs, va, pb, ldp, c + i * ldc, ldc, n, k, e);
   for (; i < m; ++i) small_rows<T, 1>(a + i * va.rs, va, pb, ldp, c + i * ldc, ldc, n, k, e);

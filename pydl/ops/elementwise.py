@@ -136,15 +136,21 @@ def _apply(fn, a, b):
     """fn(a, b): its kernel straight for two Tensors, or a Tensor and a Python number, when
     autograd records nothing (no node, no ctx: half the per-op cost on small tensors); else
     fn.apply."""
-    if isinstance(a, Tensor) and not (a.requires_grad and grad_state.enabled):
-        try:
-            if isinstance(b, Tensor):
-                if not (b.requires_grad and grad_state.enabled):
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            if not ((a.requires_grad or b.requires_grad) and grad_state.enabled):
+                try:
                     return _wrap(_C.binary(fn.op, a._a, b._a))
-            elif isinstance(b, numbers.Number):
-                return _wrap(_C.binary_scalar(fn.op, a._a, b, not isinstance(b, numbers.Integral), False))
-        except TypeError:  # float16 / bfloat16: apply says which op refuses them and why
-            pass
+                except TypeError:  # float16 / bfloat16: apply says which op refuses them and why
+                    pass
+            return fn.apply(a, b)
+        if isinstance(b, numbers.Number):
+            if not (a.requires_grad and grad_state.enabled):
+                try:
+                    return _wrap(_C.binary_scalar(fn.op, a._a, b, not isinstance(b, numbers.Integral), False))
+                except TypeError:
+                    pass
+            return fn.apply(a, b)
     return fn.apply(_operand(a, b), _operand(b, a))
 
 
