@@ -315,3 +315,14 @@ def test_npz_damaged_member(tmp_path, case):
     path = tmp_path / "mnist.npz"
     path.write_bytes(_central_directory(data, *patch) if patch else data)
     _expect_clean_error(lambda: MNIST(path), path)
+
+
+def test_idx_header_with_a_zero_dim_and_huge_others(tmp_path):
+    """The long fuzz's case: a zero dim makes the data empty, so the size check passes, but numpy
+    refuses the shape (its other dims' bytes overflow) with a ValueError that named no file."""
+    path = tmp_path / "data-idx"
+    path.write_bytes(struct.pack(">BBBB4I", 0, 0, 0x08, 4, 0, 2**31, 2**31, 2**31))
+    with pytest.raises(ValueError, match=re.escape(str(path)) + ".*beyond what an array can hold"):
+        read_idx(path)
+    path.write_bytes(struct.pack(">BBBB2I", 0, 0, 0x08, 2, 0, 2**31))  # empty, and a shape numpy takes
+    assert read_idx(path).shape == (0, 2**31)

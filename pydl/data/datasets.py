@@ -57,6 +57,11 @@ def read_idx(path):
                          f"{len(raw)}")
     dims = struct.unpack(f">{ndim}I", raw[4:header])
     dt = np.dtype(_IDX_TYPES[raw[2]])
+    span = dt.itemsize  # numpy refuses a shape whose nonzero dims' bytes overflow, even with a zero dim
+    for d in dims:
+        span *= max(d, 1)
+    if span > np.iinfo(np.intp).max:
+        raise ValueError(f"{path}: IDX header declares shape {tuple(dims)}, beyond what an array can hold")
     count = 1
     for d in dims:
         count *= d
