@@ -121,8 +121,9 @@ def test_tracked_results_are_per_device_and_speak_of_speedups():
             assert not any(k.startswith("ratio") for k in row), (path, row)
             for prefix, key in (("reference_", "speedup"), ("torch_", "speedup_vs_torch")):
                 if row.get(prefix + "median_us"):
-                    assert row[key] == pytest.approx(row[prefix + "median_us"] / row["median_us"], abs=0.01), \
-                        (path, row)
+                    # the medians are stored rounded (to 0.1 us): 1% apart on a few-microsecond product
+                    want = row[prefix + "median_us"] / row["median_us"]
+                    assert row[key] == pytest.approx(want, rel=0.02, abs=0.01), (path, row)
 
 
 @pytest.mark.skipif(pydl.cuda.is_available(), reason="with a GPU these scripts measure (minutes)")

@@ -241,12 +241,13 @@ def test_every_cpu_isa_path_agrees(tmp_path):
     ("32,1024,32768", "8", {"tile": (8, 32), "kc": 256, "mc": 168, "nc": 2048}),  # AMD EPYC Zen 4
     ("48,2048,491520", "12", {"tile": (12, 32), "kc": 384, "mc": 216, "nc": 2720}),  # Intel Xeon (Sapphire Rapids)
 ], ids=["zen4", "xeon"])
-def test_gemm_blocking_follows_the_caches(caches, rows, plan):
+def test_gemm_blocking_follows_the_caches(caches, rows, plan, tmp_path):
     """A KC x NR strip of B fills L1, an MC x KC block of A a sixth of L2, B's panel up to 4 MiB of L3."""
     env = dict(os.environ, PYDL_CPU_CACHES=caches, PYDL_GEMM_TILE_ROWS=rows)
     env.pop("PYDL_GEMM_BLOCKING", None)
     out = subprocess.run([sys.executable, "-c", "import pydl; print(pydl._C.gemm_cpu_plan())"], env=env,
-                         capture_output=True, text=True, timeout=60)
+                         cwd=tmp_path, capture_output=True, text=True, timeout=60)  # not the source tree's pydl
+    assert out.returncode == 0, out.stderr
     got = ast.literal_eval(out.stdout)
     assert {k: got[k] for k in plan} == plan and got["caches"][0] == int(caches.split(",")[0]) << 10
 
