@@ -301,6 +301,7 @@ NPZ_DAMAGE = {  # case: (edit of images.npy, central directory field patched); w
     "shape-beyond-int64": (_npy_edit(b"(3, 4, 4), }", b"(3, 4, 40000000000000000000), }"), None),  # OverflowError
     "descr-with-comma": (_npy_edit(b"'|u1'", b"'<,8'"), None),  # SyntaxError
     "cut-header": (lambda npy: npy[:8] + struct.pack("<H", 20) + npy[10:], None),  # tokenize.TokenError
+    "bytes-key": (_npy_edit(b"'fortran_order'", b"b'fortran_orde'"), None),  # TypeError (the long fuzz's case)
 }
 
 

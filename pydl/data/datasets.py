@@ -90,7 +90,10 @@ def _npz_array(z, name, path):
     with z.zip.open(info) as f:
         read_header = _NPY_HEADER_READERS.get(np.lib.format.read_magic(f))
         if read_header is not None:
-            shape, _, dtype = read_header(f)
+            try:
+                shape, _, dtype = read_header(f)
+            except TypeError as e:  # a header dict numpy cannot sort (a bytes key among the str ones)
+                raise ValueError(f"{path}: member {member} has a malformed .npy header: {e}") from None
             nbytes = math.prod(shape) * dtype.itemsize
             if nbytes > info.file_size:
                 raise ValueError(f"{path}: member {member} declares shape {shape} of {dtype} ({nbytes} bytes) "
