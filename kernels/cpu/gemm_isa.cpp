@@ -42,10 +42,15 @@ template <> struct Cfg<double> { using V = VecD; };
 
 // An MR x NR register tile (MR rows of kNV vectors); the cache blocking comes from
 // gemm_plan.cpp at run time.
+template <class T>
+constexpr int kVL = kVecBytes / sizeof(T);  // lanes of a vector
+template <class T>
+constexpr int kNR = kNV * kVL<T>;  // columns of the register tile
+
 template <class T, int Rows>
 struct Tiles {
-  static constexpr int VL = kVecBytes / sizeof(T);
-  static constexpr int MR = Rows, NR = kNV * VL;
+  static constexpr int VL = kVL<T>;
+  static constexpr int MR = Rows, NR = kNR<T>;
 };
 
 // Below this many multiply-adds one thread does the whole product: on two cores a second
@@ -66,7 +71,7 @@ void pack_a_strip(const T* a, View v, int64_t rows, int64_t kc, T* dst) {
 
 template <class T>
 void pack_b_strip(const T* b, View v, int64_t cols, int64_t kc, T* dst) {
-  constexpr int NR = Tiles<T, 1>::NR;
+  constexpr int NR = kNR<T>;
   if (v.rs == 1 && v.cs != 1) {  // B transposed (x @ W.T): read each of W's rows along K, write the strip in L1
     for (int j = 0; j < NR; ++j)
       for (int64_t p = 0; p < kc; ++p) dst[p * NR + j] = j < cols ? b[p + j * v.cs] : T(0);
@@ -96,7 +101,7 @@ inline V relu_vector(V x) {
 template <class T>
 void write_edge_tile(const T* tile, T* c, int64_t ldc, int64_t rows, int64_t cols, const Epilogue<T>& e, bool first,
                      bool last, const T* bias) {
-  constexpr int NR = Tiles<T, 1>::NR;
+  constexpr int NR = kNR<T>;
   for (int64_t i = 0; i < rows; ++i) {
     T* crow = c + i * ldc;
     for (int64_t j = 0; j < cols; ++j) {
@@ -182,7 +187,7 @@ template <class T, int SR, int CV>
 void small_block(const T* a, View va, const T* pb, int64_t ldp, T* c, int64_t ldc, int64_t cols, int64_t k,
                  const Epilogue<T>& e, const T* bias) {
   using V = typename Cfg<T>::V;
-  constexpr int VL = kVecBytes / sizeof(T);
+  constexpr int VL = kVL<T>;
   V acc[SR][CV];
   for (int r = 0; r < SR; ++r)
     for (int v = 0; v < CV; ++v) acc[r][v] = V{};
@@ -226,7 +231,7 @@ void small_block(const T* a, View va, const T* pb, int64_t ldp, T* c, int64_t ld
 template <class T, int SR>
 void small_rows(const T* a, View va, const T* pb, int64_t ldp, T* c, int64_t ldc, int64_t n, int64_t k,
                 const Epilogue<T>& e) {
-  constexpr int VL = kVecBytes / sizeof(T), CV = 4;
+  constexpr int VL = kVL<T>, CV = 4;
   for (int64_t j0 = 0; j0 < n; j0 += CV * VL) {
     const int64_t cols = n - j0 < CV * VL ? n - j0 : CV * VL;
     const T* bias = e.bias ? e.bias + j0 : nullptr;
@@ -242,7 +247,7 @@ void small_rows(const T* a, View va, const T* pb, int64_t ldp, T* c, int64_t ldc
 template <class T>
 void gemm_small(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int64_t m, int64_t n, int64_t k,
                 const Epilogue<T>& e) {
-  constexpr int VL = kVecBytes / sizeof(T), SR = 4;
+  constexpr int VL = kVL<T>, SR = 4;
   const int64_t ldp = (n + VL - 1) / VL * VL;
   T* pb = tls_b.get<T>((k ? k : 1) * ldp);
   if (vb.rs == 1 && vb.cs != 1) {  // B transposed: along K in the source
