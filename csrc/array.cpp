@@ -202,9 +202,8 @@ Array Array::squeeze(const std::vector<int64_t>& dims) const {
     for (size_t d = 0; d < shape_.size(); ++d) drop[d] = shape_[d] == 1;
   } else {
     for (int64_t d : dims) {
-      if (ndim() == 0) continue;
-      int64_t w = wrap_dim(d, ndim(), "squeeze");
-      drop[w] = shape_[w] == 1;  // PyTorch: squeezing a dim that is not 1 leaves it
+      int64_t w = wrap_dim(d, ndim(), "squeeze");  // checked even for a 0-d tensor, which has none to drop
+      if (ndim() > 0) drop[w] = shape_[w] == 1;     // PyTorch: squeezing a dim that is not 1 leaves it
     }
   }
   Shape shape, strides;

@@ -28,6 +28,21 @@ py::tuple to_tuple(const Shape& s) {
   return t;
 }
 
+// pydl's errors for a bad argument or dtype. PyTorch raises RuntimeError where pydl raises
+// ValueError / TypeError, so each is both: ported code that catches RuntimeError still does.
+PyObject* argument_error = nullptr;
+PyObject* dtype_error = nullptr;
+
+PyObject* new_error(py::module_& m, const char* name, PyObject* builtin, const char* doc) {
+  PyObject* bases = PyTuple_Pack(2, builtin, PyExc_RuntimeError);
+  if (!bases) throw py::error_already_set();
+  PyObject* cls = PyErr_NewExceptionWithDoc((std::string("pydl.") + name).c_str(), doc, bases, nullptr);
+  Py_DECREF(bases);
+  if (!cls) throw py::error_already_set();
+  m.attr(name) = py::handle(cls);  // the module holds one reference, the translator the other
+  return cls;
+}
+
 DType to_dtype(int code) {
   if (code < 0 || code >= kNumDTypes) fail<TypeError>("unknown dtype code ", code);
   return static_cast<DType>(code);
@@ -116,15 +131,19 @@ PYBIND11_MODULE(_C, m) {
 }
 
 void pydl::bind_core(py::module_& m) {
+  argument_error = new_error(m, "ArgumentError", PyExc_ValueError,
+                             "An op's argument is invalid (a shape, a size, an option): a ValueError and a RuntimeError.");
+  dtype_error = new_error(m, "DTypeError", PyExc_TypeError,
+                          "An op was given a dtype it does not take: a TypeError and a RuntimeError.");
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const pydl::ValueError& e) {
-      PyErr_SetString(PyExc_ValueError, e.what());
+      PyErr_SetString(argument_error, e.what());
     } catch (const pydl::TypeError& e) {
-      PyErr_SetString(PyExc_TypeError, e.what());
+      PyErr_SetString(dtype_error, e.what());
     } catch (const pydl::UnsupportedDType& e) {
-      PyErr_SetString(PyExc_TypeError, e.what());
+      PyErr_SetString(dtype_error, e.what());
     } catch (const pydl::IndexError& e) {
       PyErr_SetString(PyExc_IndexError, e.what());
     } catch (const pydl::MemoryError& e) {

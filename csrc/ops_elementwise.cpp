@@ -5,8 +5,9 @@
 //   tensor op tensor: the larger of the two in bool < uint8 < int64 < float32 < float64;
 //   tensor op Python scalar: the tensor's dtype, except that a float scalar makes an
 //     integer or bool tensor float32 and an int scalar makes a bool tensor int64;
-//   arithmetic on bool computes in int64; div on integers computes in float32;
-//   comparisons return bool;
+//   arithmetic on bool computes in int64 (maximum and minimum keep bool); div on integers
+//   computes in float32; comparisons return bool; bitwise ops take integers and bool only,
+//   shifts integers only;
 //   a unary op keeps its input's dtype, except that integer inputs are computed in float32
 //     by the ops of the Floating domain and refused by those of the FloatOnly domain.
 #include <cstring>
@@ -58,7 +59,13 @@ DType promote(DType a, DType b, const char* op) {
 
 // The dtype the kernel computes in, given the promoted input dtype.
 static DType compute_dtype(BinaryOp op, DType d) {
-  if (is_comparison(op)) return d;
+  const BinaryKind kind = binary_kind(op);
+  if ((kind == BinaryKind::Bitwise || kind == BinaryKind::Shift) && is_floating(d))
+    fail<TypeError>(name_of(op), ": expected integer", kind == BinaryKind::Bitwise ? " or bool" : "",
+                    " tensors, got ", dtype_name(d));
+  if (kind == BinaryKind::Shift && d == DType::Bool)
+    fail<TypeError>(name_of(op), ": expected integer tensors, got bool");
+  if (kind != BinaryKind::Arith) return d;
   if (d == DType::Bool) d = DType::Int64;
   if (op == BinaryOp::Div && !is_floating(d)) d = DType::Float32;
   return d;
@@ -120,6 +127,9 @@ static DType scalar_dtype(DType tensor, bool is_float) {
 
 Array binary_scalar(BinaryOp op, const Array& a, double s, bool is_float, bool reverse) {
   reject_half(a, name_of(op));
+  const BinaryKind kind = binary_kind(op);
+  if (is_float && (kind == BinaryKind::Bitwise || kind == BinaryKind::Shift))
+    fail<TypeError>(name_of(op), ": expected an integer operand, got the float ", s);
   DType dt = is_comparison(op) ? (is_float && !is_floating(a.dtype()) ? DType::Float32 : a.dtype())
                                : compute_dtype(op, scalar_dtype(a.dtype(), is_float));
   if (is_comparison(op) && a.dtype() == DType::Bool && !is_float) dt = DType::Int64;
@@ -137,7 +147,9 @@ Array binary_scalar(BinaryOp op, const Array& a, double s, bool is_float, bool r
 static void check_inplace(BinaryOp op, const Array& a) {
   reject_half(a, name_of(op));
   if (is_comparison(op)) fail<TypeError>(name_of(op), "_: comparisons cannot be done in place");
-  if (a.dtype() == DType::Bool) fail<TypeError>(name_of(op), "_: in-place arithmetic on a bool tensor");
+  compute_dtype(op, a.dtype());  // refuses the dtypes the op does not take
+  if (a.dtype() == DType::Bool && binary_kind(op) != BinaryKind::Bitwise && binary_kind(op) != BinaryKind::Pick)
+    fail<TypeError>(name_of(op), "_: in-place arithmetic on a bool tensor");
   if (op == BinaryOp::Div && !is_floating(a.dtype()))
     fail<TypeError>("div_: true division cannot write into a ", dtype_name(a.dtype()), " tensor");
 }

@@ -13,20 +13,22 @@ except ImportError as e:  # a source checkout without the built extension
         "pydl's compiled extension pydl._C is missing: this looks like the source tree. "
         "Install with `pip install .` and import pydl from another directory"
     ) from e
+from pydl._C import ArgumentError, DTypeError
 from pydl._dtype import bool_ as bool  # noqa: A001  (pydl.bool, as torch.bool)
 from pydl._dtype import bfloat16, device, dtype, float16, float32, float64, half, int64, uint8
 from pydl.autograd import Function, enable_grad, gradcheck, is_grad_enabled, no_grad, set_grad_enabled
 from pydl.creation import (arange, empty, empty_like, eye, from_numpy, full, full_like, initial_seed, linspace,
                            manual_seed, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor,
                            zeros, zeros_like)
-from pydl.ops.elementwise import (add, clamp, div, eq, ge, gt, le, logical_and, logical_not, logical_or, lt, maximum,
-                                  minimum, mul, ne, pow, square, sub, where)
+from pydl.ops.elementwise import (add, bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift,
+                                  bitwise_xor, clamp, div, eq, ge, gt, le, logical_and, logical_not, logical_or,
+                                  logical_xor, lt, maximum, minimum, mul, ne, pow, square, sub, where)
 from pydl.ops.unary import *  # noqa: F401,F403  (the pointwise family: pydl.exp, pydl.tanh, ...)
 from pydl.ops.indexing import gather, index_add, index_select, masked_fill, scatter_add
-from pydl.ops.linalg import dot, matmul, mm, outer
-from pydl.ops.reduction import all, amax, amin, any, argmax, argmin, max, mean, min, std, sum, var
-from pydl.ops.shape import (broadcast_to, cat, chunk, clone, concat, flatten, narrow, permute, reshape, split, squeeze,
-                            stack, transpose, unbind, unsqueeze)
+from pydl.ops.linalg import dot, matmul, mm, outer, tril, triu
+from pydl.ops.reduction import all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, std, sum, var
+from pydl.ops.shape import (broadcast_to, cat, chunk, clone, concat, flatten, narrow, permute, repeat_interleave,
+                            reshape, split, squeeze, stack, tile, transpose, unbind, unsqueeze)
 from pydl.tensor import Size, Tensor
 from pydl.dlpack import from_dlpack
 from pydl.serialization import load, save

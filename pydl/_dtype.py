@@ -5,13 +5,14 @@ from pydl import _C
 
 
 class dtype:
-    __slots__ = ("name", "code", "itemsize", "is_floating_point", "numpy")
+    __slots__ = ("name", "code", "itemsize", "is_floating_point", "is_signed", "numpy")
 
     def __init__(self, name, code, itemsize, is_floating_point, numpy_dtype):
         self.name = name
         self.code = code
         self.itemsize = itemsize
         self.is_floating_point = is_floating_point
+        self.is_signed = name not in ("bool", "uint8")
         self.numpy = None if numpy_dtype is None else np.dtype(numpy_dtype)  # bfloat16 has none
 
     def __repr__(self):

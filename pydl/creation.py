@@ -8,6 +8,7 @@ import operator
 import numpy as np
 
 from pydl import _C
+from pydl._C import ArgumentError, DTypeError
 from pydl._dtype import as_dtype, bool_, device_str, float32, float64, from_numpy_dtype, int64
 from pydl.tensor import Tensor, _wrap
 
@@ -85,10 +86,10 @@ def _shape(size, op):
     count = 1
     for s in shape:
         if s < 0:
-            raise ValueError(f"{op}: negative dimension {s} in shape {tuple(shape)}")
+            raise ArgumentError(f"{op}: negative dimension {s} in shape {tuple(shape)}")
         count *= s
     if count >= 2**63 or any(s >= 2**63 for s in shape):
-        raise ValueError(f"{op}: a tensor of shape {tuple(shape)} has more elements than a 64-bit size can count")
+        raise ArgumentError(f"{op}: a tensor of shape {tuple(shape)} has more elements than a 64-bit size can count")
     return shape
 
 
@@ -138,10 +139,12 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
-    if steps < 1:
-        raise ValueError(f"linspace: steps must be positive, got {steps}")
-    step = (end - start) / (steps - 1) if steps > 1 else 0.0
+    if steps < 0:
+        raise ArgumentError(f"linspace: steps must be non-negative, got {steps}")
     dt = as_dtype(dtype) or float32
+    if dt == bool_:
+        raise DTypeError("linspace: bool is not a supported dtype (expected a numeric one)")
+    step = (end - start) / (steps - 1) if steps > 1 else 0.0
     arr = _C.arange(0.0, float(steps), 1.0, dt.code if dt.is_floating_point else float64.code, "cpu")  # ints: via float64
     out = _wrap(arr) * step + start if steps > 1 else _wrap(arr) * 0.0 + start
     return _finish(out._a.astype(dt.code).to(device_str(device)), requires_grad)
@@ -161,7 +164,7 @@ def randint(low, high=None, size=(), dtype=None, device=None):
     if high is None:
         low, high = 0, low
     if high <= low:
-        raise ValueError(f"randint: expected low < high, got {low} and {high}")
+        raise ArgumentError(f"randint: expected low < high, got {low} and {high}")
     # float64 uniforms in [0, high - low) truncate to uniform integers (exact below 2**53)
     u = _C.uniform(_shape((size,), "randint"), 0.0, float(high - low), float64.code, "cpu")
     out = _C.binary_scalar(_C.Binary.ADD, u.astype(int64.code), low, False, False)  # + low

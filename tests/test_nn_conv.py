@@ -319,7 +319,7 @@ def _t(shape, dtype=pydl.float32):
     ((_t((2, 3, 7, 7)), _t((4, 3, 3, 3))), {"padding": -1}, ValueError, ["conv2d", "padding"]),
     ((_t((2, 3, 7, 7)), _t((4, 3, 3, 3))), {"padding": "same", "stride": 2}, ValueError, ["conv2d", "same"]),
     ((_t((2, 3, 7, 7)), _t((4, 3, 3, 3))), {"padding": "full"}, ValueError, ["conv2d", "'full'"]),
-    ((_t((2, 3, 7, 7)), _t((4, 3, 3, 3))), {"stride": (1, 2, 3)}, TypeError, ["conv2d", "stride"]),
+    ((_t((2, 3, 7, 7)), _t((4, 3, 3, 3))), {"stride": (1, 2, 3)}, RuntimeError, ["conv2d", "stride"]),
     ((_t((2, 3, 7, 7)), _t((4, 3, 3, 3), pydl.float64)), {}, TypeError, ["conv2d", "float32", "float64"]),
     ((_t((2, 3, 7, 7), pydl.int64), _t((4, 3, 3, 3), pydl.int64)), {}, TypeError, ["conv2d", "int64"]),
     ((np.zeros((2, 3, 7, 7)), _t((4, 3, 3, 3))), {}, TypeError, ["conv2d", "Tensor"]),

@@ -50,6 +50,24 @@ struct MaximumF {
 struct MinimumF {
   template <class T> PYDL_HD T operator()(T a, T b) const { return a < b ? a : (b != b ? b : (a != a ? a : b)); }
 };
+// Bitwise ops (integer and bool operands; on bool they are the logical ops).
+struct BitAndF { template <class T> PYDL_HD T operator()(T a, T b) const { return static_cast<T>(a & b); } };
+struct BitOrF { template <class T> PYDL_HD T operator()(T a, T b) const { return static_cast<T>(a | b); } };
+struct BitXorF { template <class T> PYDL_HD T operator()(T a, T b) const { return static_cast<T>(a ^ b); } };
+// Shifts as PyTorch's: a count outside [0, bits) shifts everything out (a right shift of a
+// negative value leaves -1), never the C++ undefined behaviour.
+struct ShiftLeftF {
+  template <class T> PYDL_HD T operator()(T a, T b) const {
+    using U = std::make_unsigned_t<T>;
+    return b < T(0) || b >= T(8 * sizeof(T)) ? T(0) : static_cast<T>(static_cast<U>(a) << b);
+  }
+};
+struct ShiftRightF {
+  template <class T> PYDL_HD T operator()(T a, T b) const {
+    const T out = a < T(0) ? T(-1) : T(0);
+    return b < T(0) || b >= T(8 * sizeof(T)) ? out : static_cast<T>(a >> b);
+  }
+};
 struct EqF { template <class T> PYDL_HD bool operator()(T a, T b) const { return a == b; } };
 struct NeF { template <class T> PYDL_HD bool operator()(T a, T b) const { return a != b; } };
 struct LtF { template <class T> PYDL_HD bool operator()(T a, T b) const { return a < b; } };
@@ -66,16 +84,23 @@ PYDL_KERNELS_END
 namespace pydl {
 
 // ---------------------------------------------------------------- the registry
-// X(Name, "name", Functor, kind): Arith computes in the operands' (promoted) numeric type;
-// Compare takes any dtype, bool included, and gives bool.
+// X(Name, "name", Functor, kind): Arith computes in the operands' (promoted) numeric type
+// (bool computed as int64); Pick (maximum, minimum) the same but keeps bool as bool; Compare
+// takes any dtype, bool included, and gives bool; Bitwise takes integers and bool; Shift
+// integers only.
 #define PYDL_BINARY_OPS(X)               \
   X(Add, "add", AddF, Arith)             \
   X(Sub, "sub", SubF, Arith)             \
   X(Mul, "mul", MulF, Arith)             \
   X(Div, "div", DivF, Arith)             \
   X(Pow, "pow", PowF, Arith)             \
-  X(Maximum, "maximum", MaximumF, Arith) \
-  X(Minimum, "minimum", MinimumF, Arith) \
+  X(Maximum, "maximum", MaximumF, Pick)  \
+  X(Minimum, "minimum", MinimumF, Pick)  \
+  X(BitAnd, "bitwise_and", BitAndF, Bitwise) \
+  X(BitOr, "bitwise_or", BitOrF, Bitwise) \
+  X(BitXor, "bitwise_xor", BitXorF, Bitwise) \
+  X(ShiftLeft, "bitwise_left_shift", ShiftLeftF, Shift) \
+  X(ShiftRight, "bitwise_right_shift", ShiftRightF, Shift) \
   X(Eq, "eq", EqF, Compare)              \
   X(Ne, "ne", NeF, Compare)              \
   X(Lt, "lt", LtF, Compare)              \
@@ -86,12 +111,23 @@ namespace pydl {
 enum class BinaryOp : int { PYDL_BINARY_OPS(PYDL_ENUM_ENTRY) };
 PYDL_REGISTRY(BinaryOp, PYDL_BINARY_OPS)
 
-enum class BinaryKind : int { Arith, Compare };
-static constexpr bool is_comparison(BinaryOp op) {  // static: see unary_domain
+enum class BinaryKind : int { Arith, Pick, Compare, Bitwise, Shift };
+static constexpr BinaryKind binary_kind(BinaryOp op) {  // static: see unary_domain
 #define PYDL_BINARY_KIND(Name, name, F, kind) BinaryKind::kind,
   constexpr BinaryKind table[] = {PYDL_BINARY_OPS(PYDL_BINARY_KIND)};
 #undef PYDL_BINARY_KIND
-  return table[static_cast<int>(op)] == BinaryKind::Compare;
+  return table[static_cast<int>(op)];
+}
+static constexpr bool is_comparison(BinaryOp op) { return binary_kind(op) == BinaryKind::Compare; }
+
+// Whether an op of `kind` has a kernel for operands of type T (csrc/ refuses the others first).
+template <class T>
+constexpr bool binary_computes(BinaryKind kind) {
+  constexpr bool is_bool = std::is_same<T, bool>::value, integral = std::is_integral<T>::value;
+  return kind == BinaryKind::Arith     ? !is_bool
+         : kind == BinaryKind::Bitwise ? integral
+         : kind == BinaryKind::Shift   ? integral && !is_bool
+                                       : true;
 }
 
 }  // namespace pydl
@@ -99,14 +135,13 @@ static constexpr bool is_comparison(BinaryOp op) {  // static: see unary_domain
 PYDL_KERNELS_BEGIN
 
 // Calls fn(F{}) with the functor of `op` over operands of type T (F returns bool for a
-// comparison, T otherwise). Arithmetic on bool is never compiled (csrc/ computes it in int64)
-// and raises UnsupportedDType if reached.
+// comparison, T otherwise). A functor is compiled only for the types binary_computes allows
+// (arithmetic on bool is computed in int64 by csrc/); any other pair raises UnsupportedDType.
 template <class T, class Fn>
 void with_binary(BinaryOp op, Fn&& fn) {
   switch (op) {
 #define PYDL_BINARY_CASE(Name, name, F, kind) \
-  PYDL_DISPATCH_CASE(BinaryOp, Name, (BinaryKind::kind == BinaryKind::Compare || !std::is_same<T, bool>::value), \
-                     fn(F{}))
+  PYDL_DISPATCH_CASE(BinaryOp, Name, binary_computes<T>(BinaryKind::kind), fn(F{}))
     PYDL_BINARY_OPS(PYDL_BINARY_CASE)
 #undef PYDL_BINARY_CASE
   }

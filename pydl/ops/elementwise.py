@@ -6,6 +6,8 @@ import math
 import numbers
 
 from pydl import _C
+from pydl._C import ArgumentError, DTypeError
+from pydl._dtype import bool_ as bool_dtype
 from pydl.autograd.function import Function
 from pydl.autograd.grad_mode import state as grad_state
 from pydl.ops._util import Binary, as_tensor_like, sum_to
@@ -223,7 +225,7 @@ class Clamp(Function):
 
 def clamp(x, min=None, max=None):
     if min is None and max is None:
-        raise ValueError("clamp: at least one of min and max must be given")
+        raise ArgumentError("clamp: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         out = x
         if min is not None:
@@ -261,12 +263,58 @@ def where(condition, input, other):
     return Where.apply(condition, as_tensor_like(input, like), as_tensor_like(other, like))
 
 
+def _bitwise(op):
+    def bitwise(a, b):
+        """PyTorch's bitwise op: integers and bool (where it is the logical op); a Python bool
+        beside a bool tensor keeps the result bool."""
+        a, b = _operand(a, b), _operand(b, a)
+        if isinstance(a, bool) and b.dtype == bool_dtype:
+            a = _bool_scalar(a, b)
+        if isinstance(b, bool) and a.dtype == bool_dtype:
+            b = _bool_scalar(b, a)
+        return _wrap(_raw(op, a, b))
+
+    return bitwise
+
+
+bitwise_and, bitwise_or, bitwise_xor, bitwise_left_shift, bitwise_right_shift = (_bitwise(op) for op in (
+    Binary.BITWISE_AND, Binary.BITWISE_OR, Binary.BITWISE_XOR, Binary.BITWISE_LEFT_SHIFT, Binary.BITWISE_RIGHT_SHIFT))
+
+
+def _bool_scalar(value, like):
+    return _wrap(_C.full([], value, bool_dtype.code, like._a.device))
+
+
+def bitwise_not(x):
+    """~x: every bit flipped (x ^ all-ones); for bool, logical not."""
+    if x.dtype == bool_dtype:
+        return eq(x, False)
+    if x.dtype.is_floating_point:
+        raise DTypeError(f"bitwise_not: expected an integer or bool tensor, got {x.dtype.name}")
+    all_ones = -1 if x.dtype.is_signed else (1 << 8 * x.dtype.itemsize) - 1
+    return _wrap(_raw(Binary.BITWISE_XOR, x, all_ones))
+
+
+def _truth(x, other):
+    """x as a bool tensor (nonzero is True); a Python number becomes a 0-d one."""
+    if isinstance(x, numbers.Number):
+        if not isinstance(other, Tensor):
+            raise TypeError(f"logical op: expected a Tensor operand, got {type(x).__name__} and {type(other).__name__}")
+        return _bool_scalar(bool(x), other)
+    x = _operand(x, other)
+    return x if x.dtype == bool_dtype else ne(x, 0)
+
+
 def logical_and(a, b):
-    return ne(mul(a, b), 0)
+    return bitwise_and(_truth(a, b), _truth(b, a))
 
 
 def logical_or(a, b):
-    return ne(add(ne(a, 0), ne(b, 0)), 0)
+    return bitwise_or(_truth(a, b), _truth(b, a))
+
+
+def logical_xor(a, b):
+    return bitwise_xor(_truth(a, b), _truth(b, a))
 
 
 def logical_not(a):

@@ -1,13 +1,15 @@
 """Indexing: ``x[...]`` and ``x[...] = v``, gather / scatter_add, index_select / index_add.
 
 Basic indices (ints, slices, None, Ellipsis) give views. Integer-array and bool-mask
-indices (advanced) on adjacent dims are turned into one flat index and an
-index_select, so ``logits[range(n), labels]`` works and is differentiable."""
+indices (advanced) are turned into one flat index and an index_select, so
+``logits[range(n), labels]`` works and is differentiable. As in PyTorch, ints are basic
+indices: advanced ones on dims left apart by a slice put their broadcast dims first."""
 import numbers
 
 import numpy as np
 
 from pydl import _C
+from pydl._C import ArgumentError
 from pydl._dtype import bool_, int64
 from pydl.autograd.function import Function
 from pydl.autograd.grad_mode import state as grad_state
@@ -73,6 +75,18 @@ def _long_index(index, like, op):
     return _wrap(_C.from_numpy(np.ascontiguousarray(arr, dtype=np.int64))).to(like.device)
 
 
+def repeat_index(repeats, size, device, op):
+    """The int64 index (on device) that takes slice i of a dim of `size` repeats[i] times."""
+    counts = repeats.cpu().numpy() if isinstance(repeats, Tensor) else np.asarray(repeats)
+    if counts.dtype.kind not in "iu" or counts.ndim > 1 or counts.size not in (1, size):
+        raise ArgumentError(f"{op}: expected repeats as an int or {size} integer counts, got shape {counts.shape} "
+                            f"of {counts.dtype}")
+    if (counts < 0).any():
+        raise ArgumentError(f"{op}: repeats must be non-negative, got {counts.min()}")
+    index = np.repeat(np.arange(size, dtype=np.int64), np.broadcast_to(counts.reshape(-1), (size,)))
+    return _wrap(_C.from_numpy(index)).to(device)
+
+
 def gather(x, dim, index):
     return Gather.apply(x, dim, _long_index(index, x, "gather"))
 
@@ -119,7 +133,7 @@ def _parse(x, index):
     # A bool mask stands for as many dims as it has; expand it to integer arrays.
     expanded, masks = [], {}  # masks: position in expanded of a mask's first coordinate -> its shape
     for it in items:
-        if isinstance(it, (Tensor, np.ndarray, list, range)):
+        if isinstance(it, (Tensor, np.ndarray, list, tuple, range)):
             arr = it if isinstance(it, Tensor) else _wrap(_C.from_numpy(_index_array(it)))
             if arr._a.dtype == bool_.code:  # bool: its nonzero coordinates, one index array per mask dim
                 masks[len(expanded)] = list(arr._a.shape)
@@ -154,7 +168,7 @@ def _parse(x, index):
         elif isinstance(it, slice):
             start, stop, step = it.start, it.stop, it.step
             if step is not None and step <= 0:
-                raise ValueError("index: slice step must be positive")
+                raise ArgumentError("index: slice step must be positive")
             if start is not None or stop is not None or step is not None:
                 steps.append(("slice", d, 0 if start is None else int(start),
                               2 ** 62 if stop is None else int(stop), 1 if step is None else int(step)))
@@ -191,9 +205,10 @@ def getitem(x, index):
 
 def _advanced_index(x, advanced):
     dims = [d for d, _ in advanced]
-    if dims != list(range(dims[0], dims[0] + len(dims))):
-        raise IndexError("index: integer-array indices must be on adjacent dimensions")
-    d0, shape = dims[0], list(x._a.shape)
+    d0 = dims[0]
+    if dims != list(range(d0, d0 + len(dims))):  # apart: the indexed dims go first, as in numpy and PyTorch
+        x, d0 = x.permute(*dims, *(d for d in range(x._a.ndim) if d not in dims)), 0
+    shape = list(x._a.shape)
     sizes = shape[d0:d0 + len(dims)]
     bshape = ()
     for _, idx in advanced:

@@ -29,8 +29,9 @@ def _augmented(code, fallback):
     return method
 
 
-iadd, isub, imul, itruediv = (_augmented(code, fallback) for code, fallback in
-                              ((Binary.ADD, ew.add), (Binary.SUB, ew.sub), (Binary.MUL, ew.mul), (Binary.DIV, ew.div)))
+iadd, isub, imul, itruediv, iand, ior, ixor = (_augmented(code, fallback) for code, fallback in (
+    (Binary.ADD, ew.add), (Binary.SUB, ew.sub), (Binary.MUL, ew.mul), (Binary.DIV, ew.div),
+    (Binary.BITWISE_AND, ew.bitwise_and), (Binary.BITWISE_OR, ew.bitwise_or), (Binary.BITWISE_XOR, ew.bitwise_xor)))
 
 
 def _check_writable(t, op):

@@ -1,6 +1,7 @@
 """matmul (``@``) with torch.matmul's semantics; its backward multiplies by transposed
 views, which the GEMM takes as transpose flags, so no transpose is ever copied."""
 from pydl import _C
+from pydl._C import ArgumentError
 from pydl.autograd.function import Function
 from pydl.autograd.grad_mode import state as grad_state
 from pydl.ops._util import sum_to
@@ -43,15 +44,35 @@ def matmul(a, b):
 
 def mm(a, b):
     if a._a.ndim != 2 or b._a.ndim != 2:
-        raise ValueError(f"mm: expected 2-d tensors, got {a._a.ndim}-d and {b._a.ndim}-d")
+        raise ArgumentError(f"mm: expected 2-d tensors, got {a._a.ndim}-d and {b._a.ndim}-d")
     return MatMul.apply(a, b)
 
 
 def dot(a, b):
     if a._a.ndim != 1 or b._a.ndim != 1:
-        raise ValueError(f"dot: expected 1-d tensors, got {a._a.ndim}-d and {b._a.ndim}-d")
+        raise ArgumentError(f"dot: expected 1-d tensors, got {a._a.ndim}-d and {b._a.ndim}-d")
     return MatMul.apply(a, b)
 
 
 def outer(a, b):
     return MatMul.apply(a.unsqueeze(1), b.unsqueeze(0))
+
+
+def _triangle(x, diagonal, lower, op):
+    """x with the entries off one side of `diagonal` set to 0, over the last two dims."""
+    from pydl.creation import arange
+    from pydl.ops.elementwise import where
+
+    if x._a.ndim < 2:
+        raise ArgumentError(f"{op}: expected a tensor of at least 2 dimensions, got {x._a.ndim}")
+    rows, cols = x._a.shape[-2:]
+    offset = arange(cols, device=x.device).reshape(1, cols) - arange(rows, device=x.device).reshape(rows, 1)
+    return where(offset <= diagonal if lower else offset >= diagonal, x, 0)
+
+
+def tril(x, diagonal=0):
+    return _triangle(x, diagonal, True, "tril")
+
+
+def triu(x, diagonal=0):
+    return _triangle(x, diagonal, False, "triu")

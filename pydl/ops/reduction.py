@@ -1,6 +1,7 @@
 """Reductions with PyTorch's signatures: ``sum(dim=None, keepdim=False)``, ``max(dim)``
 returning (values, indices), ``var(dim, correction=1)``, ..."""
 import builtins
+import functools
 from collections import namedtuple
 
 from pydl import _C
@@ -10,6 +11,24 @@ from pydl.ops.elementwise import _gated
 from pydl.tensor import _wrap
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
+
+
+def _numpy_names(fn):
+    """PyTorch's numpy-style aliases: ``axis=`` for ``dim=``, ``keepdims=`` for ``keepdim=``."""
+
+    @functools.wraps(fn)
+    def reduction(x, *args, axis=None, keepdims=None, **kwargs):
+        if axis is not None:
+            if args or "dim" in kwargs:
+                raise TypeError(f"{fn.__name__}: got both dim and its alias axis")
+            kwargs["dim"] = axis
+        if keepdims is not None:
+            if "keepdim" in kwargs:
+                raise TypeError(f"{fn.__name__}: got both keepdim and its alias keepdims")
+            kwargs["keepdim"] = keepdims
+        return fn(x, *args, **kwargs)
+
+    return reduction
 
 
 def _kept_shape(shape, dims):
@@ -99,21 +118,25 @@ class ExtremumDim(Function):
         return _wrap(out), None, None, None, None
 
 
+@_numpy_names
 def sum(x, dim=None, keepdim=False, dtype=None):
     out = Sum.apply(x, dims_arg(dim), keepdim)
     return out if dtype is None else out.to(dtype)
 
 
+@_numpy_names
 def mean(x, dim=None, keepdim=False):
     return Mean.apply(x, dims_arg(dim), keepdim)
 
 
+@_numpy_names
 def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
     return Var.apply(x, dims_arg(dim), keepdim, correction)
 
 
+@_numpy_names
 def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
     return var(x, dim, unbiased, keepdim, correction).sqrt()
 
@@ -126,6 +149,7 @@ def _extremum(x, is_max, dim, keepdim):
     return values_indices(ExtremumDim.apply(x, values, indices, int(dim), keepdim), _wrap(indices))
 
 
+@_numpy_names
 def max(x, dim=None, keepdim=False):
     """max over everything (a 0-d tensor), or along dim: (values, indices)."""
     from pydl.ops.elementwise import maximum
@@ -135,6 +159,7 @@ def max(x, dim=None, keepdim=False):
     return _extremum(x, True, dim, keepdim)
 
 
+@_numpy_names
 def min(x, dim=None, keepdim=False):
     from pydl.ops.elementwise import minimum
 
@@ -143,22 +168,41 @@ def min(x, dim=None, keepdim=False):
     return _extremum(x, False, dim, keepdim)
 
 
+@_numpy_names
 def amax(x, dim=None, keepdim=False):
     return Extremum.apply(x, Reduce.MAX, dims_arg(dim), keepdim)
 
 
+@_numpy_names
 def amin(x, dim=None, keepdim=False):
     return Extremum.apply(x, Reduce.MIN, dims_arg(dim), keepdim)
 
 
+@_numpy_names
 def argmax(x, dim=None, keepdim=False):
     return _wrap(_C.arg_max_min(True, x._a, dims_arg(dim), keepdim))
 
 
+@_numpy_names
 def argmin(x, dim=None, keepdim=False):
     return _wrap(_C.arg_max_min(False, x._a, dims_arg(dim), keepdim))
 
 
+@_numpy_names
+def logsumexp(x, dim=None, keepdim=False):
+    """log(sum(exp(x))) over dim, computed as m + log(sum(exp(x - m))) with m the (constant) max,
+    so that nothing overflows; rows of infinities give their infinity, as PyTorch."""
+    from pydl.ops.elementwise import where
+    from pydl.ops.unary import exp, log
+
+    dims = dims_arg(dim)
+    m = _wrap(_C.reduce(Reduce.MAX, x.detach()._a, dims, True, 0.0)) if x._a.numel else x.detach().sum(dims, True)
+    m = where(m.abs() == float("inf"), 0.0, m)
+    out = log(sum(exp(x - m), dims or None, keepdim=True)) + m
+    return out if keepdim else out.squeeze(dims or None)
+
+
+@_numpy_names
 def all(x, dim=None, keepdim=False):
     # Counts (a sum has an identity) rather than min/max, so empty reductions give True / False.
     is_zero = _C.binary_scalar(Binary.EQ, x._a, 0, False, False)
@@ -166,6 +210,7 @@ def all(x, dim=None, keepdim=False):
     return _wrap(_C.binary_scalar(Binary.EQ, zeros, 0, False, False))
 
 
+@_numpy_names
 def any(x, dim=None, keepdim=False):
     is_nonzero = _C.binary_scalar(Binary.NE, x._a, 0, False, False)
     nonzeros = _C.reduce(Reduce.SUM, is_nonzero, dims_arg(dim), keepdim, 0.0)

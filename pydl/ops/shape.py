@@ -1,6 +1,7 @@
 """Views and shape ops: reshape/view/squeeze/unsqueeze/flatten, permute/transpose,
 expand, slicing (narrow/split/chunk), cat/stack, contiguous/clone. Views share storage."""
 from pydl import _C
+from pydl._C import ArgumentError
 from pydl.autograd.function import Function
 from pydl.ops._util import sum_to
 from pydl.tensor import Tensor, _wrap
@@ -51,7 +52,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     nd = len(shape)
     s, e = start_dim % nd, end_dim % nd
     if s > e:
-        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        raise ArgumentError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     n = 1
     for d in shape[s:e + 1]:
         n *= d
@@ -100,7 +101,7 @@ def transpose(x, dim0, dim1):
 
 def t(x):
     if x._a.ndim > 2:
-        raise ValueError(f"t: expects a tensor with <= 2 dimensions, got {x._a.ndim}")
+        raise ArgumentError(f"t: expects a tensor with <= 2 dimensions, got {x._a.ndim}")
     return Transpose.apply(x, 0, -1) if x._a.ndim == 2 else x
 
 
@@ -165,7 +166,7 @@ def narrow(x, dim, start, length):
         raise IndexError(f"narrow: start {start} is out of range for dimension {dim} of size {size}")
     start = start + size if start < 0 else start  # negative start counts from the end, as PyTorch
     if not 0 <= length <= size - start:
-        raise ValueError(f"narrow: start {start} + length {length} exceeds size {size} of dimension {dim}")
+        raise ArgumentError(f"narrow: start {start} + length {length} exceeds size {size} of dimension {dim}")
     return Viewed.apply(x, lambda a: a.slice(dim, start, start + length, 1))
 
 
@@ -173,12 +174,12 @@ def split(x, split_size_or_sections, dim=0):
     size = x._a.shape[dim]
     if isinstance(split_size_or_sections, int):
         if split_size_or_sections <= 0:
-            raise ValueError(f"split: split_size must be positive, got {split_size_or_sections}")
+            raise ArgumentError(f"split: split_size must be positive, got {split_size_or_sections}")
         sections = [min(split_size_or_sections, size - s) for s in range(0, size, split_size_or_sections)] or [0]
     else:
         sections = list(split_size_or_sections)
         if sum(sections) != size:
-            raise ValueError(f"split: sections {sections} do not add up to size {size} of dim {dim}")
+            raise ArgumentError(f"split: sections {sections} do not add up to size {size} of dim {dim}")
     out, start = [], 0
     for n in sections:
         out.append(narrow(x, dim, start, n))
@@ -188,7 +189,7 @@ def split(x, split_size_or_sections, dim=0):
 
 def chunk(x, chunks, dim=0):
     if chunks <= 0:
-        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+        raise ArgumentError(f"chunk: chunks must be positive, got {chunks}")
     size = x._a.shape[dim]
     return split(x, max(-(-size // chunks), 1), dim)
 
@@ -228,10 +229,51 @@ concat = concatenate = cat
 def stack(tensors, dim=0):
     tensors = list(tensors)
     if not tensors:
-        raise ValueError("stack: expected a non-empty sequence of tensors")
+        raise ArgumentError("stack: expected a non-empty sequence of tensors")
     shape = tensors[0]._a.shape
     for i, x in enumerate(tensors):
         if x._a.shape != shape:
-            raise ValueError(f"stack: all tensors must have the same shape; tensor {i} has {tuple(x._a.shape)}, "
+            raise ArgumentError(f"stack: all tensors must have the same shape; tensor {i} has {tuple(x._a.shape)}, "
                              f"tensor 0 has {tuple(shape)}")
     return cat([unsqueeze(x, dim) for x in tensors], dim)
+
+
+def repeat(x, *sizes):
+    """x tiled sizes[i] times along each dim (leading sizes add new dims), as torch.Tensor.repeat:
+    an expand of x with a unit dim before each of its dims, then one copy into the merged shape."""
+    sizes = _shape_arg(sizes)
+    shape = list(x._a.shape)
+    if len(sizes) < len(shape):
+        raise ArgumentError(f"repeat: expected at least {len(shape)} repeat sizes for a {len(shape)}-d tensor, "
+                            f"got {len(sizes)}")
+    if any(s < 0 for s in sizes):
+        raise ArgumentError(f"repeat: repeat sizes must be non-negative, got {tuple(sizes)}")
+    shape = [1] * (len(sizes) - len(shape)) + shape
+    spread = [d for pair in zip([1] * len(shape), shape) for d in pair]  # (1, s0, 1, s1, ...)
+    tiled = [d for pair in zip(sizes, shape) for d in pair]  # (r0, s0, r1, s1, ...)
+    return reshape(expand(reshape(x, spread), tiled), [r * s for r, s in zip(sizes, shape)])
+
+
+def tile(x, dims):
+    """torch.tile: repeat, with missing leading dims taken as 1."""
+    dims = _shape_arg([dims] if isinstance(dims, int) else dims)
+    return repeat(x, [1] * (x._a.ndim - len(dims)) + dims)
+
+
+def repeat_interleave(x, repeats, dim=None):
+    """Each element (slice along dim) repeated in place: [a, b] -> [a, a, b, b]. repeats is an
+    int or a tensor of one count per slice; dim=None works on the flattened tensor."""
+    if dim is None:
+        x, dim = reshape(x, [-1]), 0
+    dim = dim + x._a.ndim if dim < 0 else dim
+    size = x._a.shape[dim]
+    if isinstance(repeats, int):
+        if repeats < 0:
+            raise ArgumentError(f"repeat_interleave: repeats must be non-negative, got {repeats}")
+        shape = list(x._a.shape)
+        spread = shape[:dim + 1] + [1] + shape[dim + 1:]
+        out = expand(reshape(x, spread), shape[:dim + 1] + [repeats] + shape[dim + 1:])
+        return reshape(out, shape[:dim] + [size * repeats] + shape[dim + 1:])
+    from pydl.ops.indexing import index_select, repeat_index
+
+    return index_select(x, dim, repeat_index(repeats, size, x.device, "repeat_interleave"))

@@ -1,9 +1,12 @@
 """``pydl.nn.functional``: differentiable deep-learning ops, each a ``Function`` over a
 hand-written kernel (forward and backward side by side), as ``torch.nn.functional``."""
 from pydl.nn.functional.activation import *  # noqa: F401,F403
+from pydl.nn.functional.attention import *  # noqa: F401,F403
 from pydl.nn.functional.conv import *  # noqa: F401,F403
 from pydl.nn.functional.dropout import *  # noqa: F401,F403
+from pydl.nn.functional.interpolate import *  # noqa: F401,F403
 from pydl.nn.functional.linear import *  # noqa: F401,F403
 from pydl.nn.functional.loss import *  # noqa: F401,F403
 from pydl.nn.functional.norm import *  # noqa: F401,F403
+from pydl.nn.functional.padding import *  # noqa: F401,F403
 from pydl.nn.functional.pooling import *  # noqa: F401,F403

@@ -3,6 +3,7 @@ family (pydl/ops/unary.py): one registry entry each, one kernel forward and one 
 backward (dx from dy and the saved input or output, in one pass); sigmoid and tanh are the
 very functions pydl.sigmoid and pydl.tanh, relu is pydl.relu's op with PyTorch's inplace=."""
 from pydl import _C
+from pydl._C import ArgumentError
 from pydl.autograd.function import Function
 from pydl.ops.unary import FUNCTIONS, Relu, in_place, sigmoid, tanh
 from pydl.tensor import _wrap
@@ -41,7 +42,7 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 def gelu(input, approximate="none"):
     if approximate not in ("none", "tanh"):
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        raise ArgumentError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return (Gelu if approximate == "none" else GeluTanh).apply(input)
 
 

@@ -5,6 +5,7 @@ CUDA in the kernel's write-back)."""
 import numbers
 
 from pydl import _C
+from pydl._C import ArgumentError
 from pydl.autograd.function import Function
 from pydl.ops._util import Unary
 from pydl.tensor import Tensor, _wrap
@@ -19,7 +20,8 @@ def _pair(v, name, op):
     if isinstance(v, (tuple, list)) and len(v) == 2 and all(
             isinstance(e, numbers.Integral) and not isinstance(e, bool) for e in v):
         return [int(v[0]), int(v[1])]
-    raise TypeError(f"{op}: expected {name} as an int or a pair of ints, got {v!r}")
+    error = ArgumentError if isinstance(v, (tuple, list)) else TypeError
+    raise error(f"{op}: expected {name} as an int or a pair of ints, got {v!r}")
 
 
 def _tensor(x, name, op):
@@ -34,12 +36,12 @@ def _padding(padding, weight, stride, dilation):
         if padding == "valid":
             return [0, 0]
         if padding != "same":
-            raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+            raise ArgumentError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
         if stride != [1, 1]:
-            raise ValueError("conv2d: padding='same' is not supported for strided convolutions")
+            raise ArgumentError("conv2d: padding='same' is not supported for strided convolutions")
         shape = weight._a.shape
         if len(shape) != 4:
-            raise ValueError(f"conv2d: expected a 4-d weight (C_out, C_in / groups, kH, kW), got shape {shape}")
+            raise ArgumentError(f"conv2d: expected a 4-d weight (C_out, C_in / groups, kH, kW), got shape {shape}")
         total = [d * (k - 1) for d, k in zip(dilation, shape[2:])]
         lo = [t // 2 for t in total]
         hi = [t - a for t, a in zip(total, lo)]

@@ -5,6 +5,7 @@ generator, so ``pydl.manual_seed`` reproduces a mask and the CPU and the GPU dra
 same one. Each call reserves fresh stream positions; the backward reuses the forward's
 mask (kept as one byte per element)."""
 from pydl import _C
+from pydl._C import ArgumentError
 from pydl.autograd.function import Function
 from pydl.autograd.grad_mode import state
 from pydl.tensor import _wrap
@@ -28,7 +29,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
     """Zeroes each element with probability p and scales the others by 1 / (1 - p).
     In evaluation (training=False) or with p == 0 the input comes back unchanged."""
     if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        raise ArgumentError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
     if not inplace:

@@ -2,6 +2,7 @@
 writes the loss and, when a gradient is wanted, d loss / d logits in the same pass, so
 the backward only scales that by the incoming gradient."""
 from pydl import _C
+from pydl._C import ArgumentError
 from pydl.autograd.function import Function, is_unit_seed
 from pydl.ops._util import Binary, sum_to
 from pydl.tensor import _wrap
@@ -22,7 +23,7 @@ def _reduction(name, size_average, reduce, reduction):
         reduction = "none" if not reduce else "mean" if size_average else "sum"
     code = _REDUCTIONS.get(reduction)
     if code is None:
-        raise ValueError(f"{name}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+        raise ArgumentError(f"{name}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
     return code
 
 
@@ -77,6 +78,25 @@ class CrossEntropy(Function):
         return _wrap(d), None, None, None, None, None
 
 
+def _cross_entropy_with_probabilities(input, target, weight, code, label_smoothing):
+    """-sum_c weight_c target_c log_softmax(input)_c per sample; 'mean' divides by the sample
+    count (not by the weights), as PyTorch."""
+    from pydl.nn.functional.activation import log_softmax
+
+    if target.shape != input.shape:
+        raise ArgumentError(f"cross_entropy: class-probability targets must have the input's shape "
+                            f"{tuple(input.shape)}, got {tuple(target.shape)}")
+    class_dim = 0 if input.dim() == 1 else 1
+    classes = input.shape[class_dim]
+    if label_smoothing:
+        target = target * (1.0 - label_smoothing) + label_smoothing / classes
+    terms = target * log_softmax(input, class_dim)
+    if weight is not None:
+        terms = terms * weight.reshape([classes] + [1] * (input.dim() - class_dim - 1))
+    loss = -terms.sum(class_dim)
+    return loss if code == NONE else loss.sum() if code == _REDUCTIONS["sum"] else loss.mean()
+
+
 def _unbatched(input, target):
     """(C,) logits with a 0-d target run as a batch of one."""
     return input.dim() == 1 and target.dim() == 0
@@ -84,8 +104,11 @@ def _unbatched(input, target):
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
                   label_smoothing=0.0):
-    """Softmax cross-entropy on logits (N, C) or (N, C, d1, ...) with int64 class targets."""
+    """Softmax cross-entropy on logits (N, C), (N, C, d1, ...) or unbatched (C,), with int64 class
+    targets or, of the input's shape, class probabilities."""
     code = _reduction("cross_entropy", size_average, reduce, reduction)
+    if target.dtype.is_floating_point:
+        return _cross_entropy_with_probabilities(input, target, weight, code, label_smoothing)
     if _unbatched(input, target):
         loss = CrossEntropy.apply(input.reshape(1, -1), target.reshape(1), weight, code, int(ignore_index),
                                   float(label_smoothing))

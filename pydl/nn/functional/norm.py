@@ -3,6 +3,7 @@ and (N, C, H, W) inputs. Training normalizes with the batch's mean and biased va
 and moves the running stats (in place) toward the mean and the unbiased variance;
 evaluation normalizes with the running stats. The backward is one fused kernel."""
 from pydl import _C
+from pydl._C import ArgumentError
 from pydl.autograd.function import Function
 from pydl.tensor import _wrap
 
@@ -36,7 +37,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     running = (1 - momentum) * running + momentum * batch statistic."""
     if momentum is None:
         if training and running_mean is not None:
-            raise ValueError("batch_norm: momentum=None (a cumulative moving average) is not supported; pass a "
+            raise ArgumentError("batch_norm: momentum=None (a cumulative moving average) is not supported; pass a "
                              "float such as 1 / num_batches_tracked")
         momentum = 0.0
     return BatchNorm.apply(input, running_mean, running_var, weight, bias, bool(training), float(momentum),

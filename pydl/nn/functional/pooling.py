@@ -4,6 +4,7 @@ optionally returned), ``avg_pool2d`` and ``adaptive_avg_pool2d``, on (N, C, H, W
 import numbers
 
 from pydl import _C
+from pydl._C import ArgumentError
 from pydl.autograd.function import Function
 from pydl.nn.functional.conv import _pair, _tensor
 from pydl.tensor import _wrap
@@ -64,7 +65,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     if divisor_override is not None:
         if not isinstance(divisor_override, numbers.Integral) or isinstance(divisor_override, bool) \
                 or divisor_override <= 0:
-            raise ValueError(f"avg_pool2d: divisor_override must be a positive int, got {divisor_override!r}")
+            raise ArgumentError(f"avg_pool2d: divisor_override must be a positive int, got {divisor_override!r}")
         divisor = int(divisor_override)
     return AvgPool2d.apply(input, k, _stride(stride, k, "avg_pool2d"), _pair(padding, "padding", "avg_pool2d"),
                            bool(ceil_mode), bool(count_include_pad), divisor)

@@ -1,0 +1,45 @@
+"""``F.scaled_dot_product_attention``: softmax(q k^T * scale + mask) v, as PyTorch's math
+reference, over batched matmuls and the fused softmax; differentiable in q, k, v and a float mask."""
+import math
+
+from pydl._C import ArgumentError
+from pydl._dtype import bool_
+
+__all__ = ["scaled_dot_product_attention"]
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                                 enable_gqa=False):
+    """query (..., L, E), key (..., S, E), value (..., S, Ev) -> (..., L, Ev). A bool attn_mask
+    says which positions may be attended to; a float one is added to the scores."""
+    from pydl.creation import ones
+    from pydl.nn.functional.activation import softmax
+    from pydl.nn.functional.dropout import dropout
+    from pydl.ops.linalg import tril
+    from pydl.ops.shape import repeat_interleave
+
+    if query.dim() < 2 or key.dim() < 2 or value.dim() < 2:
+        raise ArgumentError(f"scaled_dot_product_attention: expected query, key and value of at least 2 dims, "
+                            f"got {query.dim()}, {key.dim()} and {value.dim()}")
+    if is_causal and attn_mask is not None:
+        raise ArgumentError("scaled_dot_product_attention: pass either attn_mask or is_causal, not both")
+    if enable_gqa and query.dim() >= 3 and key.shape[-3] != query.shape[-3]:
+        groups = query.shape[-3] // key.shape[-3]
+        if groups * key.shape[-3] != query.shape[-3]:
+            raise ArgumentError(f"scaled_dot_product_attention: {query.shape[-3]} query heads are not a multiple "
+                                f"of {key.shape[-3]} key heads")
+        key, value = repeat_interleave(key, groups, -3), repeat_interleave(value, groups, -3)
+    length, source = query.shape[-2], key.shape[-2]
+    scores = (query @ key.transpose(-2, -1)) * (1.0 / math.sqrt(query.shape[-1]) if scale is None else scale)
+    if is_causal:
+        attn_mask = tril(ones(length, source, dtype=bool_, device=query.device))
+    if attn_mask is not None:
+        if attn_mask.dtype == bool_:
+            scores = scores.masked_fill(~attn_mask, float("-inf"))
+        else:
+            scores = scores + attn_mask
+    weights = softmax(scores, -1)
+    if dropout_p > 0.0:
+        weights = dropout(weights, dropout_p)
+    return weights @ value
+

@@ -1,0 +1,174 @@
+"""The ops composed of pydl's kernels (pad, interpolate, attention, tril/triu, logsumexp,
+repeat/tile/repeat_interleave, cross-entropy on class probabilities): forward and backward
+against PyTorch in float64 on each device, finite-difference gradients on the CPU, and the
+argument errors."""
+import numpy as np
+import pytest
+
+import pydl
+from pydl.nn import functional as F
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+
+def _pair(shape, seed):
+    data = np.random.default_rng(seed).standard_normal(shape)
+    return data, torch.tensor(data, requires_grad=True)
+
+
+# name -> (pydl fn, torch fn, input shapes); each fn takes the inputs (pydl or torch) in order.
+CASES = {
+    "pad-constant": (lambda x: F.pad(x, (1, 2, 0, 3), value=0.5), lambda x: TF.pad(x, (1, 2, 0, 3), value=0.5),
+                     [(2, 3, 4, 5)]),
+    "pad-constant-crop": (lambda x: F.pad(x, (-1, 2, 1, -2)), lambda x: TF.pad(x, (-1, 2, 1, -2)), [(2, 3, 4, 5)]),
+    "pad-reflect": (lambda x: F.pad(x, (3, 1, 2, 3), mode="reflect"),
+                    lambda x: TF.pad(x, (3, 1, 2, 3), mode="reflect"), [(2, 3, 4, 5)]),
+    "pad-reflect-1d": (lambda x: F.pad(x, (2, 3), mode="reflect"), lambda x: TF.pad(x, (2, 3), mode="reflect"),
+                       [(3, 5)]),
+    "pad-replicate": (lambda x: F.pad(x, (4, 0, 1, 6), mode="replicate"),
+                      lambda x: TF.pad(x, (4, 0, 1, 6), mode="replicate"), [(2, 3, 4, 5)]),
+    "pad-circular": (lambda x: F.pad(x, (5, 2, 1, 4), mode="circular"),
+                     lambda x: TF.pad(x, (5, 2, 1, 4), mode="circular"), [(2, 3, 4, 5)]),
+    "pad-replicate-3d": (lambda x: F.pad(x, (1, 1, 2, 0, 0, 1), mode="replicate"),
+                         lambda x: TF.pad(x, (1, 1, 2, 0, 0, 1), mode="replicate"), [(1, 2, 3, 4, 2)]),
+    "nearest-2x": (lambda x: F.interpolate(x, scale_factor=2), lambda x: TF.interpolate(x, scale_factor=2),
+                   [(2, 3, 4, 5)]),
+    "nearest-size": (lambda x: F.interpolate(x, size=(7, 3)), lambda x: TF.interpolate(x, size=(7, 3)),
+                     [(2, 3, 4, 5)]),
+    "nearest-exact": (lambda x: F.interpolate(x, size=(9, 2), mode="nearest-exact"),
+                      lambda x: TF.interpolate(x, size=(9, 2), mode="nearest-exact"), [(2, 3, 4, 5)]),
+    "nearest-1d": (lambda x: F.interpolate(x, scale_factor=1.5), lambda x: TF.interpolate(x, scale_factor=1.5),
+                   [(2, 3, 6)]),
+    "linear": (lambda x: F.interpolate(x, size=11, mode="linear"),
+               lambda x: TF.interpolate(x, size=11, mode="linear"), [(2, 3, 6)]),
+    "bilinear": (lambda x: F.interpolate(x, size=(7, 3), mode="bilinear"),
+                 lambda x: TF.interpolate(x, size=(7, 3), mode="bilinear"), [(2, 3, 4, 5)]),
+    "bilinear-corners": (lambda x: F.interpolate(x, size=(9, 8), mode="bilinear", align_corners=True),
+                         lambda x: TF.interpolate(x, size=(9, 8), mode="bilinear", align_corners=True),
+                         [(2, 3, 4, 5)]),
+    "bilinear-scale": (lambda x: F.interpolate(x, scale_factor=(1.7, 0.6), mode="bilinear"),
+                       lambda x: TF.interpolate(x, scale_factor=(1.7, 0.6), mode="bilinear"), [(2, 3, 4, 5)]),
+    "trilinear": (lambda x: F.interpolate(x, scale_factor=2, mode="trilinear"),
+                  lambda x: TF.interpolate(x, scale_factor=2, mode="trilinear"), [(1, 2, 3, 2, 4)]),
+    "sdpa": (F.scaled_dot_product_attention, TF.scaled_dot_product_attention, [(2, 3, 5, 4), (2, 3, 6, 4),
+                                                                              (2, 3, 6, 7)]),
+    "sdpa-causal": (lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.3),
+                    lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.3),
+                    [(3, 5, 4), (3, 5, 4), (3, 5, 2)]),
+    "sdpa-float-mask": (lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
+                        lambda q, k, v, m: TF.scaled_dot_product_attention(q, k, v, attn_mask=m),
+                        [(2, 5, 4), (2, 6, 4), (2, 6, 3), (5, 6)]),
+    "sdpa-gqa": (lambda q, k, v: F.scaled_dot_product_attention(q, k, v, enable_gqa=True),
+                 lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, enable_gqa=True),
+                 [(2, 4, 5, 4), (2, 2, 6, 4), (2, 2, 6, 3)]),
+    "tril": (lambda x: x.tril(), lambda x: x.tril(), [(2, 4, 5)]),
+    "tril-offset": (lambda x: pydl.tril(x, -1), lambda x: torch.tril(x, -1), [(5, 3)]),
+    "triu": (lambda x: pydl.triu(x, 2), lambda x: torch.triu(x, 2), [(3, 4, 6)]),
+    "logsumexp": (lambda x: x.logsumexp(1), lambda x: x.logsumexp(1), [(3, 4, 5)]),
+    "logsumexp-dims": (lambda x: pydl.logsumexp(x, (0, 2), keepdim=True),
+                       lambda x: torch.logsumexp(x, (0, 2), keepdim=True), [(3, 4, 5)]),
+    "repeat": (lambda x: x.repeat(2, 1, 3), lambda x: x.repeat(2, 1, 3), [(2, 3)]),
+    "tile": (lambda x: pydl.tile(x, (2,)), lambda x: torch.tile(x, (2,)), [(2, 3)]),
+    "repeat_interleave": (lambda x: x.repeat_interleave(3, dim=1), lambda x: x.repeat_interleave(3, dim=1),
+                          [(2, 3, 2)]),
+    "repeat_interleave-flat": (lambda x: pydl.repeat_interleave(x, 2), lambda x: torch.repeat_interleave(x, 2),
+                               [(2, 3)]),
+    "repeat_interleave-counts": (lambda x: x.repeat_interleave(pydl.tensor([2, 0, 3]), dim=0),
+                                 lambda x: x.repeat_interleave(torch.tensor([2, 0, 3]), dim=0), [(3, 4)]),
+    "cross_entropy-probs": (lambda x, t: F.cross_entropy(x, t.softmax(1)),
+                            lambda x, t: TF.cross_entropy(x, t.softmax(1)), [(4, 5), (4, 5)]),
+    "cross_entropy-probs-2d": (
+        lambda x, t, w: F.cross_entropy(x, t.softmax(1), weight=w.exp(), label_smoothing=0.2, reduction="sum"),
+        lambda x, t, w: TF.cross_entropy(x, t.softmax(1), weight=w.exp(), label_smoothing=0.2, reduction="sum"),
+        [(2, 3, 4, 2), (2, 3, 4, 2), (3,)]),
+    "cross_entropy-probs-unbatched": (lambda x, t: F.cross_entropy(x, t.softmax(0), reduction="none"),
+                                      lambda x, t: TF.cross_entropy(x, t.softmax(0), reduction="none"), [(5,), (5,)]),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_forward_and_backward_match_pytorch(name, device):
+    mine, theirs, shapes = CASES[name]
+    pairs = [_pair(s, seed) for seed, s in enumerate(shapes)]
+    xs = [pydl.tensor(d, device=device, requires_grad=True) for d, _ in pairs]
+    out, ref = mine(*xs), theirs(*(t for _, t in pairs))
+    assert tuple(out.shape) == tuple(ref.shape)
+    np.testing.assert_allclose(out.detach().cpu().numpy(), ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+    weight = np.random.default_rng(99).standard_normal(tuple(ref.shape))
+    (out * pydl.tensor(weight, device=device)).sum().backward()
+    (ref * torch.tensor(weight)).sum().backward()
+    for x, (_, t) in zip(xs, pairs):
+        np.testing.assert_allclose(x.grad.cpu().numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", [n for n in CASES if not n.startswith("nearest")])
+def test_finite_difference_gradients(name):
+    mine, _, shapes = CASES[name]
+    xs = [pydl.tensor(np.random.default_rng(seed).standard_normal(s), requires_grad=True)
+          for seed, s in enumerate(shapes)]
+    assert pydl.gradcheck(mine, xs)
+
+
+def test_float32_on_each_device(device):
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 5)).astype(np.float32)
+    px, tx = pydl.tensor(x, device=device), torch.tensor(x)
+    np.testing.assert_allclose(F.interpolate(px, scale_factor=1.5, mode="bilinear").cpu().numpy(),
+                               TF.interpolate(tx, scale_factor=1.5, mode="bilinear").numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(F.pad(px, (2, 2, 1, 1), mode="reflect").cpu().numpy(),
+                                  TF.pad(tx, (2, 2, 1, 1), mode="reflect").numpy())
+    np.testing.assert_allclose(px.logsumexp(-1).cpu().numpy(), tx.logsumexp(-1).numpy(), rtol=1e-6)
+
+
+def test_logsumexp_is_stable_and_keeps_infinities():
+    x = pydl.tensor([[1000.0, 1000.0], [-1000.0, -1000.0], [float("-inf"), float("-inf")],
+                     [float("inf"), 0.0], [float("-inf"), 3.0]])
+    out = x.logsumexp(1).tolist()
+    assert out[0] == pytest.approx(1000 + np.log(2)) and out[1] == pytest.approx(-1000 + np.log(2))
+    assert out[2] == float("-inf") and out[3] == float("inf") and out[4] == pytest.approx(3.0)
+
+
+def test_tril_triu_keep_dtype():
+    x = pydl.arange(9).reshape(3, 3)
+    assert x.tril().tolist() == [[0, 0, 0], [3, 4, 0], [6, 7, 8]] and x.tril().dtype == pydl.int64
+    assert x.triu(1).tolist() == [[0, 1, 2], [0, 0, 5], [0, 0, 0]]
+
+
+def test_sdpa_bool_mask_and_dropout():
+    rng = np.random.default_rng(0)
+    q, k, v = (rng.standard_normal(s) for s in ((2, 3, 4), (2, 5, 4), (2, 5, 6)))
+    mask = rng.random((3, 5)) > 0.3
+    mask[:, 0] = True
+    out = F.scaled_dot_product_attention(pydl.tensor(q), pydl.tensor(k), pydl.tensor(v), attn_mask=pydl.tensor(mask))
+    ref = TF.scaled_dot_product_attention(torch.tensor(q), torch.tensor(k), torch.tensor(v),
+                                          attn_mask=torch.tensor(mask))
+    np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-10)
+    pydl.manual_seed(0)
+    dropped = F.scaled_dot_product_attention(pydl.tensor(q), pydl.tensor(k), pydl.tensor(v), dropout_p=0.5)
+    assert dropped.shape == (2, 3, 6) and not np.allclose(dropped.numpy(), out.numpy())
+
+
+ERRORS = [
+    (lambda: F.pad(pydl.ones(2, 3), (1, 2, 3)), "pad: expected an even number"),
+    (lambda: F.pad(pydl.ones(2, 3, 4), (4, 0), mode="reflect"), "at most 3"),
+    (lambda: F.pad(pydl.ones(2, 3, 4), (1, 1), mode="wrap"), "mode must be"),
+    (lambda: F.pad(pydl.ones(4), (1, 1), mode="reflect"), "takes a 2-d or 3-d input"),
+    (lambda: F.pad(pydl.ones(2, 3), (-2, -2)), "crops more than"),
+    (lambda: F.interpolate(pydl.ones(1, 1, 4, 4), size=3, scale_factor=2), "exactly one of size and scale_factor"),
+    (lambda: F.interpolate(pydl.ones(1, 1, 4, 4), size=3, mode="linear"), "does not take a 4-d input"),
+    (lambda: F.interpolate(pydl.ones(1, 1, 4, 4), size=(3, 3, 3)), "expected 2 output sizes"),
+    (lambda: F.interpolate(pydl.ones(4, 4), size=3), "expected an \\(N, C, ...\\) input"),
+    (lambda: F.scaled_dot_product_attention(pydl.ones(2, 3, 4), pydl.ones(2, 5, 4), pydl.ones(2, 5, 4),
+                                            attn_mask=pydl.ones(3, 5), is_causal=True), "not both"),
+    (lambda: pydl.ones(3).tril(), "at least 2 dimensions"),
+    (lambda: pydl.ones(2, 3).repeat(2), "at least 2 repeat sizes"),
+    (lambda: pydl.ones(3).repeat_interleave(pydl.tensor([1, 2])), "3 integer counts"),
+    (lambda: pydl.ones(3).repeat_interleave(-1), "non-negative"),
+    (lambda: F.cross_entropy(pydl.ones(2, 3), pydl.ones(2, 4)), "the input's shape"),
+]
+
+
+@pytest.mark.parametrize("fn, words", ERRORS)
+def test_bad_arguments_raise(fn, words):
+    with pytest.raises(pydl.ArgumentError, match=words):
+        fn()
