@@ -24,7 +24,14 @@ OPS = {
     "expm1": (pydl.expm1, np.expm1, np.exp, lambda torch: torch.expm1, (-20.0, 20.0)),
     "silu": (F.silu, lambda x: x * sigmoid(x), lambda x: sigmoid(x) * (1 + x * (1 - sigmoid(x))),
              lambda torch: torch.nn.functional.silu, (-20.0, 20.0)),
+    "sin": (pydl.sin, np.sin, np.cos, lambda torch: torch.sin, (-100.0, 100.0)),
+    "cos": (pydl.cos, np.cos, lambda x: -np.sin(x), lambda torch: torch.cos, (-100.0, 100.0)),
+    "tan": (pydl.tan, np.tan, lambda x: 1 + np.tan(x) ** 2, lambda torch: torch.tan, (-100.0, 100.0)),
 }
+# The range reduction's edges: multiples of pi/4 and pi/2, the tiny-argument cut, big arguments.
+_TRIG = [0.0, -0.0, 1e-30, -1e-30, 2.44e-4, -2.45e-4, 0.7853981, 0.7853982, -0.7853982, 1.5707963, 1.5707964,
+         -1.5707964, 3.1415925, 3.1415927, 4.712389, 6.2831855, 100.0, -355.0, 1e4, 12345.678, 1e5, -3e5, 1048576.0,
+         1e7, 2.0 ** 24, 1e8]
 # Values at the edges of each op's polynomial and range reduction, and its tails.
 EXTREMES = {
     "log1p": [0.0, -0.0, 1e-40, 1e-30, -1e-30, 1e-8, -1e-8, 1e-3, -0.29, 0.41, -0.5, -0.9999999, 1.0, 1e10, 3e38],
@@ -32,14 +39,18 @@ EXTREMES = {
               -29.9, -30.0, -31.0, -88.0, -104.0, 88.0, 88.37, 88.38, 88.72],
     "silu": [0.0, -0.0, 1e-30, -1e-30, 1e-3, -1e-3, 1.0, -1.0, 5.0, -5.0, 17.0, -17.0, 40.0, -40.0, 87.0, -87.0,
              400.0],
+    "sin": _TRIG, "cos": _TRIG, "tan": _TRIG,
 }
 # Exactly these outputs, as PyTorch gives them.
 SPECIAL = {
     "log1p": {-1.0: -inf, -2.0: nan, inf: inf, -inf: nan, nan: nan, -0.0: -0.0, 1e-40: 1e-40},
     "expm1": {inf: inf, -inf: -1.0, nan: nan, -0.0: -0.0, 1e-40: 1e-40, 1000.0: inf, -200.0: -1.0},
     "silu": {inf: inf, -inf: nan, nan: nan, -0.0: -0.0, 1000.0: 1000.0, -1000.0: -0.0},
+    "sin": {inf: nan, -inf: nan, nan: nan, -0.0: -0.0, 1e-30: 1e-30},
+    "cos": {inf: nan, -inf: nan, nan: nan, -0.0: 1.0, 1e-30: 1.0},
+    "tan": {inf: nan, -inf: nan, nan: nan, -0.0: -0.0, -1e-30: -1e-30},
 }
-MAX_ULP = {"log1p": 2.5, "expm1": 2.0, "silu": 3.5}  # float32 forward against the float64 reference
+MAX_ULP = {"log1p": 2.5, "expm1": 2.0, "silu": 3.5, "sin": 1.0, "cos": 1.0, "tan": 1.5}  # float32 forward against the float64 reference
 
 
 def inputs(name, n, dtype, seed=0):

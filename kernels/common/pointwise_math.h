@@ -1,7 +1,7 @@
 // The scalar math of the pointwise family (kernels/common/unary.h), shared by the CPU and
-// CUDA kernels: float32 exp, log, log1p, expm1, tanh, sigmoid and the normal CDF, written
-// branch-free so that the CPU's loops vectorize, and the rule that makes every backend give
-// the same bits.
+// CUDA kernels: float32 exp, log, log1p, expm1, tanh, sigmoid, sin, cos, tan and the normal
+// CDF, written branch-free so that the CPU's loops vectorize, and the rule that makes every
+// backend give the same bits.
 //
 // The bit-identity promise. A float32 pointwise op (every entry of PYDL_UNARY_OPS, forward
 // and backward) gives the same bits on the CPU, in each of its generic, AVX2 and AVX-512
@@ -22,10 +22,11 @@
 //   4. Denormals flush to zero on both: the CPU kernels' default mode (kernels/cpu/float_mode.h)
 //      and nvcc -ftz=true. After pydl.set_flush_denormal(False) the CPU keeps them and CUDA does
 //      not, so results that are denormal, or come from denormal inputs, may differ.
-// float64 follows rules 1 and 2 but takes libm's exp, log, log1p, expm1, tanh and erfc: on a
-// GPU those are CUDA's double versions, which may differ from glibc's in the last bit, so
-// float64 ops built on them agree to an ulp or so there, not bit for bit (the emulation calls
-// the host's libm and cannot tell). tests/test_pointwise_parity.py holds every op to this.
+// float64 follows rules 1 and 2 but takes libm's exp, log, log1p, expm1, tanh, sin, cos, tan
+// and erfc: on a GPU those are CUDA's double versions, which may differ from glibc's in the
+// last bit, so float64 ops built on them agree to an ulp or so there, not bit for bit (the
+// emulation calls the host's libm and cannot tell). tests/test_pointwise_parity.py holds every
+// op to this.
 //
 // The math here and in the functors leaves no a * b + c for a compiler to contract (every
 // such step is an fmadd), so an inline function that one object compiles with contraction
@@ -178,6 +179,58 @@ PYDL_HD float tanh_fast(float x) {
   return copysign_bits(select_mask(lane_mask(a < 0.625f), small, large), x);
 }
 PYDL_HD double tanh_fast(double x) { return tanh(x); }
+
+// ---------------------------------------------------------------- sin, cos, tan
+// float32 through double (musl's sinf / cosf / tanf kernels): x - j pi/2 with j = rint(x 2/pi)
+// in double, pi/2 in two parts (the first of 33 bits, so j times it is exact for |j| < 2^20),
+// then polynomials on |r| <= pi/4 whose double results round once to float. Within an ulp
+// for |x| up to about 2^28; beyond, the reduction loses bits (and x itself is spaced 2^5
+// apart there). The quadrant is j mod 4 as j - 4 rint(j / 4), in {-2, ..., 2}, exact for
+// every finite j (rint, not floor: floor is a libm call that stops the loops vectorizing).
+// Below |x| = 2^-12, sin x and tan x round to x itself, which keeps -0.
+struct TrigReduced {
+  double r, quadrant;
+  PYDL_HD bool odd() const { return (quadrant == 1.0) | (quadrant == -1.0); }
+  PYDL_HD bool is(double q) const { return (quadrant == q) | (quadrant == q - 4.0); }
+};
+PYDL_HD TrigReduced trig_reduce(float x) {
+  const double xd = x;
+  const double j = rint(xd * 6.36619772367581382433e-01);
+  const double r = fmadd(-j, 1.58932547735281966916e-08, fmadd(-j, 1.57079631090164184570e+00, xd));
+  return {r, fmadd(-4.0, rint(j * 0.25), j)};
+}
+PYDL_HD double sin_kernel(double r) {
+  const double z = r * r, s = z * r;
+  return fmadd(s * (z * z), fmadd(z, 2.71831149398982191e-06, -1.98393348360966317e-04),
+               fmadd(s, fmadd(z, 8.33332938588946318e-03, -1.66666666416265236e-01), r));
+}
+PYDL_HD double cos_kernel(double r) {
+  const double z = r * r, w = z * z;
+  return fmadd(w * z, fmadd(z, 2.43904487962774091e-05, -1.38867637746099295e-03),
+               fmadd(w, 4.16666233237390632e-02, fmadd(z, -4.99999997251031003e-01, 1.0)));
+}
+PYDL_HD float keep_tiny(float x, double v) {
+  return select_mask(lane_mask(abs_bits(x) < 2.44140625e-4f), x, static_cast<float>(v));
+}
+// sin x = (sin r, cos r, -sin r, -cos r)[quadrant]; cos x = (cos r, -sin r, -cos r, sin r)[quadrant].
+PYDL_HD float sin_fast(float x) {
+  const TrigReduced t = trig_reduce(x);
+  const double v = pick(t.odd(), cos_kernel(t.r), sin_kernel(t.r));
+  return keep_tiny(x, pick(t.is(2.0) | t.is(3.0), -v, v));
+}
+PYDL_HD float cos_fast(float x) {
+  const TrigReduced t = trig_reduce(x);
+  const double v = pick(t.odd(), sin_kernel(t.r), cos_kernel(t.r));
+  return static_cast<float>(pick(t.is(1.0) | t.is(2.0), -v, v));
+}
+PYDL_HD float tan_fast(float x) {
+  const TrigReduced t = trig_reduce(x);
+  const double s = sin_kernel(t.r), c = cos_kernel(t.r);
+  return keep_tiny(x, pick(t.odd(), -c / s, s / c));
+}
+PYDL_HD double sin_fast(double x) { return sin(x); }
+PYDL_HD double cos_fast(double x) { return cos(x); }
+PYDL_HD double tan_fast(double x) { return tan(x); }
 
 // ---------------------------------------------------------------- the normal CDF
 // Phi(x) = erfc(-x / sqrt 2) / 2. erfc by the Chebyshev fit of Numerical Recipes (erfcc:

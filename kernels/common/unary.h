@@ -131,6 +131,28 @@ struct TanhOp {
 };
 
 template <class T>
+struct SinOp {
+  PYDL_HD SinOp(double, double) {}
+  PYDL_HD T forward(T x) const { return sin_fast(x); }
+  PYDL_HD T backward(T dy, T x) const { return dy * cos_fast(x); }
+};
+
+template <class T>
+struct CosOp {
+  PYDL_HD CosOp(double, double) {}
+  PYDL_HD T forward(T x) const { return cos_fast(x); }
+  PYDL_HD T backward(T dy, T x) const { return -dy * sin_fast(x); }
+};
+
+// d tan x / dx = 1 + tan^2 x, from the output.
+template <class T>
+struct TanOp {
+  PYDL_HD TanOp(double, double) {}
+  PYDL_HD T forward(T x) const { return tan_fast(x); }
+  PYDL_HD T backward(T dy, T y) const { return dy * fmadd(y, y, T(1)); }
+};
+
+template <class T>
 struct LeakyReluOp {
   T slope;
   PYDL_HD LeakyReluOp(double p0, double) : slope(static_cast<T>(p0)) {}
@@ -215,6 +237,9 @@ namespace pydl {
   X(Rsqrt, "rsqrt", RsqrtOp, Floating, Output, 4)              \
   X(Sigmoid, "sigmoid", SigmoidOp, Floating, Output, 8)        \
   X(Tanh, "tanh", TanhOp, Floating, Output, 8)                 \
+  X(Sin, "sin", SinOp, Floating, Input, 12)                    \
+  X(Cos, "cos", CosOp, Floating, Input, 12)                    \
+  X(Tan, "tan", TanOp, Floating, Output, 16)                   \
   X(LeakyRelu, "leaky_relu", LeakyReluOp, FloatOnly, Input, 1) \
   X(Softplus, "softplus", SoftplusOp, FloatOnly, Input, 8)     \
   X(Gelu, "gelu", GeluOp, FloatOnly, Input, 8)                 \

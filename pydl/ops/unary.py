@@ -14,7 +14,8 @@ from pydl.autograd.function import Function
 from pydl.autograd.grad_mode import state as grad_state
 from pydl.tensor import _wrap
 
-__all__ = ["neg", "abs", "sign", "relu", "exp", "expm1", "log", "log1p", "sqrt", "rsqrt", "sigmoid", "tanh"]
+__all__ = ["neg", "abs", "sign", "relu", "exp", "expm1", "log", "log1p", "sqrt", "rsqrt", "sigmoid", "tanh", "sin",
+           "cos", "tan"]
 
 
 class Unary(Function):
@@ -51,6 +52,7 @@ U = _C.Unary
 Neg, Abs, Sign, Relu = FUNCTIONS[U.NEG], FUNCTIONS[U.ABS], FUNCTIONS[U.SIGN], FUNCTIONS[U.RELU]
 Exp, Log, Sqrt, Rsqrt = FUNCTIONS[U.EXP], FUNCTIONS[U.LOG], FUNCTIONS[U.SQRT], FUNCTIONS[U.RSQRT]
 Sigmoid, Tanh, Log1p, Expm1 = FUNCTIONS[U.SIGMOID], FUNCTIONS[U.TANH], FUNCTIONS[U.LOG1P], FUNCTIONS[U.EXPM1]
+Sin, Cos, Tan = FUNCTIONS[U.SIN], FUNCTIONS[U.COS], FUNCTIONS[U.TAN]
 
 
 def in_place(fn, x, *params):
@@ -92,3 +94,6 @@ sqrt = _public(Sqrt, "sqrt")
 rsqrt = _public(Rsqrt, "rsqrt")
 sigmoid = _public(Sigmoid, "sigmoid")
 tanh = _public(Tanh, "tanh")
+sin = _public(Sin, "sin")
+cos = _public(Cos, "cos")
+tan = _public(Tan, "tan")
