@@ -238,6 +238,7 @@ void pydl::bind_core(py::module_& m) {
   m.def("reduce", without_gil<&reduce>);
   m.def("max_min_dim", without_gil<&max_min_dim>);
   m.def("arg_max_min", without_gil<&arg_max_min>);
+  m.def("scan", without_gil<&scan>);
   m.def("matmul", [](const Array& a, const Array& b) {
     GilRelease release(add_work(a.numel(), b.numel()));
     return matmul(a, b);

@@ -8,6 +8,7 @@
 #include "csrc/array.h"
 #include "kernels/common/binary.h"
 #include "kernels/common/reduce.h"
+#include "kernels/common/scan.h"
 #include "kernels/common/unary.h"
 
 namespace pydl {
@@ -29,6 +30,10 @@ DType promote(DType a, DType b, const char* op);  // TypeError naming op when a 
 Array reduce(ReduceOp op, const Array& x, const std::vector<int64_t>& dims, bool keepdim, double correction = 0);
 std::tuple<Array, Array> max_min_dim(bool is_max, const Array& x, int64_t dim, bool keepdim);
 Array arg_max_min(bool is_max, const Array& x, const std::vector<int64_t>& dim, bool keepdim);  // dim: [] or [d]
+
+// scans along one dim (ops_scan.cpp): cumsum, cumprod, reversed and/or exclusive. Integer and
+// bool inputs scan in int64, as PyTorch.
+Array scan(ScanOp op, const Array& x, int64_t dim, bool reverse, bool exclusive);
 
 // linear algebra (ops_linalg.cpp)
 // bias (length n, added to every row) and the epilogue (Identity, Relu or Gelu) run in the

@@ -64,7 +64,7 @@ def _with_shape_of(fn):
 
 
 _EW, _UN, _RED, _LIN = "ops.elementwise", "ops.unary", "ops.reduction", "ops.linalg"
-_SHAPE, _IDX, _INPLACE = "ops.shape", "ops.indexing", "ops.inplace"
+_SHAPE, _IDX, _INPLACE, _SCAN = "ops.shape", "ops.indexing", "ops.inplace", "ops.scan"
 
 
 class Tensor(TensorBase):
@@ -402,6 +402,9 @@ class Tensor(TensorBase):
     argmax = _op(_RED)
     argmin = _op(_RED)
     logsumexp = _op(_RED)
+    cumsum = _op(_SCAN)
+    cumprod = _op(_SCAN)
+    prod = _op(_SCAN)
     all = _op(_RED)
     any = _op(_RED)
 

@@ -1,0 +1,44 @@
+// The scan family's registry (see kernels/common/registry.h): X(Name, "name"), and its scalar
+// step. A scan runs along the middle axis of a contiguous (outer, r, inner) block, forward or
+// reversed, inclusive (out[k] takes x[k]) or exclusive (out[k] stops before it). float32 and
+// float64 accumulate in double and integers in int64 (wrapping around), one step at a time in
+// order, on the CPU and on CUDA alike: the same bits on both.
+#pragma once
+
+#include <stdint.h>
+
+#include <type_traits>
+
+#include "kernels/common/macros.h"
+#include "kernels/common/registry.h"
+
+namespace pydl {
+
+#define PYDL_SCAN_OPS(X) \
+  X(Sum, "cumsum")       \
+  X(Prod, "cumprod")
+
+enum class ScanOp : int { PYDL_SCAN_OPS(PYDL_ENUM_ENTRY) };
+PYDL_REGISTRY(ScanOp, PYDL_SCAN_OPS)
+
+}  // namespace pydl
+
+PYDL_KERNELS_BEGIN
+
+template <class T>
+using ScanAcc = std::conditional_t<std::is_floating_point<T>::value, double, int64_t>;
+
+template <class A>
+PYDL_HD A scan_identity(ScanOp op) { return op == ScanOp::Sum ? A(0) : A(1); }
+// Integers wrap around on overflow, as PyTorch's (computed unsigned: defined behaviour).
+template <class A>
+PYDL_HD A scan_step(ScanOp op, A acc, A v) {
+  if constexpr (std::is_integral<A>::value) {
+    using U = std::make_unsigned_t<A>;
+    return static_cast<A>(op == ScanOp::Sum ? U(acc) + U(v) : U(acc) * U(v));
+  } else {
+    return op == ScanOp::Sum ? acc + v : acc * v;
+  }
+}
+
+PYDL_KERNELS_END

@@ -1,0 +1,48 @@
+// Scans on the CPU: each (outer, inner) column walked along r in order. Columns of a
+// contiguous block (inner > 1) are walked side by side, so the inner loop runs along memory.
+#include "kernels/cpu/scan.h"
+
+#include <vector>
+
+#include "kernels/cpu/parallel.h"
+
+namespace pydl::cpu {
+
+using kernels::ScanAcc;
+using kernels::parallel_ranges;
+using kernels::scan_identity;
+using kernels::scan_step;
+
+namespace {
+
+template <class T>
+void scan_block(ScanOp op, const T* in, T* out, int64_t outer, int64_t r, int64_t inner, bool reverse,
+                bool exclusive) {
+  using A = ScanAcc<T>;
+  parallel_ranges(outer, r * inner, [&](int64_t b, int64_t e) {
+    std::vector<A> acc(inner);
+    for (int64_t o = b; o < e; ++o) {
+      acc.assign(inner, scan_identity<A>(op));
+      for (int64_t step = 0; step < r; ++step) {
+        const int64_t k = reverse ? r - 1 - step : step;
+        const T* x = in + (o * r + k) * inner;
+        T* y = out + (o * r + k) * inner;
+        for (int64_t j = 0; j < inner; ++j) {
+          const A next = scan_step<A>(op, acc[j], A(x[j]));
+          y[j] = static_cast<T>(exclusive ? acc[j] : next);
+          acc[j] = next;
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void scan(ScanOp op, DType dtype, const void* in, void* out, int64_t outer, int64_t r, int64_t inner, bool reverse,
+          bool exclusive) {
+  PYDL_DISPATCH_NUMERIC(dtype, T, scan_block<T>(op, static_cast<const T*>(in), static_cast<T*>(out), outer, r, inner,
+                                                reverse, exclusive));
+}
+
+}  // namespace pydl::cpu
