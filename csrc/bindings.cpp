@@ -239,6 +239,10 @@ void pydl::bind_core(py::module_& m) {
   m.def("max_min_dim", without_gil<&max_min_dim>);
   m.def("arg_max_min", without_gil<&arg_max_min>);
   m.def("scan", without_gil<&scan>);
+  m.def("sort", [](const Array& x, int64_t dim, bool descending, int64_t k, const std::string& name) {
+    GilRelease release(x.numel());
+    return sort(x, dim, descending, k, name.c_str());
+  });
   m.def("matmul", [](const Array& a, const Array& b) {
     GilRelease release(add_work(a.numel(), b.numel()));
     return matmul(a, b);

@@ -35,6 +35,12 @@ Array arg_max_min(bool is_max, const Array& x, const std::vector<int64_t>& dim, 
 // bool inputs scan in int64, as PyTorch.
 Array scan(ScanOp op, const Array& x, int64_t dim, bool reverse, bool exclusive);
 
+// sorting along one dim (ops_sort.cpp): the first k (0 <= k <= the dim's size, or kWholeDim)
+// of the sorted dim, values and their int64 positions, in the order of kernels/common/sort.h.
+// `name` is the op that errors name (sort, topk, kthvalue).
+constexpr int64_t kWholeDim = -1;
+std::tuple<Array, Array> sort(const Array& x, int64_t dim, bool descending, int64_t k, const char* name);
+
 // linear algebra (ops_linalg.cpp)
 // bias (length n, added to every row) and the epilogue (Identity, Relu or Gelu) run in the
 // GEMM's write-back. float16/bfloat16: tensor cores on CUDA; on the CPU through float32.

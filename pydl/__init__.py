@@ -28,6 +28,7 @@ from pydl.ops.indexing import gather, index_add, index_select, masked_fill, scat
 from pydl.ops.linalg import dot, matmul, mm, outer, tril, triu
 from pydl.ops.reduction import all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, std, sum, var
 from pydl.ops.scan import cumprod, cumsum, prod
+from pydl.ops.sort import argsort, kthvalue, msort, sort, topk
 from pydl.ops.shape import (broadcast_to, cat, chunk, clone, concat, flatten, narrow, permute, repeat_interleave,
                             reshape, split, squeeze, stack, tile, transpose, unbind, unsqueeze)
 from pydl.tensor import Size, Tensor

@@ -64,7 +64,7 @@ def _with_shape_of(fn):
 
 
 _EW, _UN, _RED, _LIN = "ops.elementwise", "ops.unary", "ops.reduction", "ops.linalg"
-_SHAPE, _IDX, _INPLACE, _SCAN = "ops.shape", "ops.indexing", "ops.inplace", "ops.scan"
+_SHAPE, _IDX, _INPLACE, _SCAN, _SORT = "ops.shape", "ops.indexing", "ops.inplace", "ops.scan", "ops.sort"
 
 
 class Tensor(TensorBase):
@@ -405,6 +405,11 @@ class Tensor(TensorBase):
     cumsum = _op(_SCAN)
     cumprod = _op(_SCAN)
     prod = _op(_SCAN)
+    sort = _op(_SORT)
+    argsort = _op(_SORT)
+    msort = _op(_SORT)
+    topk = _op(_SORT)
+    kthvalue = _op(_SORT)
     all = _op(_RED)
     any = _op(_RED)
 
