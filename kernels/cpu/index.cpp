@@ -14,8 +14,37 @@ int64_t first_out_of_range(const int64_t* index, int64_t n, int64_t low, int64_t
   return -1;
 }
 
+namespace {
+
+// index_select of single elements (inner == 1): a typed loop per row, not a memcpy per element.
+template <class Word>
+void select_elements(const Word* x, int64_t x_size, const int64_t* index, int64_t n_index, Word* out,
+                     int64_t outer) {
+  parallel_ranges(outer, n_index, [&](int64_t b, int64_t e) {
+    for (int64_t o = b; o < e; ++o) {
+      const Word* row = x + o * x_size;
+      Word* dst = out + o * n_index;
+      for (int64_t i = 0; i < n_index; ++i) dst[i] = row[index[i] < 0 ? index[i] + x_size : index[i]];
+    }
+  });
+}
+
+}  // namespace
+
 void index_select(DType dtype, const void* x, int64_t x_size, const int64_t* index, int64_t n_index, void* out,
                   int64_t outer, int64_t inner) {
+  if (inner == 1) {
+    auto run = [&](auto word) {
+      using Word = decltype(word);
+      select_elements(static_cast<const Word*>(x), x_size, index, n_index, static_cast<Word*>(out), outer);
+    };
+    switch (itemsize(dtype)) {
+      case 1: return run(uint8_t());
+      case 2: return run(uint16_t());
+      case 4: return run(uint32_t());
+      case 8: return run(uint64_t());
+    }
+  }
   const size_t row = inner * itemsize(dtype);
   const char* src = static_cast<const char*>(x);
   char* dst = static_cast<char*>(out);

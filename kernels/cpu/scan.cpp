@@ -15,10 +15,28 @@ using kernels::scan_step;
 
 namespace {
 
+// One column per row (inner == 1): the accumulator stays in a register.
+template <class T>
+void scan_rows(ScanOp op, const T* in, T* out, int64_t rows, int64_t r, bool reverse, bool exclusive) {
+  using A = ScanAcc<T>;
+  parallel_ranges(rows, r, [&](int64_t b, int64_t e) {
+    for (int64_t o = b; o < e; ++o) {
+      A acc = scan_identity<A>(op);
+      for (int64_t step = 0; step < r; ++step) {
+        const int64_t at = o * r + (reverse ? r - 1 - step : step);
+        const A next = scan_step<A>(op, acc, A(in[at]));
+        out[at] = static_cast<T>(exclusive ? acc : next);
+        acc = next;
+      }
+    }
+  });
+}
+
 template <class T>
 void scan_block(ScanOp op, const T* in, T* out, int64_t outer, int64_t r, int64_t inner, bool reverse,
                 bool exclusive) {
   using A = ScanAcc<T>;
+  if (inner == 1) return scan_rows(op, in, out, outer, r, reverse, exclusive);
   parallel_ranges(outer, r * inner, [&](int64_t b, int64_t e) {
     std::vector<A> acc(inner);
     for (int64_t o = b; o < e; ++o) {

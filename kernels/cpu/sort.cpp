@@ -1,5 +1,6 @@
-// Sorting on the CPU: each row as (value, position) pairs, ordered by the shared total order
-// (a full sort, or a partial sort when only the first k are wanted), rows in parallel.
+// Sorting on the CPU: each row as (value, position) pairs, ordered by the shared total order,
+// rows in parallel. When only the first k are wanted: for small k a heap of the best k seen
+// (most entries cost one comparison with its top), else a selection, then a sort of the k.
 #include "kernels/cpu/sort.h"
 
 #include <algorithm>
@@ -15,15 +16,31 @@ namespace {
 
 template <class T>
 void sort_block(const T* in, T* values, int64_t* indices, int64_t rows, int64_t n, int64_t k, bool descending) {
+  using Entry = std::pair<T, int64_t>;
   kernels::parallel_ranges(rows, n * 16, [&](int64_t b, int64_t e) {
-    std::vector<std::pair<T, int64_t>> row(n);
-    auto before = [descending](const std::pair<T, int64_t>& a, const std::pair<T, int64_t>& c) {
+    std::vector<Entry> row;
+    auto before = [descending](const Entry& a, const Entry& c) {
       return kernels::sorts_before(a.first, a.second, c.first, c.second, descending);
     };
     for (int64_t r = b; r < e; ++r) {
-      for (int64_t i = 0; i < n; ++i) row[i] = {in[r * n + i], i};
-      if (k < n) std::partial_sort(row.begin(), row.begin() + k, row.end(), before);
-      else std::sort(row.begin(), row.end(), before);
+      const T* x = in + r * n;
+      if (k * 8 <= n) {  // few wanted: a heap of the best k so far, its last-sorting entry on top
+        row.clear();
+        for (int64_t i = 0; i < k; ++i) row.emplace_back(x[i], i);
+        std::make_heap(row.begin(), row.end(), before);
+        for (int64_t i = k; i < n && k > 0; ++i) {
+          if (!before(Entry(x[i], i), row.front())) continue;
+          std::pop_heap(row.begin(), row.end(), before);
+          row.back() = Entry(x[i], i);
+          std::push_heap(row.begin(), row.end(), before);
+        }
+        std::sort_heap(row.begin(), row.end(), before);
+      } else {
+        row.resize(n);
+        for (int64_t i = 0; i < n; ++i) row[i] = Entry(x[i], i);
+        if (k < n) std::nth_element(row.begin(), row.begin() + k, row.end(), before);  // the first k, unordered
+        std::sort(row.begin(), row.begin() + k, before);
+      }
       for (int64_t i = 0; i < k; ++i) {
         values[r * k + i] = row[i].first;
         indices[r * k + i] = row[i].second;
