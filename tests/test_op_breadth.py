@@ -164,7 +164,7 @@ ERRORS = [
     (lambda: pydl.ones(2, 3).repeat(2), "at least 2 repeat sizes"),
     (lambda: pydl.ones(3).repeat_interleave(pydl.tensor([1, 2])), "3 integer counts"),
     (lambda: pydl.ones(3).repeat_interleave(-1), "non-negative"),
-    (lambda: F.cross_entropy(pydl.ones(2, 3), pydl.ones(2, 4)), "the input's shape"),
+    (lambda: F.cross_entropy(pydl.ones(2, 3), pydl.ones(2, 4)), "must have the input's shape"),
 ]
 
 

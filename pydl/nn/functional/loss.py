@@ -84,8 +84,9 @@ def _cross_entropy_with_probabilities(input, target, weight, code, label_smoothi
     from pydl.nn.functional.activation import log_softmax
 
     if target.shape != input.shape:
-        raise ArgumentError(f"cross_entropy: class-probability targets must have the input's shape "
-                            f"{tuple(input.shape)}, got {tuple(target.shape)}")
+        raise ArgumentError(f"cross_entropy: a {target.dtype.name} target holds class probabilities and must have "
+                            f"the input's shape {tuple(input.shape)}, got {tuple(target.shape)} (class indices "
+                            f"are int64)")
     class_dim = 0 if input.dim() == 1 else 1
     classes = input.shape[class_dim]
     if label_smoothing:
