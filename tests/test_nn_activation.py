@@ -322,3 +322,70 @@ def test_activation_modules_honour_inplace_as_torch(name, kw):
     tx = torch.from_numpy(a.copy()).requires_grad_()
     getattr(torch.nn, name)(inplace=True, **kw)(tx * 1.0).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy())
+
+
+# ---------------------------------------------------------------------- the module forms
+MODULES = [  # (pydl module, torch module name and arguments, functional twin)
+    (lambda nn: nn.ELU(0.5), ("ELU", (0.5,)), lambda x: F.elu(x, 0.5)),
+    (lambda nn: nn.SELU(), ("SELU", ()), F.selu),
+    (lambda nn: nn.CELU(1.5), ("CELU", (1.5,)), lambda x: F.celu(x, 1.5)),
+    (lambda nn: nn.Hardtanh(-2.0, 0.5), ("Hardtanh", (-2.0, 0.5)), lambda x: F.hardtanh(x, -2.0, 0.5)),
+    (lambda nn: nn.ReLU6(), ("ReLU6", ()), F.relu6),
+    (lambda nn: nn.Hardsigmoid(), ("Hardsigmoid", ()), F.hardsigmoid),
+    (lambda nn: nn.Hardswish(), ("Hardswish", ()), F.hardswish),
+    (lambda nn: nn.Softsign(), ("Softsign", ()), F.softsign),
+    (lambda nn: nn.LogSigmoid(), ("LogSigmoid", ()), F.logsigmoid),
+    (lambda nn: nn.Mish(), ("Mish", ()), F.mish),
+]
+
+
+@pytest.mark.parametrize("make, ref, fn", MODULES, ids=[m[1][0] for m in MODULES])
+def test_modules_match_functional_and_pytorch(make, ref, fn, device):
+    data = np.random.default_rng(0).standard_normal((4, 6)) * 4
+    x = pydl.tensor(data, device=device)
+    out = make(pydl.nn)(x)
+    np.testing.assert_array_equal(out.cpu().numpy(), fn(x).cpu().numpy())
+    torch = pytest.importorskip("torch")
+    expected = getattr(torch.nn, ref[0])(*ref[1])(torch.tensor(data))
+    np.testing.assert_allclose(out.cpu().numpy(), expected.numpy(), rtol=1e-12, atol=1e-15)
+    assert repr(make(pydl.nn)).startswith(ref[0])
+
+
+def test_in_place_forms_write_into_the_input():
+    for fn in (lambda x: F.elu(x, inplace=True), lambda x: F.selu(x, inplace=True), lambda x: F.relu6(x, inplace=True),
+               lambda x: F.hardswish(x, inplace=True), lambda x: F.mish(x, inplace=True)):
+        x = pydl.tensor([-4.0, -1.0, 0.5, 7.0])
+        expected = fn(x.clone()).tolist()
+        assert fn(x) is x and x.tolist() == expected
+
+
+@pytest.mark.parametrize("shape, channels", [((2, 3, 4, 5), 3), ((2, 3), 3), ((5,), 1), ((2, 3, 4), 1)])
+def test_prelu_against_pytorch(shape, channels, device):
+    torch = pytest.importorskip("torch")
+    data = np.random.default_rng(1).standard_normal(shape)
+    weight = np.random.default_rng(2).uniform(0.05, 0.5, channels)
+    x, w = pydl.tensor(data, device=device, requires_grad=True), pydl.tensor(weight, device=device, requires_grad=True)
+    tx, tw = torch.tensor(data, requires_grad=True), torch.tensor(weight, requires_grad=True)
+    out, ref = F.prelu(x, w), torch.nn.functional.prelu(tx, tw)
+    np.testing.assert_allclose(out.detach().cpu().numpy(), ref.detach().numpy(), rtol=1e-14)
+    out.sum().backward()
+    ref.sum().backward()
+    np.testing.assert_allclose(x.grad.cpu().numpy(), tx.grad.numpy(), rtol=1e-14)
+    np.testing.assert_allclose(w.grad.cpu().numpy(), tw.grad.numpy(), rtol=1e-12)
+
+
+def test_prelu_module_learns_its_slope():
+    layer = pydl.nn.PReLU(3, init=0.1)
+    assert [p.shape for p in layer.parameters()] == [(3,)] and layer.weight.tolist() == pytest.approx([0.1] * 3)
+    x = pydl.tensor(np.full((2, 3, 2), -1.0, np.float32))
+    layer(x).sum().backward()
+    assert layer.weight.grad.tolist() == [-4.0, -4.0, -4.0]
+    with pytest.raises(ValueError, match="prelu: expected one weight or 3"):
+        F.prelu(x, pydl.ones(2))
+
+
+def test_new_activation_errors():
+    with pytest.raises(ValueError, match="hardtanh: min_val 2 must not exceed max_val 1"):
+        F.hardtanh(pydl.ones(2), 2, 1)
+    with pytest.raises(TypeError, match="elu"):
+        F.elu(pydl.tensor([1, 2]))

@@ -18,6 +18,17 @@ def sigmoid(x):
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
+def softplus(x):
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def _hardsigmoid(x):
+    return np.clip(x + 3, 0, 6) / 6
+
+
 # name -> (pydl function, float64 reference, derivative reference, PyTorch function, sampled range)
 OPS = {
     "log1p": (pydl.log1p, np.log1p, lambda x: 1 / (1 + x), lambda torch: torch.log1p, (-0.99, 20.0)),
@@ -27,6 +38,31 @@ OPS = {
     "sin": (pydl.sin, np.sin, np.cos, lambda torch: torch.sin, (-100.0, 100.0)),
     "cos": (pydl.cos, np.cos, lambda x: -np.sin(x), lambda torch: torch.cos, (-100.0, 100.0)),
     "tan": (pydl.tan, np.tan, lambda x: 1 + np.tan(x) ** 2, lambda torch: torch.tan, (-100.0, 100.0)),
+    "elu": (lambda x: F.elu(x, 0.7), lambda x: np.where(x > 0, x, 0.7 * np.expm1(x)),
+            lambda x: np.where(x > 0, 1.0, 0.7 * np.exp(x)),
+            lambda torch: (lambda x: torch.nn.functional.elu(x, 0.7)), (-20.0, 20.0)),
+    "selu": (F.selu, lambda x: SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(x)),
+             lambda x: SELU_SCALE * np.where(x > 0, 1.0, SELU_ALPHA * np.exp(x)),
+             lambda torch: torch.nn.functional.selu, (-20.0, 20.0)),
+    "celu": (lambda x: F.celu(x, 2.0), lambda x: np.where(x > 0, x, 2.0 * np.expm1(x / 2.0)),
+             lambda x: np.where(x > 0, 1.0, np.exp(x / 2.0)),
+             lambda torch: (lambda x: torch.nn.functional.celu(x, 2.0)), (-20.0, 20.0)),
+    "hardtanh": (lambda x: F.hardtanh(x, -0.5, 2.0), lambda x: np.clip(x, -0.5, 2.0),
+                 lambda x: ((x > -0.5) & (x < 2.0)).astype(float),
+                 lambda torch: (lambda x: torch.nn.functional.hardtanh(x, -0.5, 2.0)), (-5.0, 5.0)),
+    "relu6": (F.relu6, lambda x: np.clip(x, 0, 6), lambda x: ((x > 0) & (x < 6)).astype(float),
+              lambda torch: torch.nn.functional.relu6, (-10.0, 10.0)),
+    "hardsigmoid": (F.hardsigmoid, _hardsigmoid, lambda x: np.where((x > -3) & (x < 3), 1 / 6, 0.0),
+                    lambda torch: torch.nn.functional.hardsigmoid, (-6.0, 6.0)),
+    "hardswish": (F.hardswish, lambda x: x * _hardsigmoid(x), lambda x: np.where(
+        x <= -3, 0.0, np.where(x < 3, x / 3 + 0.5, 1.0)), lambda torch: torch.nn.functional.hardswish, (-6.0, 6.0)),
+    "softsign": (F.softsign, lambda x: x / (1 + np.abs(x)), lambda x: 1 / (1 + np.abs(x)) ** 2,
+                 lambda torch: torch.nn.functional.softsign, (-50.0, 50.0)),
+    "logsigmoid": (F.logsigmoid, lambda x: -softplus(-x), lambda x: sigmoid(-x),
+                   lambda torch: torch.nn.functional.logsigmoid, (-50.0, 50.0)),
+    "mish": (F.mish, lambda x: x * np.tanh(softplus(x)),
+             lambda x: np.tanh(softplus(x)) + x * (1 - np.tanh(softplus(x)) ** 2) * sigmoid(x),
+             lambda torch: torch.nn.functional.mish, (-20.0, 20.0)),
 }
 # The range reduction's edges: multiples of pi/4 and pi/2, the tiny-argument cut, big arguments.
 _TRIG = [0.0, -0.0, 1e-30, -1e-30, 2.44e-4, -2.45e-4, 0.7853981, 0.7853982, -0.7853982, 1.5707963, 1.5707964,
@@ -40,6 +76,10 @@ EXTREMES = {
     "silu": [0.0, -0.0, 1e-30, -1e-30, 1e-3, -1e-3, 1.0, -1.0, 5.0, -5.0, 17.0, -17.0, 40.0, -40.0, 87.0, -87.0,
              400.0],
     "sin": _TRIG, "cos": _TRIG, "tan": _TRIG,
+    **{name: [0.0, -0.0, 1e-30, -1e-30, 1e-3, -1e-3, 0.5, -0.5, 1.0, -1.0, 2.0, -2.0, 3.0, -3.0, 6.0, -6.0, 17.0,
+              -17.0, 40.0, -40.0, 87.0, -87.0, 400.0, -400.0]
+       for name in ("elu", "selu", "celu", "hardtanh", "relu6", "hardsigmoid", "hardswish", "softsign", "logsigmoid",
+                    "mish")},
 }
 # Exactly these outputs, as PyTorch gives them.
 SPECIAL = {
@@ -49,8 +89,20 @@ SPECIAL = {
     "sin": {inf: nan, -inf: nan, nan: nan, -0.0: -0.0, 1e-30: 1e-30},
     "cos": {inf: nan, -inf: nan, nan: nan, -0.0: 1.0, 1e-30: 1.0},
     "tan": {inf: nan, -inf: nan, nan: nan, -0.0: -0.0, -1e-30: -1e-30},
+    "elu": {inf: inf, -inf: -0.7, nan: nan, -0.0: -0.0},
+    "selu": {inf: inf, -inf: -SELU_ALPHA * SELU_SCALE, nan: nan, -0.0: -0.0},
+    "celu": {inf: inf, -inf: -2.0, nan: nan, -0.0: -0.0},
+    "hardtanh": {inf: 2.0, -inf: -0.5, nan: nan, -0.0: -0.0},
+    "relu6": {inf: 6.0, -inf: 0.0, nan: nan},
+    "hardsigmoid": {inf: 1.0, -inf: 0.0, nan: nan, 3.0: 1.0, -3.0: 0.0},
+    "hardswish": {inf: inf, -inf: nan, nan: nan, 3.0: 3.0, -3.0: -0.0},
+    "softsign": {inf: nan, -inf: nan, nan: nan, -0.0: -0.0},
+    "logsigmoid": {inf: 0.0, -inf: -inf, nan: nan, 0.0: -np.log(2.0)},
+    "mish": {inf: inf, -inf: nan, nan: nan, -0.0: -0.0},
 }
-MAX_ULP = {"log1p": 2.5, "expm1": 2.0, "silu": 3.5, "sin": 1.0, "cos": 1.0, "tan": 1.5}  # float32 forward against the float64 reference
+MAX_ULP = {"log1p": 2.5, "expm1": 2.0, "silu": 3.5, "sin": 1.0, "cos": 1.0, "tan": 1.5, "elu": 2.5, "selu": 3.0,
+           "celu": 3.0, "hardtanh": 0.0, "relu6": 0.0, "hardsigmoid": 1.0, "hardswish": 2.0, "softsign": 1.5,
+           "logsigmoid": 3.0, "mish": 4.0}  # float32 forward against the float64 reference
 
 
 def inputs(name, n, dtype, seed=0):
@@ -124,9 +176,13 @@ def test_against_torch(name):
     yp.backward(pydl.tensor(g))
     yq.backward(torch.tensor(g))
     np.testing.assert_allclose(yp.detach().numpy(), yq.detach().numpy(), rtol=3e-6, atol=1e-37)
-    # PyTorch's expm1 backward, grad * (result + 1), cancels where result is -1 to an ulp: hence
-    # an absolute tolerance of an ulp of 1 times the gradient (ours is held to float64 above)
-    slack = np.abs(g) * 1.2e-7 if name == "expm1" else 1e-37
+    # Some of PyTorch's backwards cancel, where ours are held to float64 above: expm1's
+    # grad * (result + 1) where result is -1 to an ulp, softsign's two terms of about 1 / (1 + |x|),
+    # mish's terms of about 1 around its derivative's zero. Hence absolute slacks of a few ulp
+    # of the terms, times the gradient.
+    eps = 1.2e-7
+    terms = {"expm1": 1.0, "softsign": 2.0 / (1.0 + np.abs(x)), "mish": 4.0}
+    slack = np.abs(g) * eps * terms[name] if name in terms else 1e-37
     assert np.all(np.abs(p.grad.numpy() - q.grad.numpy()) <= 3e-6 * np.abs(q.grad.numpy()) + slack)
 
 

@@ -177,6 +177,88 @@ struct SoftplusOp {
   }
 };
 
+// ELU and SELU: scale * (x if x > 0 else alpha (e^x - 1)); p0 = alpha, p1 = scale (1 for ELU).
+template <class T>
+struct EluOp {
+  T alpha, scale;
+  PYDL_HD EluOp(double p0, double p1) : alpha(static_cast<T>(p0)), scale(static_cast<T>(p1)) {}
+  PYDL_HD T forward(T x) const { return scale * pick(x > T(0), x, alpha * Expm1Op<T>::expm1_of(x)); }
+  PYDL_HD T backward(T dy, T x) const { return pick(x > T(0), dy * scale, dy * (scale * alpha * exp_fast(x))); }
+};
+
+// CELU: x if x > 0 else alpha (e^(x / alpha) - 1); p0 = alpha.
+template <class T>
+struct CeluOp {
+  T alpha;
+  PYDL_HD CeluOp(double p0, double) : alpha(static_cast<T>(p0)) {}
+  PYDL_HD T forward(T x) const { return pick(x > T(0), x, alpha * Expm1Op<T>::expm1_of(x / alpha)); }
+  PYDL_HD T backward(T dy, T x) const { return pick(x > T(0), dy, dy * exp_fast(x / alpha)); }
+};
+
+// Hardtanh: x clamped to [p0, p1] (ReLU6: [0, 6]); the gradient passes strictly inside, as PyTorch.
+template <class T>
+struct HardtanhOp {
+  T lo, hi;
+  PYDL_HD HardtanhOp(double p0, double p1) : lo(static_cast<T>(p0)), hi(static_cast<T>(p1)) {}
+  PYDL_HD T forward(T x) const { return pick(x < lo, lo, pick(x > hi, hi, x)); }
+  PYDL_HD T backward(T dy, T x) const { return pick((x > lo) & (x < hi), dy, T(0)); }
+};
+
+// Hardsigmoid: min(max(x + 3, 0), 6) / 6 (PyTorch's rounding); the gradient 1/6 strictly
+// inside (-3, 3).
+template <class T>
+struct HardsigmoidOp {
+  PYDL_HD HardsigmoidOp(double, double) {}
+  PYDL_HD T forward(T x) const { return relu6_of_shifted(x) / T(6); }
+  PYDL_HD T backward(T dy, T x) const { return pick((x > T(-3)) & (x < T(3)), dy / T(6), T(0)); }
+  static PYDL_HD T relu6_of_shifted(T x) {  // min(max(x + 3, 0), 6), NaN kept
+    const T s = x + T(3);
+    return pick(s < T(0), T(0), pick(s > T(6), T(6), s));
+  }
+};
+
+// Hardswish: x min(max(x + 3, 0), 6) / 6; the gradient x / 3 + 1/2 strictly inside (-3, 3),
+// 0 from -3 down and 1 from 3 up, as PyTorch.
+template <class T>
+struct HardswishOp {
+  PYDL_HD HardswishOp(double, double) {}
+  PYDL_HD T forward(T x) const { return x * HardsigmoidOp<T>::relu6_of_shifted(x) / T(6); }
+  PYDL_HD T backward(T dy, T x) const {
+    return pick(x <= T(-3), T(0), pick(x < T(3), dy * (x / T(3) + T(0.5)), dy));
+  }
+};
+
+// Softsign: x / (1 + |x|).
+template <class T>
+struct SoftsignOp {
+  PYDL_HD SoftsignOp(double, double) {}
+  PYDL_HD T forward(T x) const { return x / (T(1) + abs_bits(x)); }
+  PYDL_HD T backward(T dy, T x) const {
+    const T d = T(1) + abs_bits(x);
+    return dy / (d * d);
+  }
+};
+
+// log sigmoid(x) = min(x, 0) - log(1 + e^-|x|): no overflow either way; d/dx = sigmoid(-x).
+template <class T>
+struct LogsigmoidOp {
+  PYDL_HD LogsigmoidOp(double, double) {}
+  PYDL_HD T forward(T x) const { return pick(x < T(0), x, T(0)) - log1p_fast(exp_fast(-abs_bits(x))); }
+  PYDL_HD T backward(T dy, T x) const { return dy * sigmoid_fast(-x); }
+};
+
+// Mish: x tanh(softplus(x)); d/dx = t + x (1 - t^2) sigmoid(x) with t = tanh(softplus(x)).
+template <class T>
+struct MishOp {
+  PYDL_HD MishOp(double, double) {}
+  PYDL_HD T forward(T x) const { return x * tanh_fast(softplus(x)); }
+  PYDL_HD T backward(T dy, T x) const {
+    const T t = tanh_fast(softplus(x));
+    return dy * fmadd(x * fmadd(-t, t, T(1)), sigmoid_fast(x), t);
+  }
+  static PYDL_HD T softplus(T x) { return pick(x > T(0), x, T(0)) + log1p_fast(exp_fast(-abs_bits(x))); }
+};
+
 // SiLU (swish): x sigmoid(x); d/dx = s (1 + x (1 - s)) with s = sigmoid(x).
 template <class T>
 struct SiluOp {
@@ -244,7 +326,15 @@ namespace pydl {
   X(Softplus, "softplus", SoftplusOp, FloatOnly, Input, 8)     \
   X(Gelu, "gelu", GeluOp, FloatOnly, Input, 8)                 \
   X(GeluTanh, "gelu_tanh", GeluTanhOp, FloatOnly, Input, 8)    \
-  X(Silu, "silu", SiluOp, FloatOnly, Input, 8)
+  X(Silu, "silu", SiluOp, FloatOnly, Input, 8)                 \
+  X(Elu, "elu", EluOp, FloatOnly, Input, 8)                    \
+  X(Celu, "celu", CeluOp, FloatOnly, Input, 8)                 \
+  X(Hardtanh, "hardtanh", HardtanhOp, FloatOnly, Input, 1)     \
+  X(Hardsigmoid, "hardsigmoid", HardsigmoidOp, FloatOnly, Input, 1) \
+  X(Hardswish, "hardswish", HardswishOp, FloatOnly, Input, 1)  \
+  X(Softsign, "softsign", SoftsignOp, FloatOnly, Input, 2)     \
+  X(Logsigmoid, "logsigmoid", LogsigmoidOp, FloatOnly, Input, 8) \
+  X(Mish, "mish", MishOp, FloatOnly, Input, 16)
 
 enum class UnaryOp : int { PYDL_UNARY_OPS(PYDL_ENUM_ENTRY) };
 PYDL_REGISTRY(UnaryOp, PYDL_UNARY_OPS)

@@ -9,12 +9,16 @@ from pydl.ops.unary import FUNCTIONS, Relu, in_place, sigmoid, tanh
 from pydl.tensor import _wrap
 
 __all__ = ["relu", "relu_", "leaky_relu", "leaky_relu_", "sigmoid", "tanh", "softplus", "gelu", "silu", "softmax",
-           "log_softmax"]
+           "log_softmax", "elu", "selu", "celu", "hardtanh", "relu6", "hardsigmoid", "hardswish", "softsign",
+           "logsigmoid", "mish", "prelu"]
 
 U = _C.Unary
 LeakyRelu, Softplus, Gelu, GeluTanh = FUNCTIONS[U.LEAKY_RELU], FUNCTIONS[U.SOFTPLUS], FUNCTIONS[U.GELU], \
     FUNCTIONS[U.GELU_TANH]
-Silu = FUNCTIONS[U.SILU]
+Silu, Elu, Celu, Hardtanh = FUNCTIONS[U.SILU], FUNCTIONS[U.ELU], FUNCTIONS[U.CELU], FUNCTIONS[U.HARDTANH]
+Hardsigmoid, Hardswish, Mish = FUNCTIONS[U.HARDSIGMOID], FUNCTIONS[U.HARDSWISH], FUNCTIONS[U.MISH]
+Softsign, Logsigmoid = FUNCTIONS[U.SOFTSIGN], FUNCTIONS[U.LOGSIGMOID]
+SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
 
 def relu(input, inplace=False):
@@ -48,6 +52,67 @@ def gelu(input, approximate="none"):
 
 def silu(input, inplace=False):
     return in_place(Silu, input) if inplace else Silu.apply(input)
+
+
+def _apply(fn, input, inplace, *params):
+    return in_place(fn, input, *params) if inplace else fn.apply(input, *params)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    return _apply(Elu, input, inplace, float(alpha), 1.0)
+
+
+def selu(input, inplace=False):
+    return _apply(Elu, input, inplace, SELU_ALPHA, SELU_SCALE)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    if alpha == 0:
+        raise ArgumentError("celu: alpha must not be 0")
+    return _apply(Celu, input, inplace, float(alpha))
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    if min_val > max_val:
+        raise ArgumentError(f"hardtanh: min_val {min_val} must not exceed max_val {max_val}")
+    return _apply(Hardtanh, input, inplace, float(min_val), float(max_val))
+
+
+def relu6(input, inplace=False):
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def hardsigmoid(input, inplace=False):
+    return _apply(Hardsigmoid, input, inplace)
+
+
+def hardswish(input, inplace=False):
+    return _apply(Hardswish, input, inplace)
+
+
+def softsign(input):
+    return Softsign.apply(input)
+
+
+def logsigmoid(input):
+    return Logsigmoid.apply(input)
+
+
+def mish(input, inplace=False):
+    return _apply(Mish, input, inplace)
+
+
+def prelu(input, weight):
+    """max(0, x) + weight * min(0, x), weight one slope or one per channel (dim 1)."""
+    from pydl.ops.elementwise import where
+
+    if weight.numel() != 1:
+        channels = input.shape[1] if input.dim() >= 2 else input.numel() if input.dim() == 1 else 1
+        if weight.dim() != 1 or weight.numel() != channels:
+            raise ArgumentError(f"prelu: expected one weight or {channels} (one per channel), got shape "
+                                f"{tuple(weight.shape)}")
+        weight = weight.reshape([channels] + [1] * (input.dim() - 2)) if input.dim() >= 2 else weight
+    return where(input > 0, input, weight * input)
 
 
 # ---------------------------------------------------------------------- softmax
