@@ -1,5 +1,5 @@
-"""Benchmark cases for padding, resizing, sorting, scans and attention (run by
-bench/cpu_kernels.py).
+"""Benchmark cases for padding, resizing, sorting, scans, the transposed convolution and
+attention (run by bench/cpu_kernels.py).
 
 Each case times one op through autograd, forward and (where it is differentiable) backward,
 pydl against PyTorch CPU on the same float32 data. "work" counts the bytes the op must move:
@@ -62,6 +62,9 @@ def cases(torch):
               backward=False),
         _case(torch, "topk(10)", [(512, 4096)], lambda x: x.topk(10).values, lambda x: x.topk(10).values,
               backward=False),
+        _case(torch, "conv_transpose2d(stride 2)", [(16, 32, 16, 16), (32, 16, 4, 4)],
+              lambda x, w: F.conv_transpose2d(x, w, stride=2, padding=1),
+              lambda x, w: TF.conv_transpose2d(x, w, stride=2, padding=1)),
         _case(torch, "scaled_dot_product_attention", [(8, 8, 256, 64)] * 3, F.scaled_dot_product_attention,
               lambda q, k, v: TF.scaled_dot_product_attention(q, k, v)),
     ]

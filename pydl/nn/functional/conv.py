@@ -1,16 +1,17 @@
 """``conv2d`` as ``torch.nn.functional.conv2d``: NCHW (or unbatched CHW) input, weight
 (C_out, C_in / groups, kH, kW), optional bias; kernels for the forward, the input gradient and
 the weight gradient on the CPU and CUDA. ``conv2d_relu`` applies a ReLU in the same pass (on
-CUDA in the kernel's write-back)."""
+CUDA in the kernel's write-back). ``conv_transpose2d`` runs the same three kernels in the
+adjoint roles; ``conv1d`` and ``conv_transpose1d`` are the 2-d ops at height 1."""
 import numbers
 
 from pydl import _C
 from pydl._C import ArgumentError
 from pydl.autograd.function import Function
-from pydl.ops._util import Unary
+from pydl.ops._util import Binary, Unary
 from pydl.tensor import Tensor, _wrap
 
-__all__ = ["conv2d"]
+__all__ = ["conv2d", "conv1d", "conv_transpose2d", "conv_transpose1d"]
 
 
 def _pair(v, name, op):
@@ -97,3 +98,78 @@ def _conv2d(input, weight, bias, stride, padding, dilation, groups, relu):
     dilation = _pair(dilation, "dilation", "conv2d")
     padding = _padding(padding, weight, stride, dilation)
     return Conv2d.apply(input, weight, bias, stride, padding, dilation, int(groups), relu)
+
+
+class ConvTranspose2d(Function):
+    """The adjoint of conv2d: its forward is conv2d's input gradient, its input gradient is
+    conv2d itself, its weight gradient conv2d's weight gradient with the roles of x and g swapped."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, out_shape, stride, padding, dilation, groups):
+        ctx.args = (stride, padding, dilation, groups)
+        ctx.x, ctx.w, ctx.has_bias = x._a, weight._a, bias is not None
+        out = _C.conv2d_backward_input(x._a, weight._a, out_shape, *ctx.args)
+        if bias is not None:
+            out = _C.binary(Binary.ADD, out, bias._a.reshape([-1, 1, 1]))
+        return _wrap(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        g, need = g._a, ctx.needs_input_grad
+        gx = _wrap(_C.conv2d(g, ctx.w, None, *ctx.args, False)) if need[0] else None
+        gw = _wrap(_C.conv2d_backward_weight(ctx.x, g, ctx.w.shape, *ctx.args)) if need[1] else None
+        gb = _wrap(_C.conv2d_backward_bias(g)) if need[2] else None
+        return gx, gw, gb, None, None, None, None, None
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """The transposed 2-d convolution (the "deconvolution" of decoders), as
+    torch.nn.functional.conv_transpose2d; weight is (C_in, C_out / groups, kH, kW)."""
+    op = "conv_transpose2d"
+    _tensor(input, "input", op)
+    _tensor(weight, "weight", op)
+    stride, padding = _pair(stride, "stride", op), _pair(padding, "padding", op)
+    output_padding, dilation = _pair(output_padding, "output_padding", op), _pair(dilation, "dilation", op)
+    if input.dim() not in (3, 4) or weight.dim() != 4:
+        raise ArgumentError(f"{op}: expected a 3-d or 4-d input and a 4-d weight (C_in, C_out / groups, kH, kW), "
+                            f"got shapes {tuple(input.shape)} and {tuple(weight.shape)}")
+    for o, s, d in zip(output_padding, stride, dilation):
+        if not 0 <= o < max(s, d):
+            raise ArgumentError(f"{op}: output_padding {tuple(output_padding)} must be smaller than the stride "
+                                f"{tuple(stride)} or the dilation {tuple(dilation)}")
+    if input.shape[-3] != weight.shape[0]:
+        raise ArgumentError(f"{op}: input has {input.shape[-3]} channels, weight expects {weight.shape[0]}")
+    size = [(n - 1) * s - 2 * p + d * (k - 1) + o + 1
+            for n, s, p, d, k, o in zip(input.shape[-2:], stride, padding, dilation, weight.shape[2:], output_padding)]
+    if min(size) <= 0:
+        raise ArgumentError(f"{op}: the output size {tuple(size)} is not positive")
+    out_shape = list(input.shape[:-3]) + [weight.shape[1] * int(groups)] + size
+    return ConvTranspose2d.apply(input, weight, bias, out_shape, stride, padding, dilation, int(groups))
+
+
+def _as_2d(op, input, weight, stride, padding, dilation):
+    """A 1-d convolution's arguments as those of a 2-d one of height 1."""
+    def one(v, name):
+        if isinstance(v, (tuple, list)):
+            if len(v) != 1:
+                raise ArgumentError(f"{op}: expected {name} as an int or a 1-tuple, got {v!r}")
+            v = v[0]
+        return (1 if name in ("stride", "dilation") else 0, v)
+
+    if input.dim() not in (2, 3) or weight.dim() != 3:
+        raise ArgumentError(f"{op}: expected a 2-d or 3-d input and a 3-d weight, got shapes {tuple(input.shape)} "
+                            f"and {tuple(weight.shape)}")
+    padding = padding if isinstance(padding, str) else one(padding, "padding")
+    return (input.unsqueeze(-2), weight.unsqueeze(2), one(stride, "stride"), padding, one(dilation, "dilation"))
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-d cross-correlation over (N, C, L), as torch.nn.functional.conv1d: conv2d of height 1."""
+    x, w, stride, padding, dilation = _as_2d("conv1d", input, weight, stride, padding, dilation)
+    return conv2d(x, w, bias, stride, padding, dilation, groups).squeeze(-2)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    x, w, stride, padding, dilation = _as_2d("conv_transpose1d", input, weight, stride, padding, dilation)
+    output_padding = (0, output_padding[0] if isinstance(output_padding, (tuple, list)) else output_padding)
+    return conv_transpose2d(x, w, bias, stride, padding, output_padding, groups, dilation).squeeze(-2)
