@@ -21,8 +21,10 @@ from pydl.creation import (arange, empty, empty_like, eye, from_numpy, full, ful
                            manual_seed, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor,
                            zeros, zeros_like)
 from pydl.ops.elementwise import (add, bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift,
-                                  bitwise_xor, clamp, div, eq, ge, gt, le, logical_and, logical_not, logical_or,
-                                  logical_xor, lt, maximum, minimum, mul, ne, pow, square, sub, where)
+                                  bitwise_xor, clamp, div, eq, floor_divide, fmod, ge, gt, le, logical_and, logical_not,
+                                  logical_or, logical_xor, lt, maximum, minimum, mul, ne, pow, remainder, square, sub,
+                                  where)
+from pydl.ops.numeric import (allclose, isclose, isfinite, isinf, isnan, isneginf, isposinf, lerp, logaddexp)
 from pydl.ops.unary import *  # noqa: F401,F403  (the pointwise family: pydl.exp, pydl.tanh, ...)
 from pydl.ops.indexing import gather, index_add, index_select, masked_fill, scatter_add
 from pydl.ops.linalg import dot, matmul, mm, outer, tril, triu

@@ -43,6 +43,57 @@ struct PowF {
     if constexpr (std::is_floating_point<T>::value) return fpow(a, b); else return int_pow(a, b);
   }
 };
+// fmod (the remainder with a's sign), remainder (with b's sign, Python's %), floor division
+// and truncating division, as PyTorch's kernels compute them (c10's div_floor_floating and
+// div_floor_integer). Integers never trap: csrc/ refuses a zero integer divisor first, and
+// the kernels give 0 if one reaches them; INT64_MIN / -1 wraps.
+template <class T>
+PYDL_HD T wrapping_div(T a, T b) {
+  if constexpr (std::is_signed<T>::value) {
+    if (b == T(-1)) return static_cast<T>(T(0) - static_cast<std::make_unsigned_t<T>>(a));
+  }
+  return b == T(0) ? T(0) : static_cast<T>(a / b);
+}
+template <class T>
+PYDL_HD T wrapping_mod(T a, T b) {
+  if constexpr (std::is_signed<T>::value) {
+    if (b == T(-1)) return T(0);
+  }
+  return b == T(0) ? T(0) : static_cast<T>(a % b);
+}
+struct FmodF {
+  template <class T> PYDL_HD T operator()(T a, T b) const {
+    if constexpr (std::is_floating_point<T>::value) return fmod(a, b); else return wrapping_mod(a, b);
+  }
+};
+struct RemainderF {
+  template <class T> PYDL_HD T operator()(T a, T b) const {
+    const T r = FmodF{}(a, b);
+    return (r != T(0)) && ((r < T(0)) != (b < T(0))) ? static_cast<T>(r + b) : r;
+  }
+};
+struct FloorDivideF {
+  template <class T> PYDL_HD T operator()(T a, T b) const {
+    if constexpr (std::is_floating_point<T>::value) {
+      if (b == T(0)) return a / b;
+      const T mod = fmod(a, b);
+      T div = (a - mod) / b;
+      if ((mod != T(0)) && ((b < T(0)) != (mod < T(0)))) div -= T(1);
+      if (div == T(0)) return copysign(T(0), a / b);
+      T floordiv = floor(div);
+      if (div - floordiv > T(0.5)) floordiv += T(1);
+      return floordiv;
+    } else {
+      const T quot = wrapping_div(a, b);
+      return (a < T(0)) != (b < T(0)) && wrapping_mod(a, b) != T(0) ? static_cast<T>(quot - 1) : quot;
+    }
+  }
+};
+struct TruncDivideF {
+  template <class T> PYDL_HD T operator()(T a, T b) const {
+    if constexpr (std::is_floating_point<T>::value) return trunc(a / b); else return wrapping_div(a, b);
+  }
+};
 // NaN propagates, as in PyTorch.
 struct MaximumF {
   template <class T> PYDL_HD T operator()(T a, T b) const { return a > b ? a : (b != b ? b : (a != a ? a : b)); }
@@ -94,6 +145,10 @@ namespace pydl {
   X(Mul, "mul", MulF, Arith)             \
   X(Div, "div", DivF, Arith)             \
   X(Pow, "pow", PowF, Arith)             \
+  X(Fmod, "fmod", FmodF, Arith)          \
+  X(Remainder, "remainder", RemainderF, Arith) \
+  X(FloorDivide, "floor_divide", FloorDivideF, Arith) \
+  X(TruncDivide, "trunc_divide", TruncDivideF, Arith) \
   X(Maximum, "maximum", MaximumF, Pick)  \
   X(Minimum, "minimum", MinimumF, Pick)  \
   X(BitAnd, "bitwise_and", BitAndF, Bitwise) \

@@ -232,12 +232,31 @@ PYDL_HD double sin_fast(double x) { return sin(x); }
 PYDL_HD double cos_fast(double x) { return cos(x); }
 PYDL_HD double tan_fast(double x) { return tan(x); }
 
-// ---------------------------------------------------------------- the normal CDF
-// Phi(x) = erfc(-x / sqrt 2) / 2. erfc by the Chebyshev fit of Numerical Recipes (erfcc:
-// relative error < 1.2e-7 everywhere), so the left tail keeps its relative precision where
-// 1 + erf(x) would cancel: GELU of x = -8 is right to the last digits, not 0 or noise.
-PYDL_HD float normal_cdf(float x) {
-  const float z = abs_bits(x) * 0.70710678118654752f;
+// ---------------------------------------------------------------- rounding
+// floor, ceil and trunc of a float32 from rint (one instruction that vectorizes, where floorf
+// is a libm call under -ftrapping-math): rint(x) stepped by one where it overshot. Each
+// result takes x's sign, so -0.5 gives -0 as libm's does; NaN and the integral values from
+// 2^23 up pass through. float64 takes libm's, exact as well.
+PYDL_HD float floor_fast(float x) {
+  const float r = rintf(x);
+  return copysign_bits(abs_bits(pick(r > x, r - 1.0f, r)), x);
+}
+PYDL_HD float ceil_fast(float x) {
+  const float r = rintf(x);
+  return copysign_bits(abs_bits(pick(r < x, r + 1.0f, r)), x);
+}
+PYDL_HD float trunc_fast(float x) { return pick(x < 0.0f, ceil_fast(x), floor_fast(x)); }
+PYDL_HD double floor_fast(double x) { return floor(x); }
+PYDL_HD double ceil_fast(double x) { return ceil(x); }
+PYDL_HD double trunc_fast(double x) { return trunc(x); }
+
+// ---------------------------------------------------------------- erf, erfc
+// erfc(z) = t e for z >= 0, by the Chebyshev fit of Numerical Recipes (erfcc: relative error
+// < 1.2e-7 everywhere), kept as its two factors for normal_cdf's roundings.
+struct ErfcParts {
+  float t, e;
+};
+PYDL_HD ErfcParts erfc_parts(float z) {
   const float t = 1.0f / fmadd(0.5f, z, 1.0f);
   float p = 0.17087277f;
   p = fmadd(p, t, -0.82215223f);
@@ -248,8 +267,36 @@ PYDL_HD float normal_cdf(float x) {
   p = fmadd(p, t, 0.09678418f);
   p = fmadd(p, t, 0.37409196f);
   p = fmadd(p, t, 1.00002368f);
-  const float half_t = 0.5f * t, e = exp_fast(fmadd(p, t, fmadd(-z, z, -1.26551223f)));
-  return select_mask(lane_mask(x < 0.0f), half_t * e, fmadd(-half_t, e, 1.0f));  // Phi(-|x|), 1 - Phi(-|x|)
+  return {t, exp_fast(fmadd(p, t, fmadd(-z, z, -1.26551223f)))};
+}
+// erf: Cephes' erff, x P(x^2) below |x| = 1 (relative error ~1e-7), 1 - erfc(|x|) above
+// (erfc < 0.16 there: no cancellation).
+PYDL_HD float erfc_positive(float z) {
+  const ErfcParts parts = erfc_parts(z);
+  return parts.t * parts.e;
+}
+PYDL_HD float erf_fast(float x) {
+  const float a = abs_bits(x), z = x * x;
+  float p = 7.853861353153693e-5f;
+  p = fmadd(p, z, -8.010193625184903e-4f);
+  p = fmadd(p, z, 5.188327685732524e-3f);
+  p = fmadd(p, z, -2.685381193529856e-2f);
+  p = fmadd(p, z, 1.128358514861418e-1f);
+  p = fmadd(p, z, -3.761262582423300e-1f);
+  p = fmadd(p, z, 1.128379165726710f);
+  const float large = copysign_bits(1.0f - erfc_positive(a), x);
+  return select_mask(lane_mask(a < 1.0f), x * p, large);
+}
+PYDL_HD double erf_fast(double x) { return erf(x); }
+
+// ---------------------------------------------------------------- the normal CDF
+// Phi(x) = erfc(-x / sqrt 2) / 2. erfc by the Chebyshev fit of Numerical Recipes (erfcc:
+// relative error < 1.2e-7 everywhere), so the left tail keeps its relative precision where
+// 1 + erf(x) would cancel: GELU of x = -8 is right to the last digits, not 0 or noise.
+PYDL_HD float normal_cdf(float x) {
+  const ErfcParts parts = erfc_parts(abs_bits(x) * 0.70710678118654752f);
+  const float half_t = 0.5f * parts.t;
+  return select_mask(lane_mask(x < 0.0f), half_t * parts.e, fmadd(-half_t, parts.e, 1.0f));  // Phi(-|x|), 1 - Phi(-|x|)
 }
 PYDL_HD double normal_cdf(double x) { return 0.5 * erfc(-x * 0.70710678118654752); }
 

@@ -50,6 +50,32 @@ struct AbsOp {
   PYDL_HD T backward(T dy, T x) const { return dy * SignOp<T>(0, 0).forward(x); }
 };
 
+// Rounding: integers pass through; the gradient is 0, as PyTorch's. Round is half to even.
+template <class T>
+struct FloorOp {
+  PYDL_HD FloorOp(double, double) {}
+  PYDL_HD T forward(T x) const { if constexpr (std::is_integral<T>::value) return x; else return floor_fast(x); }
+  PYDL_HD T backward(T, T) const { return T(0); }
+};
+template <class T>
+struct CeilOp {
+  PYDL_HD CeilOp(double, double) {}
+  PYDL_HD T forward(T x) const { if constexpr (std::is_integral<T>::value) return x; else return ceil_fast(x); }
+  PYDL_HD T backward(T, T) const { return T(0); }
+};
+template <class T>
+struct TruncOp {
+  PYDL_HD TruncOp(double, double) {}
+  PYDL_HD T forward(T x) const { if constexpr (std::is_integral<T>::value) return x; else return trunc_fast(x); }
+  PYDL_HD T backward(T, T) const { return T(0); }
+};
+template <class T>
+struct RoundOp {
+  PYDL_HD RoundOp(double, double) {}
+  PYDL_HD T forward(T x) const { if constexpr (std::is_integral<T>::value) return x; else return rint(x); }
+  PYDL_HD T backward(T, T) const { return T(0); }
+};
+
 // NaN stays NaN forward; backward passes dy except where x <= 0, as PyTorch.
 template <class T>
 struct ReluOp {
@@ -128,6 +154,32 @@ struct TanhOp {
   PYDL_HD TanhOp(double, double) {}
   PYDL_HD T forward(T x) const { return tanh_fast(x); }
   PYDL_HD T backward(T dy, T y) const { return dy * fmadd(-y, y, T(1)); }
+};
+
+template <class T>
+struct ErfOp {
+  PYDL_HD ErfOp(double, double) {}
+  PYDL_HD T forward(T x) const { return erf_fast(x); }
+  PYDL_HD T backward(T dy, T x) const { return dy * (T(1.12837916709551257390) * exp_fast(-x * x)); }
+};
+
+// log2 and log10: in float32 the natural log times a constant (two roundings: within 2 ulp),
+// in float64 libm's (exact at powers of the base).
+template <class T>
+struct Log2Op {
+  PYDL_HD Log2Op(double, double) {}
+  PYDL_HD T forward(T x) const {
+    if constexpr (std::is_same<T, double>::value) return log2(x); else return log_fast(x) * T(1.44269504088896340736);
+  }
+  PYDL_HD T backward(T dy, T x) const { return dy / (x * T(0.69314718055994530942)); }
+};
+template <class T>
+struct Log10Op {
+  PYDL_HD Log10Op(double, double) {}
+  PYDL_HD T forward(T x) const {
+    if constexpr (std::is_same<T, double>::value) return log10(x); else return log_fast(x) * T(0.43429448190325182765);
+  }
+  PYDL_HD T backward(T dy, T x) const { return dy / (x * T(2.30258509299404568402)); }
 };
 
 template <class T>
@@ -311,10 +363,17 @@ namespace pydl {
   X(Abs, "abs", AbsOp, Numeric, Input, 1)                      \
   X(Sign, "sign", SignOp, Numeric, Input, 1)                   \
   X(Relu, "relu", ReluOp, Numeric, Input, 1)                   \
+  X(Floor, "floor", FloorOp, Numeric, Input, 1)                 \
+  X(Ceil, "ceil", CeilOp, Numeric, Input, 1)                    \
+  X(Trunc, "trunc", TruncOp, Numeric, Input, 1)                 \
+  X(Round, "round", RoundOp, Numeric, Input, 1)                 \
   X(Exp, "exp", ExpOp, Floating, Output, 8)                    \
   X(Expm1, "expm1", Expm1Op, Floating, Input, 8)               \
   X(Log, "log", LogOp, Floating, Input, 8)                     \
   X(Log1p, "log1p", Log1pOp, Floating, Input, 8)               \
+  X(Log2, "log2", Log2Op, Floating, Input, 8)                  \
+  X(Log10, "log10", Log10Op, Floating, Input, 8)               \
+  X(Erf, "erf", ErfOp, Floating, Input, 12)                    \
   X(Sqrt, "sqrt", SqrtOp, Floating, Output, 4)                 \
   X(Rsqrt, "rsqrt", RsqrtOp, Floating, Output, 4)              \
   X(Sigmoid, "sigmoid", SigmoidOp, Floating, Output, 8)        \

@@ -107,6 +107,28 @@ class Pow(_Binary):
         return ga, gb
 
 
+class Fmod(_Binary):
+    """d/da = 1, d/db = -trunc(a / b), as PyTorch (fmod = a - trunc(a / b) b)."""
+
+    op = Binary.FMOD
+    rounding = Binary.TRUNC_DIVIDE
+
+    @classmethod
+    def grads(cls, ctx, g, a, b):
+        n = ctx.needs_input_grad
+        if not n[1]:
+            return (g if n[0] else None), None
+        a, b = (x.detach() if isinstance(x, Tensor) else x for x in (a, b))
+        return (g if n[0] else None), -g * _wrap(_raw(cls.rounding, a, b))
+
+
+class Remainder(Fmod):
+    """Python's %: d/db = -floor(a / b)."""
+
+    op = Binary.REMAINDER
+    rounding = Binary.FLOOR_DIVIDE
+
+
 def _gated(g, weight):
     """g * weight, exactly 0 where weight is 0 even if g is +-inf or nan there: the backward of an
     op that routes its gradient (maximum, clamp, max) gives the unpicked inputs 0, as PyTorch."""
@@ -172,12 +194,47 @@ def mul(a, b):
     return _apply(Mul, a, b)
 
 
-def div(a, b):
-    return _apply(Div, a, b)
+def div(a, b, rounding_mode=None):
+    """a / b; rounding_mode 'trunc' or 'floor' rounds the quotient (integers stay integers)."""
+    if rounding_mode is None:
+        return _apply(Div, a, b)
+    if rounding_mode == "floor":
+        return floor_divide(a, b)
+    if rounding_mode != "trunc":
+        raise ArgumentError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
+    _check_integer_divisor("div", a, b)
+    return _wrap(_raw(Binary.TRUNC_DIVIDE, _operand(a, b), _operand(b, a)))
 
 
 def pow(a, b):
     return _apply(Pow, a, b)
+
+
+def _check_integer_divisor(op, a, b):
+    """Integer division by zero raises, as PyTorch's ZeroDivisionError (the kernels never trap)."""
+    integral = all(not x.dtype.is_floating_point for x in (a, b) if isinstance(x, Tensor)) and \
+        not any(isinstance(x, float) for x in (a, b))
+    if not integral:
+        return
+    zero = (b == 0).any().item() if isinstance(b, Tensor) else b == 0
+    if zero:
+        raise ZeroDivisionError(f"{op}: integer division by zero")
+
+
+def fmod(a, b):
+    _check_integer_divisor("fmod", a, b)
+    return _apply(Fmod, a, b)
+
+
+def remainder(a, b):
+    _check_integer_divisor("remainder", a, b)
+    return _apply(Remainder, a, b)
+
+
+def floor_divide(a, b):
+    """a // b, rounding down; not differentiable (its gradient is 0 almost everywhere)."""
+    _check_integer_divisor("floor_divide", a, b)
+    return _wrap(_raw(Binary.FLOOR_DIVIDE, _operand(a, b), _operand(b, a)))
 
 
 def maximum(a, b):

@@ -15,7 +15,7 @@ from pydl.autograd.grad_mode import state as grad_state
 from pydl.tensor import _wrap
 
 __all__ = ["neg", "abs", "sign", "relu", "exp", "expm1", "log", "log1p", "sqrt", "rsqrt", "sigmoid", "tanh", "sin",
-           "cos", "tan"]
+           "cos", "tan", "floor", "ceil", "trunc", "fix", "round", "erf", "log2", "log10"]
 
 
 class Unary(Function):
@@ -53,6 +53,8 @@ Neg, Abs, Sign, Relu = FUNCTIONS[U.NEG], FUNCTIONS[U.ABS], FUNCTIONS[U.SIGN], FU
 Exp, Log, Sqrt, Rsqrt = FUNCTIONS[U.EXP], FUNCTIONS[U.LOG], FUNCTIONS[U.SQRT], FUNCTIONS[U.RSQRT]
 Sigmoid, Tanh, Log1p, Expm1 = FUNCTIONS[U.SIGMOID], FUNCTIONS[U.TANH], FUNCTIONS[U.LOG1P], FUNCTIONS[U.EXPM1]
 Sin, Cos, Tan = FUNCTIONS[U.SIN], FUNCTIONS[U.COS], FUNCTIONS[U.TAN]
+Floor, Ceil, Trunc, Round = FUNCTIONS[U.FLOOR], FUNCTIONS[U.CEIL], FUNCTIONS[U.TRUNC], FUNCTIONS[U.ROUND]
+Erf, Log2, Log10 = FUNCTIONS[U.ERF], FUNCTIONS[U.LOG2], FUNCTIONS[U.LOG10]
 
 
 def in_place(fn, x, *params):
@@ -97,3 +99,18 @@ tanh = _public(Tanh, "tanh")
 sin = _public(Sin, "sin")
 cos = _public(Cos, "cos")
 tan = _public(Tan, "tan")
+floor = _public(Floor, "floor")
+ceil = _public(Ceil, "ceil")
+trunc = fix = _public(Trunc, "trunc")
+erf = _public(Erf, "erf")
+log2 = _public(Log2, "log2")
+log10 = _public(Log10, "log10")
+_round = _public(Round, "round")
+
+
+def round(input, decimals=0):
+    """Half to even, as PyTorch; with decimals, of input * 10^decimals, scaled back."""
+    if decimals == 0:
+        return _round(input)
+    scale = 10.0 ** decimals
+    return _round(input * scale) / scale
