@@ -26,9 +26,13 @@ from pydl.ops.elementwise import (add, bitwise_and, bitwise_left_shift, bitwise_
                                   where)
 from pydl.ops.numeric import (allclose, isclose, isfinite, isinf, isnan, isneginf, isposinf, lerp, logaddexp)
 from pydl.ops.unary import *  # noqa: F401,F403  (the pointwise family: pydl.exp, pydl.tanh, ...)
-from pydl.ops.indexing import gather, index_add, index_select, masked_fill, scatter_add
+from pydl.ops.einsum import einsum
+from pydl.ops.indexing import (argwhere, gather, index_add, index_select, masked_fill, masked_select, nonzero, scatter,
+                               scatter_add, scatter_reduce)
 from pydl.ops.linalg import dot, matmul, mm, outer, tril, triu
-from pydl.ops.reduction import all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, std, sum, var
+from pydl.ops.rearrange import diag, diag_embed, diagonal, flip, fliplr, flipud, roll
+from pydl.ops.reduction import (all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, norm, std, std_mean,
+                                sum, var, var_mean)
 from pydl.ops.scan import cumprod, cumsum, prod
 from pydl.ops.sort import argsort, kthvalue, msort, sort, topk
 from pydl.ops.shape import (broadcast_to, cat, chunk, clone, concat, flatten, narrow, permute, repeat_interleave,

@@ -1,7 +1,7 @@
 """The ops composed of pydl's kernels (pad, interpolate, attention, tril/triu, logsumexp,
-repeat/tile/repeat_interleave, cross-entropy on class probabilities): forward and backward
-against PyTorch in float64 on each device, finite-difference gradients on the CPU, and the
-argument errors."""
+repeat/tile/repeat_interleave, cross-entropy on class probabilities, flip/roll, diagonals,
+masked_select, scatter, norms, einsum): forward and backward against PyTorch in float64 on
+each device, finite-difference gradients on the CPU, and the argument errors."""
 import numpy as np
 import pytest
 
@@ -84,6 +84,50 @@ CASES = {
         [(2, 3, 4, 2), (2, 3, 4, 2), (3,)]),
     "cross_entropy-probs-unbatched": (lambda x, t: F.cross_entropy(x, t.softmax(0), reduction="none"),
                                       lambda x, t: TF.cross_entropy(x, t.softmax(0), reduction="none"), [(5,), (5,)]),
+    "flip": (lambda x: x.flip((0, 2)), lambda x: x.flip((0, 2)), [(2, 3, 4)]),
+    "fliplr": (pydl.fliplr, torch.fliplr, [(3, 4)]),
+    "roll": (lambda x: x.roll((1, -2), (0, 2)), lambda x: x.roll((1, -2), (0, 2)), [(2, 3, 4)]),
+    "roll-flat": (lambda x: pydl.roll(x, 5), lambda x: torch.roll(x, 5), [(2, 3, 4)]),
+    "diagonal": (lambda x: x.diagonal(), lambda x: x.diagonal(), [(4, 4)]),
+    "diagonal-offset": (lambda x: pydl.diagonal(x, 1, 0, 2), lambda x: torch.diagonal(x, 1, 0, 2), [(3, 2, 5)]),
+    "diagonal-below": (lambda x: pydl.diagonal(x, -2, -1, -2), lambda x: torch.diagonal(x, -2, -1, -2), [(2, 5, 4)]),
+    "diag-1d": (lambda x: pydl.diag(x, 1), lambda x: torch.diag(x, 1), [(4,)]),
+    "diag-2d": (lambda x: x.diag(-1), lambda x: x.diag(-1), [(4, 3)]),
+    "diag_embed": (lambda x: pydl.diag_embed(x), lambda x: torch.diag_embed(x), [(2, 3)]),
+    "masked_select": (lambda x: x.masked_select(pydl.tensor([True, False, True, True], device=x.device)),
+                      lambda x: x.masked_select(torch.tensor([True, False, True, True])), [(3, 4)]),
+    "scatter": (lambda x, s: x.scatter(1, pydl.tensor([[2, 0], [1, 3]], device=x.device), s),
+                lambda x, s: x.scatter(1, torch.tensor([[2, 0], [1, 3]]), s), [(2, 4), (2, 2)]),
+    "scatter_reduce-mean": (
+        lambda x, s: x.scatter_reduce(0, pydl.tensor([0, 1, 0, 2], device=x.device), s, "mean"),
+        lambda x, s: x.scatter_reduce(0, torch.tensor([0, 1, 0, 2]), s, "mean"), [(4,), (4,)]),
+    "scatter_reduce-sum-no-self": (
+        lambda x, s: x.scatter_reduce(0, pydl.tensor([0, 1, 0, 1], device=x.device), s, "sum", include_self=False),
+        lambda x, s: x.scatter_reduce(0, torch.tensor([0, 1, 0, 1]), s, "sum", include_self=False), [(3,), (4,)]),
+    "norm": (lambda x: x.norm(), lambda x: x.norm(), [(3, 4)]),
+    "norm-dim": (lambda x: pydl.norm(x, 2, 1, keepdim=True), lambda x: torch.norm(x, 2, 1, keepdim=True), [(3, 4)]),
+    "norm-p3": (lambda x: x.norm(3, dim=0), lambda x: x.norm(3, dim=0), [(3, 4)]),
+    "norm-inf": (lambda x: x.norm(float("inf"), dim=1), lambda x: x.norm(float("inf"), dim=1), [(3, 4)]),
+    "normalize": (lambda x: F.normalize(x), lambda x: TF.normalize(x), [(3, 4, 2)]),
+    "normalize-p1": (lambda x: F.normalize(x, 1.0, 0), lambda x: TF.normalize(x, 1.0, 0), [(3, 4)]),
+    "std_mean": (lambda x: pydl.std_mean(x, 1)[0] + pydl.std_mean(x, 1)[1],
+                 lambda x: torch.std_mean(x, 1)[0] + torch.std_mean(x, 1)[1], [(3, 5)]),
+    "einsum-matmul": (lambda a, b: pydl.einsum("ij,jk->ik", a, b), lambda a, b: torch.einsum("ij,jk->ik", a, b),
+                      [(3, 4), (4, 5)]),
+    "einsum-batched": (lambda a, b: pydl.einsum("bij,bkj->bik", a, b), lambda a, b: torch.einsum("bij,bkj->bik", a, b),
+                       [(2, 3, 4), (2, 5, 4)]),
+    "einsum-attention": (lambda q, k: pydl.einsum("bhqd,bhkd->bhqk", q, k),
+                         lambda q, k: torch.einsum("bhqd,bhkd->bhqk", q, k), [(2, 3, 4, 5), (2, 3, 6, 5)]),
+    "einsum-trace": (lambda a: pydl.einsum("ii", a), lambda a: torch.einsum("ii", a), [(4, 4)]),
+    "einsum-diagonal": (lambda a: pydl.einsum("ii->i", a), lambda a: torch.einsum("ii->i", a), [(4, 4)]),
+    "einsum-outer": (lambda a, b: pydl.einsum("i,j", a, b), lambda a, b: torch.einsum("i,j", a, b), [(3,), (4,)]),
+    "einsum-sum-transpose": (lambda a: pydl.einsum("ijk->kj", a), lambda a: torch.einsum("ijk->kj", a), [(2, 3, 4)]),
+    "einsum-ellipsis": (lambda a, b: pydl.einsum("...ij,...jk", a, b), lambda a, b: torch.einsum("...ij,...jk", a, b),
+                        [(2, 3, 4), (2, 4, 2)]),
+    "einsum-three": (lambda a, b, c: pydl.einsum("ij,jk,kl->il", a, b, c),
+                     lambda a, b, c: torch.einsum("ij,jk,kl->il", a, b, c), [(2, 3), (3, 4), (4, 2)]),
+    "einsum-broadcast": (lambda a, b: pydl.einsum("bij,bjk->bik", a, b), lambda a, b: torch.einsum("bij,bjk->bik", a, b),
+                         [(1, 3, 4), (2, 4, 5)]),
 }
 
 
@@ -118,6 +162,21 @@ def test_float32_on_each_device(device):
     np.testing.assert_array_equal(F.pad(px, (2, 2, 1, 1), mode="reflect").cpu().numpy(),
                                   TF.pad(tx, (2, 2, 1, 1), mode="reflect").numpy())
     np.testing.assert_allclose(px.logsumexp(-1).cpu().numpy(), tx.logsumexp(-1).numpy(), rtol=1e-6)
+
+
+def test_nonzero_and_argwhere(device):
+    torch = pytest.importorskip("torch")
+    data = np.array([[0, 1.5, 0], [2, 0, -1]])
+    x, t = pydl.tensor(data, device=device), torch.tensor(data)
+    assert x.nonzero().tolist() == t.nonzero().tolist() and pydl.argwhere(x).tolist() == torch.argwhere(t).tolist()
+    assert [c.tolist() for c in x.nonzero(as_tuple=True)] == [c.tolist() for c in t.nonzero(as_tuple=True)]
+    assert pydl.tensor(3.0).nonzero().shape == (1, 0) and pydl.zeros(2, 0).nonzero().shape == (0, 2)
+
+
+def test_normalize_of_a_zero_vector_has_a_finite_gradient():
+    x = pydl.zeros(2, 3, requires_grad=True)
+    F.normalize(x).sum().backward()
+    assert np.isfinite(x.grad.numpy()).all()
 
 
 def test_logsumexp_is_stable_and_keeps_infinities():
@@ -165,6 +224,15 @@ ERRORS = [
     (lambda: pydl.ones(3).repeat_interleave(pydl.tensor([1, 2])), "3 integer counts"),
     (lambda: pydl.ones(3).repeat_interleave(-1), "non-negative"),
     (lambda: F.cross_entropy(pydl.ones(2, 3), pydl.ones(2, 4)), "must have the input's shape"),
+    (lambda: pydl.roll(pydl.ones(2, 3), (1, 2), 0), "2 shifts for 1 dims"),
+    (lambda: pydl.diag(pydl.ones(2, 2, 2)), "a 1-d or 2-d tensor"),
+    (lambda: pydl.ones(3).diagonal(), "at least 2 dimensions"),
+    (lambda: pydl.ones(3).scatter(0, pydl.tensor([0]), 1.0, value=2.0), "exactly one of src and value"),
+    (lambda: pydl.ones(3).scatter_reduce(0, pydl.tensor([0]), pydl.ones(1), "amax"), "'sum' or 'mean'"),
+    (lambda: pydl.einsum("ij,jk", pydl.ones(2, 3)), "2 operand"),
+    (lambda: pydl.einsum("ijk", pydl.ones(2, 3)), "do not match an operand of 2 dims"),
+    (lambda: pydl.einsum("ij->k", pydl.ones(2, 3)), "appears in no operand"),
+    (lambda: pydl.norm(pydl.ones(3), "nuc"), "p must be a number or 'fro'"),
 ]
 
 

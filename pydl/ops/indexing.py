@@ -66,13 +66,18 @@ class IndexAdd(_Put):
     pick, put = staticmethod(_C.index_select), staticmethod(_C.index_add)
 
 
+def _index_tensor(arr, device):
+    """A host array of indices as an int64 tensor on device."""
+    return _wrap(_C.from_numpy(np.ascontiguousarray(arr, dtype=np.int64))).to(device)
+
+
 def _long_index(index, like, op):
     if isinstance(index, Tensor):
         return index
     arr = np.asarray(index)
     if arr.size and arr.dtype.kind not in "iu":  # as with a Tensor index: no silent truncation of floats
         raise TypeError(f"{op}: expected an integer index, got {arr.dtype} values")
-    return _wrap(_C.from_numpy(np.ascontiguousarray(arr, dtype=np.int64))).to(like.device)
+    return _index_tensor(arr, like.device)
 
 
 def repeat_index(repeats, size, device, op):
@@ -83,8 +88,7 @@ def repeat_index(repeats, size, device, op):
                             f"of {counts.dtype}")
     if (counts < 0).any():
         raise ArgumentError(f"{op}: repeats must be non-negative, got {counts.min()}")
-    index = np.repeat(np.arange(size, dtype=np.int64), np.broadcast_to(counts.reshape(-1), (size,)))
-    return _wrap(_C.from_numpy(index)).to(device)
+    return _index_tensor(np.repeat(np.arange(size), np.broadcast_to(counts.reshape(-1), (size,))), device)
 
 
 def gather(x, dim, index):
@@ -138,8 +142,7 @@ def _parse(x, index):
             if arr._a.dtype == bool_.code:  # bool: its nonzero coordinates, one index array per mask dim
                 masks[len(expanded)] = list(arr._a.shape)
                 coords = np.nonzero(arr._a.to("cpu").numpy())
-                expanded.extend(_wrap(_C.from_numpy(np.ascontiguousarray(c, dtype=np.int64))).to(x.device)
-                                for c in coords)
+                expanded.extend(_index_tensor(c, x.device) for c in coords)
                 continue
             if arr._a.dtype != int64.code:
                 if arr.dtype.is_floating_point:
@@ -258,3 +261,60 @@ def masked_fill(x, mask, value):
     from pydl.ops.elementwise import where
 
     return where(mask, value, x)
+
+
+def masked_select(x, mask):
+    """The entries of x where mask (broadcast against x) is True, as a 1-d tensor."""
+    shape = _C.broadcast_shapes(list(x._a.shape), list(mask._a.shape))
+    return getitem(x.expand(*shape), mask.expand(*shape))
+
+
+def nonzero(x, as_tuple=False):
+    """The coordinates of x's nonzero entries: an (n, x.dim()) int64 tensor, or one 1-d tensor per dim."""
+    values = x._a.to("cpu").numpy()
+    coords = np.nonzero(values.reshape(1) if values.ndim == 0 else values)
+    if as_tuple:
+        return tuple(_index_tensor(c, x.device) for c in coords)
+    return _index_tensor(np.stack(coords, 1) if values.ndim else np.zeros((coords[0].size, 0)), x.device)
+
+
+argwhere = nonzero
+
+
+def _scattered(x, dim, index, src):
+    """(the sum of src's entries scattered to each position of x, how many landed there)."""
+    from pydl.creation import ones_like, zeros_like
+
+    index = _long_index(index, x, "scatter")
+    return scatter_add(zeros_like(x), dim, index, src), scatter_add(zeros_like(x), dim, index, ones_like(src))
+
+
+def scatter(x, dim, index, src=None, value=None):
+    """x with src's entries (or value) written at index along dim; where an index repeats, the
+    written entries are summed (PyTorch leaves the pick among them unspecified)."""
+    from pydl.creation import full
+    from pydl.ops.elementwise import where
+
+    if (src is None) == (value is None):
+        raise ArgumentError("scatter: give exactly one of src and value")
+    if src is None:
+        src = full(tuple(_long_index(index, x, "scatter").shape), value, dtype=x.dtype, device=x.device)
+    elif not isinstance(src, Tensor):  # scatter(dim, index, 2.5): a number in src's place, as PyTorch
+        src = full(tuple(_long_index(index, x, "scatter").shape), src, dtype=x.dtype, device=x.device)
+    total, count = _scattered(x, dim, index, src)
+    return where(count > 0, total, x)
+
+
+def scatter_reduce(x, dim, index, src, reduce, include_self=True):
+    """PyTorch's scatter_reduce for reduce 'sum' and 'mean'."""
+    from pydl.ops.elementwise import where
+
+    if reduce not in ("sum", "mean"):
+        raise ArgumentError(f"scatter_reduce: reduce must be 'sum' or 'mean', got {reduce!r}")
+    total, count = _scattered(x, dim, index, src)
+    if include_self:
+        total, count = total + x, count + 1
+    if reduce == "mean":  # integers: floor division, as PyTorch
+        divisor = where(count > 0, count, 1)
+        total = total / divisor if x.dtype.is_floating_point else total // divisor
+    return where(count > 0, total, x)

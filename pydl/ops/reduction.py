@@ -5,8 +5,9 @@ import functools
 from collections import namedtuple
 
 from pydl import _C
+from pydl._C import ArgumentError
 from pydl.autograd.function import Function
-from pydl.ops._util import Binary, Reduce, dims_arg
+from pydl.ops._util import Binary, Reduce, Unary, dims_arg
 from pydl.ops.elementwise import _gated
 from pydl.tensor import _wrap
 
@@ -200,6 +201,51 @@ def logsumexp(x, dim=None, keepdim=False):
     m = where(m.abs() == float("inf"), 0.0, m)
     out = log(sum(exp(x - m), dims or None, keepdim=True)) + m
     return out if keepdim else out.squeeze(dims or None)
+
+
+class EuclideanNorm(Function):
+    """sqrt(sum(x^2)) over dims; its gradient x / norm is 0 where the norm is 0, as PyTorch's."""
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        norm = _C.unary(Unary.SQRT, _C.reduce(Reduce.SUM, _C.binary(Binary.MUL, x._a, x._a), dims, keepdim, 0.0))
+        ctx.x, ctx.norm, ctx.dims = x, norm, dims
+        return _wrap(norm)
+
+    @staticmethod
+    def backward(ctx, g):
+        from pydl.ops.elementwise import where
+
+        shape = ctx.x._a.shape
+        norm, g = _wrap(_expand_back(_wrap(ctx.norm), shape, ctx.dims)), _wrap(_expand_back(g, shape, ctx.dims))
+        return ctx.x.detach() * where(norm == 0, 0.0, g / norm), None, None
+
+
+def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
+    """The vector p-norm over dim (all of x by default): 2 ('fro'), inf, -inf, 0 (the count of
+    nonzeros) or any other p, as sum(|x|^p)^(1/p)."""
+    if dtype is not None:
+        x = x.to(dtype)
+    dims = dims_arg(dim)
+    if p in ("fro", 2, 2.0):
+        return EuclideanNorm.apply(x, dims, keepdim)
+    if p == float("inf"):
+        return amax(x.abs(), dim, keepdim)
+    if p == float("-inf"):
+        return amin(x.abs(), dim, keepdim)
+    if p == 0:
+        return sum((x != 0).to(x.dtype), dim, keepdim)
+    if isinstance(p, str):
+        raise ArgumentError(f"norm: p must be a number or 'fro', got {p!r}")
+    return sum(x.abs() ** p, dim, keepdim) ** (1.0 / p)
+
+
+def var_mean(x, dim=None, unbiased=None, keepdim=False, correction=None):
+    return var(x, dim, unbiased, keepdim, correction), mean(x, dim, keepdim)
+
+
+def std_mean(x, dim=None, unbiased=None, keepdim=False, correction=None):
+    return std(x, dim, unbiased, keepdim, correction), mean(x, dim, keepdim)
 
 
 @_numpy_names

@@ -59,12 +59,9 @@ def _linear_sources(in_size, out_size, scale, align_corners):
     return lo, hi, src - lo
 
 
-def _index(arr, device):
-    return _wrap(_C.from_numpy(np.ascontiguousarray(arr))).to(device)
-
-
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
+    from pydl.ops.indexing import _index_tensor as _index
     from pydl.ops.indexing import index_select
 
     op = "interpolate"

@@ -1,13 +1,14 @@
 """Batch normalization, as ``torch.nn.functional.batch_norm``, over (N, C), (N, C, L)
 and (N, C, H, W) inputs. Training normalizes with the batch's mean and biased variance
 and moves the running stats (in place) toward the mean and the unbiased variance;
-evaluation normalizes with the running stats. The backward is one fused kernel."""
+evaluation normalizes with the running stats. The backward is one fused kernel.
+``normalize`` divides by a p-norm along a dim, as torch.nn.functional.normalize."""
 from pydl import _C
 from pydl._C import ArgumentError
 from pydl.autograd.function import Function
 from pydl.tensor import _wrap
 
-__all__ = ["batch_norm"]
+__all__ = ["batch_norm", "normalize"]
 
 
 def _arr(t):
@@ -42,3 +43,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         momentum = 0.0
     return BatchNorm.apply(input, running_mean, running_var, weight, bias, bool(training), float(momentum),
                            float(eps))
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12):
+    """input / max(||input||_p along dim, eps)."""
+    from pydl.ops.reduction import norm
+
+    return input / norm(input, p, dim, keepdim=True).clamp(min=eps)

@@ -5,9 +5,7 @@ dim, the source of every output position (one index_select, whose backward adds 
 gradient back onto the sources). A negative pad crops."""
 import numpy as np
 
-from pydl import _C
 from pydl._C import ArgumentError
-from pydl.tensor import _wrap
 
 __all__ = ["pad"]
 
@@ -56,7 +54,7 @@ def _pad_constant(x, dim, before, after, value):
 
 def pad(input, pad, mode="constant", value=None):
     """Pads input's last len(pad) // 2 dims: pad = (last_before, last_after, prev_before, ...)."""
-    from pydl.ops.indexing import index_select
+    from pydl.ops.indexing import _index_tensor, index_select
 
     pad = [int(p) for p in pad]
     if len(pad) % 2 or len(pad) // 2 > input.dim():
@@ -80,6 +78,5 @@ def pad(input, pad, mode="constant", value=None):
         if mode == "constant":
             x = _pad_constant(x, dim, before, after, 0 if value is None else value)
             continue
-        index = _wrap(_C.from_numpy(_source_index(mode, x.shape[dim], before, after))).to(x.device)
-        x = index_select(x, dim, index)
+        x = index_select(x, dim, _index_tensor(_source_index(mode, x.shape[dim], before, after), x.device))
     return x
