@@ -251,6 +251,8 @@ void pydl::bind_core(py::module_& m) {
   m.def("scatter_add", without_gil<&scatter_add>);
   m.def("index_select", without_gil<&index_select>);
   m.def("index_add", without_gil<&index_add>);
+  m.def("resample", without_gil<&resample>);
+  m.def("resample_backward", without_gil<&resample_backward>);
   m.def("cat", without_gil<&cat>);
 
   m.def("manual_seed", &rng::manual_seed);

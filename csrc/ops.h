@@ -53,6 +53,11 @@ void set_allow_tf32(bool allow);
 bool allow_tf32();
 
 // indexing and shapes (ops_index.cpp)
+// Resampling along dim (ops_index.cpp; kernels/common/resample.h): out_size outputs, each from
+// src.numel() / out_size source positions (int64, in range), weighted (weight of x's float
+// dtype, one per position) or, with one position and no weight, copied.
+Array resample(const Array& x, int64_t dim, const Array& src, const Array* weight, int64_t out_size);
+Array resample_backward(const Array& grad, int64_t dim, const Array& src, const Array* weight, int64_t in_size);
 Array gather(const Array& x, int64_t dim, const Array& index);
 Array scatter_add(const Array& x, int64_t dim, const Array& index, const Array& src);
 Array index_select(const Array& x, int64_t dim, const Array& index);

@@ -4,7 +4,9 @@
 #include "csrc/size_check.h"
 #include "csrc/ops.h"
 #include "kernels/cpu/index.h"
+#include "kernels/cpu/resample.h"
 #include "kernels/cuda/index.h"
+#include "kernels/cuda/resample.h"
 
 namespace pydl {
 
@@ -53,7 +55,71 @@ void split_at(const Shape& shape, int64_t dim, int64_t& outer, int64_t& inner) {
   for (size_t d = dim + 1; d < shape.size(); ++d) inner *= shape[d];
 }
 
+// The resampling of x's `dim` (in_size entries) into out_size, each from src.numel() / out_size
+// taps: src and weight checked against the sizes, src against the range, weight against x.
+ResampleAxis resample_axis(const Array& x, int64_t dim, const Array& src, const Array* weight, int64_t in_size,
+                           int64_t out_size, const char* op) {
+  if (out_size < 0) fail<ValueError>(op, ": the output size must be non-negative, got ", out_size);
+  ResampleAxis ax;
+  ax.in_size = in_size;
+  ax.out_size = out_size;
+  ax.taps = out_size ? static_cast<int>(src.numel() / out_size) : 1;
+  if (src.numel() != out_size * ax.taps || ax.taps < 1 || ax.taps > 4 || (!weight && ax.taps != 1))
+    fail<ValueError>(op, ": expected 1 to 4 source positions per output (1 without weights), got ", src.numel(),
+                     " for ", out_size, " outputs");
+  if (weight) {
+    check_same_device(x, *weight, op);
+    if (weight->dtype() != x.dtype() || !is_floating(x.dtype()))
+      fail<TypeError>(op, ": expected float32 or float64 weights of the data's dtype, got ", dtype_name(weight->dtype()),
+                      " weights for ", dtype_name(x.dtype()), " data");
+    if (weight->numel() != src.numel())
+      fail<ValueError>(op, ": expected ", src.numel(), " weights, got ", weight->numel());
+  }
+  check_range(src, 0, in_size, dim, op);
+  return ax;
+}
+
 }  // namespace
+
+Array resample(const Array& x_in, int64_t dim, const Array& src_in, const Array* weight_in, int64_t out_size) {
+  const char* op = "resample";
+  dim = wrap_dim(dim, x_in.ndim(), op);
+  const Array src = checked_index(src_in, x_in, op);
+  const Array weight = weight_in ? weight_in->contiguous() : Array();
+  ResampleAxis ax = resample_axis(x_in, dim, src, weight_in ? &weight : nullptr, x_in.shape()[dim], out_size, op);
+  const Array x = x_in.contiguous();
+  Shape out_shape = x.shape();
+  out_shape[dim] = out_size;
+  Array out = Array::empty(out_shape, x.dtype(), x.device());
+  split_at(x.shape(), dim, ax.outer, ax.inner);
+  ax.src = reinterpret_cast<const int64_t*>(src.data());
+  ax.weight = weight_in ? weight.data() : nullptr;
+  if (out.numel()) PYDL_KERNEL(x.device(), resample, x.dtype(), ax, x.data(), out.data());
+  return out;
+}
+
+Array resample_backward(const Array& g_in, int64_t dim, const Array& src_in, const Array* weight_in, int64_t in_size) {
+  const char* op = "resample_backward";
+  dim = wrap_dim(dim, g_in.ndim(), op);
+  check_float(g_in, op, "gradient");
+  const Array src = checked_index(src_in, g_in, op);
+  const Array weight = weight_in ? weight_in->contiguous() : Array();
+  ResampleAxis ax = resample_axis(g_in, dim, src, weight_in ? &weight : nullptr, in_size, g_in.shape()[dim], op);
+  const Array g = g_in.contiguous();
+  Shape shape = g.shape();
+  shape[dim] = in_size;
+  Array dx = Array::empty(shape, g.dtype(), g.device());
+  split_at(g.shape(), dim, ax.outer, ax.inner);
+  ax.src = reinterpret_cast<const int64_t*>(src.data());
+  ax.weight = weight_in ? weight.data() : nullptr;
+  if (dx.numel() == 0) return dx;
+  if (g.numel() == 0) {
+    dx.fill(0.0);
+    return dx;
+  }
+  PYDL_KERNEL(g.device(), resample_backward, g.dtype(), ax, g.data(), dx.data());
+  return dx;
+}
 
 Array gather(const Array& x, int64_t dim, const Array& index_in) {
   dim = wrap_dim(dim, x.ndim(), "gather");

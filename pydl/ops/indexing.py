@@ -80,6 +80,27 @@ def _long_index(index, like, op):
     return _index_tensor(arr, like.device)
 
 
+class Resample(Function):
+    """Along dim, out_size outputs each from the source positions src (int64, out_size x taps,
+    on x's device) with weights (None: one position, a copy); see kernels/common/resample.h.
+    The backward adds the weighted gradient back onto the sources."""
+
+    @staticmethod
+    def forward(ctx, x, dim, src, weight, out_size):
+        ctx.dim, ctx.src, ctx.weight, ctx.size = dim, src._a, None if weight is None else weight._a, x._a.shape[dim]
+        return _wrap(_C.resample(x._a, dim, src._a, ctx.weight, out_size))
+
+    @staticmethod
+    def backward(ctx, g):
+        return _wrap(_C.resample_backward(g._a, ctx.dim, ctx.src, ctx.weight, ctx.size)), None, None, None, None
+
+
+def resample(x, dim, src, weight=None):
+    """Resample.apply with host arrays: src (out_size,) or (out_size, taps), weight alike."""
+    weight = None if weight is None else _wrap(_C.from_numpy(np.ascontiguousarray(weight, x.dtype.numpy))).to(x.device)
+    return Resample.apply(x, dim, _index_tensor(src, x.device), weight, len(src))
+
+
 def repeat_index(repeats, size, device, op):
     """The int64 index (on device) that takes slice i of a dim of `size` repeats[i] times."""
     counts = repeats.cpu().numpy() if isinstance(repeats, Tensor) else np.asarray(repeats)

@@ -1,17 +1,16 @@
 """``F.interpolate``: nearest, nearest-exact and (bi/tri)linear resizing of the spatial dims
 of (N, C, ...) inputs, with PyTorch's source coordinates.
 
-Each mode is separable, so the spatial dims are resized one after the other: nearest picks one
-source per output position (an index_select), linear blends two neighbours with weights
-computed once per dim. The backward of both adds the gradient back onto the sources."""
+Each mode is separable, so the spatial dims are resized one after the other, one resampling
+pass each: nearest picks one source per output position, linear blends two neighbours with
+weights computed once per dim (kernels/common/resample.h). The backward of both adds the
+gradient back onto the sources."""
 import math
 import numbers
 
 import numpy as np
 
-from pydl import _C
 from pydl._C import ArgumentError, DTypeError
-from pydl.tensor import _wrap
 
 __all__ = ["interpolate"]
 
@@ -50,19 +49,18 @@ def _nearest_index(in_size, out_size, scale, exact):
 
 
 def _linear_sources(in_size, out_size, scale, align_corners):
-    """The two source positions of each output position and the weight of the second."""
+    """The two source positions of each output position, (out_size, 2), and their weights."""
     ratio = _scale(in_size, out_size, scale, align_corners)
     dst = np.arange(out_size, dtype=np.float64)
     src = dst * ratio if align_corners else np.maximum(ratio * (dst + 0.5) - 0.5, 0.0)
     lo = np.minimum(np.floor(src).astype(np.int64), in_size - 1)
-    hi = np.minimum(lo + 1, in_size - 1)
-    return lo, hi, src - lo
+    far = src - lo
+    return np.stack([lo, np.minimum(lo + 1, in_size - 1)], 1), np.stack([1.0 - far, far], 1)
 
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
-    from pydl.ops.indexing import _index_tensor as _index
-    from pydl.ops.indexing import index_select
+    from pydl.ops.indexing import resample
 
     op = "interpolate"
     if input.dim() < 3:
@@ -84,11 +82,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     for k, (n_in, n_out, scale) in enumerate(zip(spatial, sizes, scales)):
         dim = 2 + k
         if mode in ("nearest", "nearest-exact"):
-            x = index_select(x, dim, _index(_nearest_index(n_in, n_out, scale, mode == "nearest-exact"), x.device))
-            continue
-        lo, hi, weight = _linear_sources(n_in, n_out, scale, bool(align_corners))
-        shape = [n_out] + [1] * (input.dim() - 1 - dim)
-        w = _wrap(_C.from_numpy(weight.astype(x.dtype.numpy).reshape(shape))).to(x.device)
-        near, far = index_select(x, dim, _index(lo, x.device)), index_select(x, dim, _index(hi, x.device))
-        x = near + (far - near) * w
+            x = resample(x, dim, _nearest_index(n_in, n_out, scale, mode == "nearest-exact"))
+        else:
+            x = resample(x, dim, *_linear_sources(n_in, n_out, scale, bool(align_corners)))
     return x

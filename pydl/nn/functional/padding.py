@@ -1,7 +1,7 @@
 """``F.pad``: constant, reflect, replicate and circular padding of the last dims, as PyTorch.
 
 Constant padding concatenates blocks of the value; the other modes pick, along each padded
-dim, the source of every output position (one index_select, whose backward adds the
+dim, the source of every output position (one resampling pass, whose backward adds the
 gradient back onto the sources). A negative pad crops."""
 import numpy as np
 
@@ -54,7 +54,7 @@ def _pad_constant(x, dim, before, after, value):
 
 def pad(input, pad, mode="constant", value=None):
     """Pads input's last len(pad) // 2 dims: pad = (last_before, last_after, prev_before, ...)."""
-    from pydl.ops.indexing import _index_tensor, index_select
+    from pydl.ops.indexing import resample
 
     pad = [int(p) for p in pad]
     if len(pad) % 2 or len(pad) // 2 > input.dim():
@@ -78,5 +78,5 @@ def pad(input, pad, mode="constant", value=None):
         if mode == "constant":
             x = _pad_constant(x, dim, before, after, 0 if value is None else value)
             continue
-        x = index_select(x, dim, _index_tensor(_source_index(mode, x.shape[dim], before, after), x.device))
+        x = resample(x, dim, _source_index(mode, x.shape[dim], before, after))
     return x

@@ -1,0 +1,105 @@
+// Resampling on the CPU: rows of `inner` contiguous entries are combined whole (the inner loop
+// runs along memory); a lone column (inner == 1) is a gather along the row.
+#include "kernels/cpu/resample.h"
+
+#include <cstring>
+
+#include "kernels/cpu/parallel.h"
+
+namespace pydl::cpu {
+
+using kernels::parallel_ranges;
+
+namespace {
+
+// One output row (x's rows taken whole: inner entries each).
+template <class T>
+void forward_rows(const ResampleAxis& ax, const T* w, const T* xo, T* yo) {
+  for (int64_t i = 0; i < ax.out_size; ++i) {
+    T* y = yo + i * ax.inner;
+    const int64_t* s = ax.src + i * ax.taps;
+    if (!w) {
+      std::memcpy(y, xo + s[0] * ax.inner, ax.inner * sizeof(T));
+      continue;
+    }
+    const T* wi = w + i * ax.taps;
+    for (int64_t j = 0; j < ax.inner; ++j) y[j] = wi[0] * xo[s[0] * ax.inner + j];
+    for (int t = 1; t < ax.taps; ++t)
+      for (int64_t j = 0; j < ax.inner; ++j) y[j] += wi[t] * xo[s[t] * ax.inner + j];
+  }
+}
+
+// A lone column (inner == 1): a gather along the row.
+template <class T>
+void forward_column(const ResampleAxis& ax, const T* w, const T* xo, T* yo) {
+  if (!w) {
+    for (int64_t i = 0; i < ax.out_size; ++i) yo[i] = xo[ax.src[i]];
+    return;
+  }
+  for (int64_t i = 0; i < ax.out_size; ++i) {
+    T y = w[i * ax.taps] * xo[ax.src[i * ax.taps]];
+    for (int t = 1; t < ax.taps; ++t) y += w[i * ax.taps + t] * xo[ax.src[i * ax.taps + t]];
+    yo[i] = y;
+  }
+}
+
+template <class T>
+void forward(const ResampleAxis& ax, const T* x, T* out) {
+  const T* w = static_cast<const T*>(ax.weight);
+  parallel_ranges(ax.outer, ax.out_size * ax.inner * ax.taps, [&](int64_t b, int64_t e) {
+    for (int64_t o = b; o < e; ++o) {
+      const T* xo = x + o * ax.in_size * ax.inner;
+      T* yo = out + o * ax.out_size * ax.inner;
+      if (ax.inner == 1) forward_column(ax, w, xo, yo);
+      else forward_rows(ax, w, xo, yo);
+    }
+  });
+}
+
+template <class T>
+void backward(const ResampleAxis& ax, const T* g, T* dx) {
+  const T* w = static_cast<const T*>(ax.weight);
+  const int64_t n = ax.out_size * ax.taps;
+  parallel_ranges(ax.outer, n * ax.inner, [&](int64_t b, int64_t e) {
+    for (int64_t o = b; o < e; ++o) {
+      T* dxo = dx + o * ax.in_size * ax.inner;
+      const T* go = g + o * ax.out_size * ax.inner;
+      std::memset(dxo, 0, ax.in_size * ax.inner * sizeof(T));
+      if (ax.inner == 1) {
+        for (int64_t k = 0; k < n; ++k) dxo[ax.src[k]] += w ? w[k] * go[k / ax.taps] : go[k / ax.taps];
+        continue;
+      }
+      for (int64_t k = 0; k < n; ++k) {
+        T* d = dxo + ax.src[k] * ax.inner;
+        const T* gi = go + (k / ax.taps) * ax.inner;
+        if (w) {
+          const T wk = w[k];
+          for (int64_t j = 0; j < ax.inner; ++j) d[j] += wk * gi[j];
+        } else {
+          for (int64_t j = 0; j < ax.inner; ++j) d[j] += gi[j];
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void resample(DType dtype, const ResampleAxis& ax, const void* x, void* out) {
+  if (ax.weight) {
+    PYDL_DISPATCH_FLOAT(dtype, T, forward<T>(ax, static_cast<const T*>(x), static_cast<T*>(out)));
+    return;
+  }
+  switch (itemsize(dtype)) {  // a copy: any dtype, by its width
+    case 1: return forward<uint8_t>(ax, static_cast<const uint8_t*>(x), static_cast<uint8_t*>(out));
+    case 2: return forward<uint16_t>(ax, static_cast<const uint16_t*>(x), static_cast<uint16_t*>(out));
+    case 4: return forward<uint32_t>(ax, static_cast<const uint32_t*>(x), static_cast<uint32_t*>(out));
+    default: return forward<uint64_t>(ax, static_cast<const uint64_t*>(x), static_cast<uint64_t*>(out));
+  }
+}
+
+void resample_backward(DType dtype, const ResampleAxis& ax, const void* g, void* dx) {
+  PYDL_DISPATCH_FLOAT(dtype, T, backward<T>(ax, static_cast<const T*>(g), static_cast<T*>(dx)));
+}
+
+}  // namespace pydl::cpu
