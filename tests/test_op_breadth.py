@@ -240,3 +240,21 @@ ERRORS = [
 def test_bad_arguments_raise(fn, words):
     with pytest.raises(pydl.ArgumentError, match=words):
         fn()
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("fn", [lambda x: F.interpolate(x, scale_factor=1.7, mode="bilinear"),
+                                lambda x: F.interpolate(x, size=(5, 9), mode="bilinear", align_corners=True),
+                                lambda x: F.pad(x, (3, 2, 1, 3), mode="reflect"),
+                                lambda x: F.interpolate(x, scale_factor=3)], ids=["bilinear", "corners", "reflect",
+                                                                                 "nearest"])
+def test_cuda_resamples_to_the_cpu_bits(fn):
+    data = np.random.default_rng(6).standard_normal((2, 3, 7, 6)).astype(np.float32)
+    grads = []
+    for device in ("cpu", "cuda"):
+        x = pydl.tensor(data, device=device, requires_grad=True)
+        out = fn(x)
+        out.backward(pydl.tensor(np.cos(np.arange(out.numel())).reshape(out.shape).astype(np.float32), device=device))
+        grads.append((out.detach().cpu().numpy(), x.grad.cpu().numpy()))
+    for mine, theirs in zip(*grads):
+        np.testing.assert_array_equal(mine, theirs)
