@@ -12,6 +12,7 @@ Array scan(ScanOp op, const Array& x, int64_t dim, bool reverse, bool exclusive)
   const char* name = name_of(op);
   reject_half(x, name);
   const int64_t d = wrap_dim(dim, x.ndim(), name);
+  if (op == ScanOp::LogSumExp) check_float(x, name);
   const DType dt = is_floating(x.dtype()) ? x.dtype() : DType::Int64;
   Array in = x.astype(dt).contiguous();
   Array out = Array::empty(x.shape(), dt, x.device());

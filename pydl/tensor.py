@@ -445,6 +445,7 @@ class Tensor(TensorBase):
     scatter_reduce = _op(_IDX)
     cumsum = _op(_SCAN)
     cumprod = _op(_SCAN)
+    logcumsumexp = _op(_SCAN)
     prod = _op(_SCAN)
     sort = _op(_SORT)
     argsort = _op(_SORT)

@@ -1,4 +1,4 @@
-"""cumsum, cumprod and prod: against float64 numpy and PyTorch, gradients exact through zeros,
+"""cumsum, cumprod, logcumsumexp and prod: against float64 numpy and PyTorch, gradients exact through zeros,
 integer promotion, empty dims, and the same bits on CUDA as on the CPU."""
 import numpy as np
 import pytest
@@ -39,7 +39,29 @@ def test_gradients_through_zeros_match_pytorch(fn, dim, device):
     np.testing.assert_allclose(x.grad.cpu().numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_logcumsumexp_matches_pytorch(dim, device):
+    torch = pytest.importorskip("torch")
+    data = np.random.default_rng(4).standard_normal((4, 6, 3)) * 30
+    data[0, :, 0] = [-np.inf, -np.inf, 1.0, 1000.0, -1000.0, np.inf]
+    x, t = pydl.tensor(data, device=device, requires_grad=True), torch.tensor(data, requires_grad=True)
+    out, ref = x.logcumsumexp(dim), t.logcumsumexp(dim)
+    np.testing.assert_allclose(out.detach().cpu().numpy(), ref.detach().numpy(), rtol=1e-14)
+    finite = pydl.tensor(np.random.default_rng(5).standard_normal((4, 6, 3)) * 30, device=device, requires_grad=True)
+    tf = torch.tensor(finite.detach().cpu().numpy(), requires_grad=True)
+    weight = np.random.default_rng(6).standard_normal((4, 6, 3))
+    (pydl.logcumsumexp(finite, dim) * pydl.tensor(weight, device=device)).sum().backward()
+    (tf.logcumsumexp(dim) * torch.tensor(weight)).sum().backward()
+    np.testing.assert_allclose(finite.grad.cpu().numpy(), tf.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_logcumsumexp_refuses_integers():
+    with pytest.raises(TypeError, match="logcumsumexp"):
+        pydl.tensor([1, 2]).logcumsumexp(0)
+
+
 @pytest.mark.parametrize("fn", [lambda x: x.cumsum(1), lambda x: x.cumprod(0), lambda x: x.prod(1),
+                                lambda x: x.logcumsumexp(1),
                                 lambda x: pydl.prod(x), lambda x: pydl.cumprod(x * 2, -1)])
 def test_gradcheck(fn):
     x = pydl.tensor(np.random.default_rng(3).uniform(0.5, 1.5, (3, 4)) * np.array([1, -1, 1, 0.0]),
@@ -82,7 +104,7 @@ def test_bad_dim_raises():
 @pytest.mark.parametrize("shape, dim", [((5, 300), 1), ((300, 7), 0), ((4, 33, 9), 1)])
 def test_cuda_gives_the_cpu_bits(shape, dim):
     data = np.random.default_rng(2).standard_normal(shape).astype(np.float32)
-    for fn in ("cumsum", "cumprod", "prod"):
+    for fn in ("cumsum", "cumprod", "prod", "logcumsumexp"):
         cpu = getattr(pydl.tensor(data), fn)(dim).numpy()
         gpu = getattr(pydl.tensor(data, device="cuda"), fn)(dim).cpu().numpy()
         np.testing.assert_array_equal(gpu, cpu)

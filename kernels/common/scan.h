@@ -2,9 +2,11 @@
 // step. A scan runs along the middle axis of a contiguous (outer, r, inner) block, forward or
 // reversed, inclusive (out[k] takes x[k]) or exclusive (out[k] stops before it). float32 and
 // float64 accumulate in double and integers in int64 (wrapping around), one step at a time in
-// order, on the CPU and on CUDA alike: the same bits on both.
+// order, on the CPU and on CUDA alike: the same bits on both (logcumsumexp's steps take libm's
+// exp and log1p in double, CUDA's on a GPU: its float64 results agree within an ulp or so there).
 #pragma once
 
+#include <math.h>
 #include <stdint.h>
 
 #include <type_traits>
@@ -16,7 +18,8 @@ namespace pydl {
 
 #define PYDL_SCAN_OPS(X) \
   X(Sum, "cumsum")       \
-  X(Prod, "cumprod")
+  X(Prod, "cumprod")     \
+  X(LogSumExp, "logcumsumexp")
 
 enum class ScanOp : int { PYDL_SCAN_OPS(PYDL_ENUM_ENTRY) };
 PYDL_REGISTRY(ScanOp, PYDL_SCAN_OPS)
@@ -29,7 +32,19 @@ template <class T>
 using ScanAcc = std::conditional_t<std::is_floating_point<T>::value, double, int64_t>;
 
 template <class A>
-PYDL_HD A scan_identity(ScanOp op) { return op == ScanOp::Sum ? A(0) : A(1); }
+PYDL_HD A scan_identity(ScanOp op) {
+  if constexpr (std::is_floating_point<A>::value) {
+    if (op == ScanOp::LogSumExp) return -INFINITY;
+  }
+  return op == ScanOp::Sum ? A(0) : A(1);
+}
+
+// log(e^a + e^b) as max + log1p(e^-|a - b|); equal arguments (infinities too) give a + log 2.
+PYDL_HD double log_add_exp(double a, double b) {
+  if (a == b) return a + 0.69314718055994530942;
+  const double m = a > b ? a : b, d = a > b ? a - b : b - a;
+  return m + log1p(exp(-d));  // NaN propagates through d
+}
 // Integers wrap around on overflow, as PyTorch's (computed unsigned: defined behaviour).
 template <class A>
 PYDL_HD A scan_step(ScanOp op, A acc, A v) {
@@ -37,7 +52,7 @@ PYDL_HD A scan_step(ScanOp op, A acc, A v) {
     using U = std::make_unsigned_t<A>;
     return static_cast<A>(op == ScanOp::Sum ? U(acc) + U(v) : U(acc) * U(v));
   } else {
-    return op == ScanOp::Sum ? acc + v : acc * v;
+    return op == ScanOp::Sum ? acc + v : op == ScanOp::Prod ? acc * v : log_add_exp(acc, v);
   }
 }
 

@@ -1,4 +1,4 @@
-"""Scans and products: ``cumsum``, ``cumprod`` and ``prod``, over the scan kernels
+"""Scans and products: ``cumsum``, ``cumprod``, ``logcumsumexp`` and ``prod``, over the scan kernels
 (kernels/common/scan.h: in order, accumulating in double or int64, forward or reversed,
 inclusive or exclusive). Their gradients are scans too, and stay exact where inputs are 0."""
 from pydl import _C
@@ -50,6 +50,35 @@ class CumProd(Function):
         return grad, None
 
 
+class LogCumSumExp(Function):
+    """d y_k / d x_i = e^(x_i - y_k) for i <= k. The sum over k of g_k e^(x_i - y_k) is taken in
+    log space, positive and negative g apart (PyTorch's and TensorFlow's formula), so that
+    neither e^x nor e^-y overflows."""
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        y = _scan(SCAN.LOGCUMSUMEXP, x._a, dim)
+        ctx.x, ctx.y, ctx.dim = x, y, dim
+        return _wrap(y)
+
+    @staticmethod
+    def backward(ctx, g):
+        import numpy as np
+
+        from pydl.ops.elementwise import where
+        from pydl.ops.unary import exp, log
+
+        x, y, dim = ctx.x.detach(), _wrap(ctx.y), ctx.dim
+        lowest = float(np.finfo(x.dtype.numpy).min)
+        log_g = log(g.abs())
+
+        def part(sign_holds):
+            logs = where(sign_holds, log_g, lowest) - y
+            return exp(_wrap(_scan(SCAN.LOGCUMSUMEXP, logs._a, dim, reverse=True)) + x)
+
+        return part(g > 0) - part(g < 0), None
+
+
 class Prod(Function):
     """The product along dim: the scan's last entry. d/dx_i = the product of the others,
     the exclusive scans from both ends multiplied (exact where some x are 0)."""
@@ -85,6 +114,11 @@ def cumsum(x, dim, dtype=None):
 
 def cumprod(x, dim, dtype=None):
     return CumProd.apply(_to(x, dtype), dim)
+
+
+def logcumsumexp(x, dim):
+    """log(cumsum(exp(x))) along dim, without overflow (float inputs)."""
+    return LogCumSumExp.apply(x, dim)
 
 
 def prod(x, dim=None, keepdim=False, dtype=None):
