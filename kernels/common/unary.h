@@ -51,30 +51,20 @@ struct AbsOp {
 };
 
 // Rounding: integers pass through; the gradient is 0, as PyTorch's. Round is half to even.
-template <class T>
-struct FloorOp {
-  PYDL_HD FloorOp(double, double) {}
-  PYDL_HD T forward(T x) const { if constexpr (std::is_integral<T>::value) return x; else return floor_fast(x); }
+template <class T, class Rounding>
+struct RoundingOp {
+  PYDL_HD RoundingOp(double, double) {}
+  PYDL_HD T forward(T x) const { if constexpr (std::is_integral<T>::value) return x; else return Rounding::of(x); }
   PYDL_HD T backward(T, T) const { return T(0); }
 };
-template <class T>
-struct CeilOp {
-  PYDL_HD CeilOp(double, double) {}
-  PYDL_HD T forward(T x) const { if constexpr (std::is_integral<T>::value) return x; else return ceil_fast(x); }
-  PYDL_HD T backward(T, T) const { return T(0); }
-};
-template <class T>
-struct TruncOp {
-  PYDL_HD TruncOp(double, double) {}
-  PYDL_HD T forward(T x) const { if constexpr (std::is_integral<T>::value) return x; else return trunc_fast(x); }
-  PYDL_HD T backward(T, T) const { return T(0); }
-};
-template <class T>
-struct RoundOp {
-  PYDL_HD RoundOp(double, double) {}
-  PYDL_HD T forward(T x) const { if constexpr (std::is_integral<T>::value) return x; else return rint(x); }
-  PYDL_HD T backward(T, T) const { return T(0); }
-};
+struct FloorOf { template <class T> static PYDL_HD T of(T x) { return floor_fast(x); } };
+struct CeilOf { template <class T> static PYDL_HD T of(T x) { return ceil_fast(x); } };
+struct TruncOf { template <class T> static PYDL_HD T of(T x) { return trunc_fast(x); } };
+struct RoundOf { template <class T> static PYDL_HD T of(T x) { return rint(x); } };
+template <class T> struct FloorOp : RoundingOp<T, FloorOf> { using RoundingOp<T, FloorOf>::RoundingOp; };
+template <class T> struct CeilOp : RoundingOp<T, CeilOf> { using RoundingOp<T, CeilOf>::RoundingOp; };
+template <class T> struct TruncOp : RoundingOp<T, TruncOf> { using RoundingOp<T, TruncOf>::RoundingOp; };
+template <class T> struct RoundOp : RoundingOp<T, RoundOf> { using RoundingOp<T, RoundOf>::RoundingOp; };
 
 // NaN stays NaN forward; backward passes dy except where x <= 0, as PyTorch.
 template <class T>

@@ -13,54 +13,6 @@ def _pair(v):
     return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
 
 
-class Conv2d(Module):
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 device=None, dtype=None):
-        super().__init__()
-        if in_channels <= 0 or out_channels <= 0:
-            raise ValueError(f"Conv2d: channel counts must be positive, got {in_channels} and {out_channels}")
-        if groups <= 0 or in_channels % groups or out_channels % groups:
-            raise ValueError(f"Conv2d: groups={groups} must be positive and divide in_channels={in_channels} "
-                             f"and out_channels={out_channels}")
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
-        self.padding = padding if isinstance(padding, str) else _pair(padding)  # or 'same' / 'valid'
-        self.dilation, self.groups = _pair(dilation), groups
-        self.weight = Parameter(empty(out_channels, in_channels // groups, *self.kernel_size, device=device,
-                                      dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_channels, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
-            bound = 1 / math.sqrt(fan_in)
-            init.uniform_(self.bias, -bound, bound)
-
-    def forward(self, x):
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
-
-    def forward_relu(self, x):
-        """relu(self(x)) in one pass: Sequential calls this for Conv2d followed by ReLU."""
-        return conv2d_relu(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
-
-    def extra_repr(self):
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0, 0):
-            s += f", padding={self.padding}"
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
-
-
 def _single(v):
     return tuple(v) if isinstance(v, (tuple, list)) else (v,)
 
@@ -104,6 +56,21 @@ class _ConvNd(Module):
         if self.bias is None:
             s += ", bias=False"
         return s
+
+
+class Conv2d(_ConvNd):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 device=None, dtype=None):
+        super().__init__("Conv2d", in_channels, out_channels, _pair(kernel_size), False, groups, bias, device, dtype)
+        self.stride, self.dilation = _pair(stride), _pair(dilation)
+        self.padding = padding if isinstance(padding, str) else _pair(padding)  # or 'same' / 'valid'
+
+    def forward(self, x):
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def forward_relu(self, x):
+        """relu(self(x)) in one pass: Sequential calls this for Conv2d followed by ReLU."""
+        return conv2d_relu(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
 class Conv1d(_ConvNd):
