@@ -377,6 +377,7 @@ class Tensor(TensorBase):
     erf = _op(_UN)
     log2 = _op(_UN)
     log10 = _op(_UN)
+    exp2 = _op(_UN)
     __round__ = _op(_UN, "round")
     __floor__ = _op(_UN, "floor")
     __ceil__ = _op(_UN, "ceil")

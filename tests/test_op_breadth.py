@@ -1,7 +1,7 @@
 """The ops composed of pydl's kernels (pad, interpolate, attention, tril/triu, logsumexp,
 repeat/tile/repeat_interleave, cross-entropy on class probabilities, flip/roll, diagonals,
-masked_select, scatter, norms, einsum): forward and backward against PyTorch in float64 on
-each device, finite-difference gradients on the CPU, and the argument errors."""
+masked_select, scatter, norms, unfold/fold, einsum): forward and backward against PyTorch in
+float64 on each device, finite-difference gradients on the CPU, and the argument errors."""
 import numpy as np
 import pytest
 
@@ -112,6 +112,14 @@ CASES = {
     "normalize-p1": (lambda x: F.normalize(x, 1.0, 0), lambda x: TF.normalize(x, 1.0, 0), [(3, 4)]),
     "std_mean": (lambda x: pydl.std_mean(x, 1)[0] + pydl.std_mean(x, 1)[1],
                  lambda x: torch.std_mean(x, 1)[0] + torch.std_mean(x, 1)[1], [(3, 5)]),
+    "unfold": (lambda x: F.unfold(x, (2, 3), dilation=(1, 2), padding=1, stride=2),
+               lambda x: TF.unfold(x, (2, 3), dilation=(1, 2), padding=1, stride=2), [(2, 3, 7, 6)]),
+    "unfold-unbatched": (lambda x: F.unfold(x, 2), lambda x: TF.unfold(x, 2), [(3, 4, 4)]),
+    "fold": (lambda x: F.fold(x, (7, 6), (2, 3), dilation=(1, 2), padding=1, stride=2),
+             lambda x: TF.fold(x, (7, 6), (2, 3), dilation=(1, 2), padding=1, stride=2), [(2, 18, 8)]),
+    "fold-overlapping": (lambda x: F.fold(x, 5, 3), lambda x: TF.fold(x, 5, 3), [(2, 9, 9)]),
+    "exp2": (pydl.exp2, torch.exp2, [(3, 4)]),
+    "where-scalar-branches": (lambda x: pydl.where(x > 0, x, 0.5), lambda x: torch.where(x > 0, x, 0.5), [(3, 4)]),
     "einsum-matmul": (lambda a, b: pydl.einsum("ij,jk->ik", a, b), lambda a, b: torch.einsum("ij,jk->ik", a, b),
                       [(3, 4), (4, 5)]),
     "einsum-batched": (lambda a, b: pydl.einsum("bij,bkj->bik", a, b), lambda a, b: torch.einsum("bij,bkj->bik", a, b),
@@ -162,6 +170,17 @@ def test_float32_on_each_device(device):
     np.testing.assert_array_equal(F.pad(px, (2, 2, 1, 1), mode="reflect").cpu().numpy(),
                                   TF.pad(tx, (2, 2, 1, 1), mode="reflect").numpy())
     np.testing.assert_allclose(px.logsumexp(-1).cpu().numpy(), tx.logsumexp(-1).numpy(), rtol=1e-6)
+
+
+def test_fold_and_unfold_modules():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(7).standard_normal((2, 3, 6, 6))
+    cols = pydl.nn.Unfold(3, padding=1)(pydl.tensor(x))
+    np.testing.assert_array_equal(cols.numpy(), torch.nn.Unfold(3, padding=1)(torch.tensor(x)).numpy())
+    back = pydl.nn.Fold((6, 6), 3, padding=1)(cols)
+    np.testing.assert_allclose(back.numpy(), torch.nn.Fold((6, 6), 3, padding=1)(torch.tensor(cols.numpy())).numpy(),
+                               rtol=1e-14)
+    assert repr(pydl.nn.Fold((6, 6), 3)) == "Fold(output_size=(6, 6), kernel_size=3, dilation=1, padding=0, stride=1)"
 
 
 def test_nonzero_and_argwhere(device):
@@ -233,6 +252,9 @@ ERRORS = [
     (lambda: pydl.einsum("ijk", pydl.ones(2, 3)), "do not match an operand of 2 dims"),
     (lambda: pydl.einsum("ij->k", pydl.ones(2, 3)), "appears in no operand"),
     (lambda: pydl.norm(pydl.ones(3), "nuc"), "p must be a number or 'fro'"),
+    (lambda: F.unfold(pydl.ones(1, 1, 2, 2), 3), "does not fit"),
+    (lambda: F.fold(pydl.ones(1, 4, 3), 3, 2), r"expected an input of \(N, C x 4, 4\)"),
+    (lambda: F.unfold(pydl.ones(1, 1, 4, 4), 2, stride=0), "must be positive"),
 ]
 
 

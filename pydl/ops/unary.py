@@ -15,7 +15,8 @@ from pydl.autograd.grad_mode import state as grad_state
 from pydl.tensor import _wrap
 
 __all__ = ["neg", "abs", "sign", "relu", "exp", "expm1", "log", "log1p", "sqrt", "rsqrt", "sigmoid", "tanh", "sin",
-           "cos", "tan", "floor", "ceil", "trunc", "fix", "round", "erf", "log2", "log10"]
+           "cos", "tan", "floor", "ceil", "trunc", "fix", "round", "erf", "log2", "log10",
+           "exp2"]
 
 
 class Unary(Function):
@@ -106,6 +107,13 @@ erf = _public(Erf, "erf")
 log2 = _public(Log2, "log2")
 log10 = _public(Log10, "log10")
 _round = _public(Round, "round")
+
+
+def exp2(input):
+    """2 ** input (pow's kernel, and its gradient 2^x ln 2)."""
+    from pydl.ops.elementwise import pow
+
+    return pow(2.0, input)
 
 
 def round(input, decimals=0):

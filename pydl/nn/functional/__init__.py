@@ -10,3 +10,4 @@ from pydl.nn.functional.loss import *  # noqa: F401,F403
 from pydl.nn.functional.norm import *  # noqa: F401,F403
 from pydl.nn.functional.padding import *  # noqa: F401,F403
 from pydl.nn.functional.pooling import *  # noqa: F401,F403
+from pydl.nn.functional.unfold import *  # noqa: F401,F403
