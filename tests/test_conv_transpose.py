@@ -1,4 +1,4 @@
-"""conv_transpose2d, conv1d, conv_transpose1d and their modules: forward and the three
+"""conv_transpose2d, conv1d, conv_transpose1d, conv3d and their modules: forward and the three
 gradients against PyTorch in float64 (strides, padding, output_padding, groups, dilation,
 unbatched inputs), finite differences, each device, and a small autoencoder that learns."""
 import numpy as np
@@ -61,6 +61,24 @@ def test_conv1d_and_conv_transpose1d_match_pytorch(device):
                                rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("xs, ws, kw", [((2, 4, 5, 6, 7), (3, 4, 2, 3, 2), dict(stride=(1, 2, 1), padding=1)),
+                                        ((2, 4, 5, 5, 5), (6, 2, 3, 3, 3), dict(groups=2, dilation=(2, 1, 1))),
+                                        ((4, 4, 4, 4), (2, 4, 1, 2, 3), {})], ids=["strided", "groups", "unbatched"])
+def test_conv3d_matches_pytorch(xs, ws, kw, device):
+    torch = pytest.importorskip("torch")
+    r = np.random.default_rng(4)
+    x, w, b = r.standard_normal(xs), r.standard_normal(ws), r.standard_normal(ws[0])
+    mine = [pydl.tensor(a, device=device, requires_grad=True) for a in (x, w, b)]
+    theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+    out, ref = F.conv3d(*mine, **kw), torch.nn.functional.conv3d(*theirs, **kw)
+    np.testing.assert_allclose(out.detach().cpu().numpy(), ref.detach().numpy(), rtol=1e-12, atol=1e-12)
+    g = r.standard_normal(tuple(ref.shape))
+    (out * pydl.tensor(g, device=device)).sum().backward()
+    (ref * torch.tensor(g)).sum().backward()
+    for a, t in zip(mine, theirs):
+        np.testing.assert_allclose(a.grad.cpu().numpy(), t.grad.numpy(), rtol=1e-11, atol=1e-11)
+
+
 def test_modules_shapes_and_init_match_pytorch():
     torch = pytest.importorskip("torch")
     for mine, theirs, x in ((pydl.nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1),
@@ -68,7 +86,9 @@ def test_modules_shapes_and_init_match_pytorch():
                             (pydl.nn.Conv1d(3, 5, 3, padding="same"), torch.nn.Conv1d(3, 5, 3, padding="same"),
                              (2, 3, 9)),
                             (pydl.nn.ConvTranspose1d(3, 4, 5, stride=3, groups=1, bias=False),
-                             torch.nn.ConvTranspose1d(3, 4, 5, stride=3, bias=False), (2, 3, 7))):
+                             torch.nn.ConvTranspose1d(3, 4, 5, stride=3, bias=False), (2, 3, 7)),
+                            (pydl.nn.Conv3d(2, 4, 3, padding=1, stride=(1, 2, 1)),
+                             torch.nn.Conv3d(2, 4, 3, padding=1, stride=(1, 2, 1)), (1, 2, 4, 5, 4))):
         assert tuple(mine.weight.shape) == tuple(theirs.weight.shape)
         assert (mine.bias is None) == (theirs.bias is None)
         mine.weight.data = pydl.tensor(theirs.weight.detach().numpy())
@@ -107,6 +127,9 @@ ERRORS = [
     (lambda: F.conv_transpose2d(pydl.ones(1, 2, 1, 1), pydl.ones(2, 2, 1, 1), padding=1), "not positive"),
     (lambda: F.conv1d(pydl.ones(1, 2, 5), pydl.ones(3, 2, 2, 2)), "a 3-d weight"),
     (lambda: F.conv1d(pydl.ones(1, 2, 5), pydl.ones(3, 2, 2), stride=(1, 2)), "a 1-tuple"),
+    (lambda: F.conv3d(pydl.ones(1, 3, 4, 4, 4), pydl.ones(2, 2, 2, 2, 2)), "input has 3 channels"),
+    (lambda: F.conv3d(pydl.ones(1, 2, 2, 2, 2), pydl.ones(2, 2, 3, 3, 3)), "does not fit"),
+    (lambda: F.conv3d(pydl.ones(1, 2, 4, 4), pydl.ones(2, 2, 2, 2)), "a 5-d weight"),
 ]
 
 

@@ -3,7 +3,7 @@ from pydl.nn import functional, init  # noqa: F401
 from pydl.nn import activation
 from pydl.nn.activation import *  # noqa: F401,F403  (ReLU, Tanh, GELU, Softmax, ...)
 from pydl.nn.container import ModuleDict, ModuleList, Sequential
-from pydl.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from pydl.nn.conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d
 from pydl.nn.fold import Fold, Unfold
 from pydl.nn.dropout import Dropout
 from pydl.nn.flatten import Flatten, Unflatten
@@ -16,7 +16,7 @@ from pydl.nn.residual import BasicBlock, Residual
 from pydl.nn import models, utils  # noqa: F401
 
 __all__ = [
-    "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Linear", "Identity", "Conv1d", "Conv2d",
+    "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Linear", "Identity", "Conv1d", "Conv2d", "Conv3d",
     "ConvTranspose1d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d", "Fold", "Unfold", "Dropout", "Flatten",
     "Unflatten", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Residual",
     "BasicBlock", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss", "functional",

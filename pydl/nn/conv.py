@@ -1,5 +1,5 @@
 """Conv2d (NCHW, weight (C_out, C_in / groups, kH, kW)), ConvTranspose2d (weight (C_in,
-C_out / groups, kH, kW)) and their 1-d forms, with PyTorch's default init."""
+C_out / groups, kH, kW)), their 1-d forms and Conv3d, with PyTorch's default init."""
 import math
 
 from pydl.creation import empty
@@ -15,6 +15,10 @@ def _pair(v):
 
 def _single(v):
     return tuple(v) if isinstance(v, (tuple, list)) else (v,)
+
+
+def _triple(v):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v, v)
 
 
 class _ConvNd(Module):
@@ -71,6 +75,16 @@ class Conv2d(_ConvNd):
     def forward_relu(self, x):
         """relu(self(x)) in one pass: Sequential calls this for Conv2d followed by ReLU."""
         return conv2d_relu(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class Conv3d(_ConvNd):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 device=None, dtype=None):
+        super().__init__("Conv3d", in_channels, out_channels, _triple(kernel_size), False, groups, bias, device, dtype)
+        self.stride, self.padding, self.dilation = _triple(stride), _triple(padding), _triple(dilation)
+
+    def forward(self, x):
+        return F.conv3d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
 class Conv1d(_ConvNd):

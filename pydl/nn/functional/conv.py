@@ -2,7 +2,8 @@
 (C_out, C_in / groups, kH, kW), optional bias; kernels for the forward, the input gradient and
 the weight gradient on the CPU and CUDA. ``conv2d_relu`` applies a ReLU in the same pass (on
 CUDA in the kernel's write-back). ``conv_transpose2d`` runs the same three kernels in the
-adjoint roles; ``conv1d`` and ``conv_transpose1d`` are the 2-d ops at height 1."""
+adjoint roles; ``conv1d`` and ``conv_transpose1d`` are the 2-d ops at height 1; ``conv3d`` a
+gather of its blocks and a matmul."""
 import numbers
 
 from pydl import _C
@@ -11,7 +12,7 @@ from pydl.autograd.function import Function
 from pydl.ops._util import Binary, Unary
 from pydl.tensor import Tensor, _wrap
 
-__all__ = ["conv2d", "conv1d", "conv_transpose2d", "conv_transpose1d"]
+__all__ = ["conv2d", "conv1d", "conv3d", "conv_transpose2d", "conv_transpose1d"]
 
 
 def _pair(v, name, op):
@@ -173,3 +174,38 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     x, w, stride, padding, dilation = _as_2d("conv_transpose1d", input, weight, stride, padding, dilation)
     output_padding = (0, output_padding[0] if isinstance(output_padding, (tuple, list)) else output_padding)
     return conv_transpose2d(x, w, bias, stride, padding, output_padding, groups, dilation).squeeze(-2)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-d cross-correlation over (N, C, D, H, W), as torch.nn.functional.conv3d: the sliding
+    blocks gathered once (one index_select over a position table, as F.unfold) and multiplied by
+    the weight as a matrix, per group; the gradients come through the same two ops."""
+    from pydl.nn.functional.padding import pad
+    from pydl.nn.functional.unfold import block_positions
+    from pydl.ops.indexing import _index_tensor, index_select
+    from pydl.ops.shape import cat
+
+    op = "conv3d"
+    _tensor(input, "input", op)
+    _tensor(weight, "weight", op)
+    if input.dim() not in (4, 5) or weight.dim() != 5:
+        raise ArgumentError(f"{op}: expected a 4-d or 5-d input and a 5-d weight (C_out, C_in / groups, kD, kH, kW), "
+                            f"got shapes {tuple(input.shape)} and {tuple(weight.shape)}")
+    x = input if input.dim() == 5 else input.unsqueeze(0)
+    n, c = x.shape[:2]
+    c_out, c_group = weight.shape[:2]
+    if groups <= 0 or c != c_group * groups or c_out % groups:
+        raise ArgumentError(f"{op}: input has {c} channels, weight expects {c_group} x groups={groups} "
+                            f"(and {c_out} output channels must divide into the groups)")
+    padded, p, grid, positions = block_positions(op, x.shape[2:], weight.shape[2:], dilation, padding, stride)
+    if max(p):
+        x = pad(x, (p[2], p[2], p[1], p[1], p[0], p[0]))
+    blocks = grid[0] * grid[1] * grid[2]
+    cols = index_select(x.reshape(n, c, padded[0] * padded[1] * padded[2]), 2, _index_tensor(positions, x.device))
+    cols = cols.reshape(n, groups, c_group * (len(positions) // blocks), blocks)
+    w = weight.reshape(groups, c_out // groups, -1)
+    out = cat([w[g] @ cols[:, g] for g in range(groups)], 1) if groups > 1 else w[0] @ cols[:, 0]
+    out = out.reshape(n, c_out, *grid)
+    if bias is not None:
+        out = out + bias.reshape(-1, 1, 1, 1)
+    return out if input.dim() == 5 else out.squeeze(0)

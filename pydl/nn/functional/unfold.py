@@ -5,27 +5,40 @@ padded planes, fold an index_add into them, each the other's gradient."""
 import numpy as np
 
 from pydl._C import ArgumentError
-from pydl.nn.functional.conv import _pair
 
 __all__ = ["unfold", "fold"]
 
 
-def _blocks(op, size, kernel_size, dilation, padding, stride):
-    """(padded plane size, positions of every block entry in the flattened padded plane, ordered
-    (kernel row, kernel column, block) as PyTorch's columns), and the block grid."""
-    k, d, p, s = (_pair(v, name, op) for v, name in ((kernel_size, "kernel_size"), (dilation, "dilation"),
-                                                    (padding, "padding"), (stride, "stride")))
+def _tuple(v, n, name, op):
+    if isinstance(v, int):
+        return (v,) * n
+    if isinstance(v, (tuple, list)) and len(v) == n and all(isinstance(e, int) for e in v):
+        return tuple(v)
+    raise ArgumentError(f"{op}: expected {name} as an int or {n} ints, got {v!r}")
+
+
+def block_positions(op, size, kernel_size, dilation, padding, stride):
+    """The sliding blocks over an n-d plane of `size` (each dim padded on both sides): the padded
+    size, the padding, the block grid, and every block entry's position in the flattened padded
+    plane, ordered (kernel offset, then block), as PyTorch's unfold orders its columns."""
+    n = len(size)
+    k, d, p, s = (_tuple(v, n, name, op) for v, name in ((kernel_size, "kernel_size"), (dilation, "dilation"),
+                                                        (padding, "padding"), (stride, "stride")))
     if min(k) <= 0 or min(d) <= 0 or min(s) <= 0 or min(p) < 0:
         raise ArgumentError(f"{op}: kernel_size, dilation and stride must be positive and padding non-negative, "
                             f"got {k}, {d}, {s} and {p}")
-    padded = [n + 2 * pad for n, pad in zip(size, p)]
-    grid = [(n - dd * (kk - 1) - 1) // ss + 1 for n, dd, kk, ss in zip(padded, d, k, s)]
+    padded = [m + 2 * pad for m, pad in zip(size, p)]
+    grid = [(m - dd * (kk - 1) - 1) // ss + 1 for m, dd, kk, ss in zip(padded, d, k, s)]
     if min(grid) <= 0:
-        raise ArgumentError(f"{op}: a {k[0]}x{k[1]} kernel (dilation {d}) does not fit the padded size {tuple(padded)}")
-    rows = (np.arange(k[0])[:, None, None, None] * d[0] + np.arange(grid[0])[None, None, :, None] * s[0])
-    cols = (np.arange(k[1])[None, :, None, None] * d[1] + np.arange(grid[1])[None, None, None, :] * s[1])
-    positions = (rows * padded[1] + cols).reshape(-1)
-    return padded, p, positions, grid
+        raise ArgumentError(f"{op}: a {'x'.join(map(str, k))} kernel (dilation {d}) does not fit the padded size "
+                            f"{tuple(padded)}")
+    positions = np.zeros([1] * (2 * n), dtype=np.int64)
+    for axis in range(n):  # axes (k_0, ..., k_n-1, g_0, ..., g_n-1)
+        offsets = np.arange(k[axis]) * d[axis], np.arange(grid[axis]) * s[axis]
+        coordinate = offsets[0].reshape([-1 if a == axis else 1 for a in range(2 * n)]) + \
+            offsets[1].reshape([-1 if a == n + axis else 1 for a in range(2 * n)])
+        positions = positions * padded[axis] + coordinate
+    return padded, p, grid, positions.reshape(-1)
 
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
@@ -36,7 +49,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
         raise ArgumentError(f"unfold: expected a 3-d or 4-d input, got {input.dim()}-d")
     x = input if input.dim() == 4 else input.unsqueeze(0)
     n, c = x.shape[:2]
-    padded, p, positions, grid = _blocks("unfold", x.shape[2:], kernel_size, dilation, padding, stride)
+    padded, p, grid, positions = block_positions("unfold", x.shape[2:], kernel_size, dilation, padding, stride)
     x = pad(x, (p[1], p[1], p[0], p[0])) if max(p) else x
     picked = index_select(x.reshape(n, c, padded[0] * padded[1]), 2, _index_tensor(positions, x.device))
     out = picked.reshape(n, c * (len(positions) // (grid[0] * grid[1])), grid[0] * grid[1])
@@ -50,8 +63,8 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     if input.dim() not in (2, 3):
         raise ArgumentError(f"fold: expected a 2-d or 3-d input, got {input.dim()}-d")
     x = input if input.dim() == 3 else input.unsqueeze(0)
-    size = _pair(output_size, "output_size", "fold")
-    padded, p, positions, grid = _blocks("fold", size, kernel_size, dilation, padding, stride)
+    size = _tuple(output_size, 2, "output_size", "fold")
+    padded, p, grid, positions = block_positions("fold", size, kernel_size, dilation, padding, stride)
     per_block = len(positions) // (grid[0] * grid[1])
     n, ck, blocks = x.shape
     if ck % per_block or blocks != grid[0] * grid[1]:
