@@ -33,7 +33,7 @@ from pydl.ops.linalg import dot, matmul, mm, outer, tril, triu
 from pydl.ops.rearrange import diag, diag_embed, diagonal, flip, fliplr, flipud, roll
 from pydl.ops.reduction import (all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, norm, std, std_mean,
                                 sum, var, var_mean)
-from pydl.ops.scan import cumprod, cumsum, logcumsumexp, prod
+from pydl.ops.scan import cummax, cummin, cumprod, cumsum, logcumsumexp, prod
 from pydl.ops.sort import argsort, kthvalue, msort, sort, topk
 from pydl.ops.shape import (broadcast_to, cat, chunk, clone, concat, flatten, narrow, permute, repeat_interleave,
                             reshape, split, squeeze, stack, tile, transpose, unbind, unsqueeze)

@@ -447,6 +447,8 @@ class Tensor(TensorBase):
     cumsum = _op(_SCAN)
     cumprod = _op(_SCAN)
     logcumsumexp = _op(_SCAN)
+    cummax = _op(_SCAN)
+    cummin = _op(_SCAN)
     prod = _op(_SCAN)
     sort = _op(_SORT)
     argsort = _op(_SORT)

@@ -55,6 +55,27 @@ def test_logcumsumexp_matches_pytorch(dim, device):
     np.testing.assert_allclose(finite.grad.cpu().numpy(), tf.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("name", ["cummax", "cummin"])
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_running_extrema_match_pytorch(name, dim, device):
+    torch = pytest.importorskip("torch")
+    data = np.round(np.random.default_rng(7).standard_normal((5, 6, 3)), 1)  # ties
+    data[1, 2, 0] = data[3, 1, 2] = np.nan
+    x, t = pydl.tensor(data, device=device, requires_grad=True), torch.tensor(data, requires_grad=True)
+    out, ref = getattr(x, name)(dim), getattr(t, name)(dim)
+    np.testing.assert_array_equal(out.values.detach().cpu().numpy(), ref.values.detach().numpy())
+    np.testing.assert_array_equal(out.indices.cpu().numpy(), ref.indices.numpy())
+    weight = np.random.default_rng(8).standard_normal(data.shape)
+    (out.values * pydl.tensor(weight, device=device)).sum().backward()
+    (ref.values * torch.tensor(weight)).sum().backward()
+    np.testing.assert_array_equal(x.grad.cpu().numpy(), t.grad.numpy())
+    ints = pydl.tensor([3, 1, 4, 1, 5, 9, 2, 6], dtype=pydl.uint8, device=device)
+    mine, theirs = getattr(pydl, name)(ints, 0), getattr(torch, name)(torch.tensor([3, 1, 4, 1, 5, 9, 2, 6],
+                                                                                    dtype=torch.uint8), 0)
+    assert mine.values.dtype == pydl.uint8 and mine.values.tolist() == theirs.values.tolist()
+    assert mine.indices.tolist() == theirs.indices.tolist()
+
+
 def test_logcumsumexp_refuses_integers():
     with pytest.raises(TypeError, match="logcumsumexp"):
         pydl.tensor([1, 2]).logcumsumexp(0)

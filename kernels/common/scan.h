@@ -19,7 +19,9 @@ namespace pydl {
 #define PYDL_SCAN_OPS(X) \
   X(Sum, "cumsum")       \
   X(Prod, "cumprod")     \
-  X(LogSumExp, "logcumsumexp")
+  X(LogSumExp, "logcumsumexp") \
+  X(Max, "cummax")       \
+  X(Min, "cummin")
 
 enum class ScanOp : int { PYDL_SCAN_OPS(PYDL_ENUM_ENTRY) };
 PYDL_REGISTRY(ScanOp, PYDL_SCAN_OPS)
@@ -34,9 +36,21 @@ using ScanAcc = std::conditional_t<std::is_floating_point<T>::value, double, int
 template <class A>
 PYDL_HD A scan_identity(ScanOp op) {
   if constexpr (std::is_floating_point<A>::value) {
-    if (op == ScanOp::LogSumExp) return -INFINITY;
+    if (op == ScanOp::LogSumExp || op == ScanOp::Max) return -INFINITY;
+    if (op == ScanOp::Min) return INFINITY;
+  } else {
+    if (op == ScanOp::Max) return INT64_MIN;  // integers scan in int64
+    if (op == ScanOp::Min) return INT64_MAX;
   }
   return op == ScanOp::Sum ? A(0) : A(1);
+}
+
+// The running max / min keeps the first NaN it meets, as PyTorch's cummax / cummin.
+template <class A>
+PYDL_HD A scan_extremum(bool is_max, A acc, A v) {
+  if (acc != acc) return acc;
+  if (v != v) return v;
+  return (is_max ? v > acc : v < acc) ? v : acc;
 }
 
 // log(e^a + e^b) as max + log1p(e^-|a - b|); equal arguments (infinities too) give a + log 2.
@@ -50,8 +64,10 @@ template <class A>
 PYDL_HD A scan_step(ScanOp op, A acc, A v) {
   if constexpr (std::is_integral<A>::value) {
     using U = std::make_unsigned_t<A>;
+    if (op == ScanOp::Max || op == ScanOp::Min) return scan_extremum(op == ScanOp::Max, acc, v);
     return static_cast<A>(op == ScanOp::Sum ? U(acc) + U(v) : U(acc) * U(v));
   } else {
+    if (op == ScanOp::Max || op == ScanOp::Min) return scan_extremum(op == ScanOp::Max, acc, v);
     return op == ScanOp::Sum ? acc + v : op == ScanOp::Prod ? acc * v : log_add_exp(acc, v);
   }
 }

@@ -1,4 +1,5 @@
-"""Scans and products: ``cumsum``, ``cumprod``, ``logcumsumexp`` and ``prod``, over the scan kernels
+"""Scans and products: ``cumsum``, ``cumprod``, ``logcumsumexp``, ``cummax``, ``cummin`` and
+``prod``, over the scan kernels
 (kernels/common/scan.h: in order, accumulating in double or int64, forward or reversed,
 inclusive or exclusive). Their gradients are scans too, and stay exact where inputs are 0."""
 from pydl import _C
@@ -119,6 +120,31 @@ def cumprod(x, dim, dtype=None):
 def logcumsumexp(x, dim):
     """log(cumsum(exp(x))) along dim, without overflow (float inputs)."""
     return LogCumSumExp.apply(x, dim)
+
+
+def _running_extremum(x, dim, op):
+    """(values, indices) of the running max / min: the values one scan; the index, the last
+    position where the running value was reached (or a NaN met), as PyTorch picks it: a running
+    max of those positions."""
+    from pydl.creation import arange
+    from pydl.ops.elementwise import where
+    from pydl.ops.numeric import isnan
+    from pydl.ops.sort import Picked, values_indices
+
+    values = _wrap(_scan(op, x._a, dim)).to(x.dtype)
+    d = dim % max(x.dim(), 1)
+    positions = arange(x.shape[d] if x.dim() else 1, device=x.device).reshape([-1] + [1] * (x.dim() - d - 1))
+    reached = (x.detach() == values) | isnan(x.detach())
+    indices = _wrap(_scan(SCAN.CUMMAX, where(reached, positions, -1)._a, dim))
+    return values_indices(Picked.apply(x, values._a, indices._a, dim), indices)
+
+
+def cummax(x, dim):
+    return _running_extremum(x, dim, SCAN.CUMMAX)
+
+
+def cummin(x, dim):
+    return _running_extremum(x, dim, SCAN.CUMMIN)
 
 
 def prod(x, dim=None, keepdim=False, dtype=None):
