@@ -215,6 +215,33 @@ Array Array::squeeze(const std::vector<int64_t>& dims) const {
   return Array(storage_, shape, strides, offset_, dtype_);
 }
 
+Array Array::view_as(DType to) const {
+  const int64_t from_size = static_cast<int64_t>(itemsize()), to_size = static_cast<int64_t>(pydl::itemsize(to));
+  if (from_size == to_size) return Array(storage_, shape_, strides_, offset_, to);
+  if (ndim() == 0 || strides_.back() != 1)
+    fail<ValueError>("view: changing ", dtype_name(dtype_), " to ", dtype_name(to),
+                     " (another element size) needs a last dim of stride 1, got shape ", shape_str(shape_));
+  Shape shape = shape_, strides = strides_;
+  int64_t offset = offset_;
+  if (to_size < from_size) {
+    const int64_t ratio = from_size / to_size;
+    shape.back() *= ratio;
+    for (size_t d = 0; d + 1 < strides.size(); ++d) strides[d] *= ratio;
+    offset *= ratio;
+  } else {
+    const int64_t ratio = to_size / from_size;
+    bool aligned = shape.back() % ratio == 0 && offset % ratio == 0;
+    for (size_t d = 0; d + 1 < strides.size(); ++d) aligned &= strides[d] % ratio == 0;
+    if (!aligned)
+      fail<ValueError>("view: changing ", dtype_name(dtype_), " to ", dtype_name(to), " needs the last dim (",
+                       shape.back(), "), the other strides and the offset to be multiples of ", ratio);
+    shape.back() /= ratio;
+    for (size_t d = 0; d + 1 < strides.size(); ++d) strides[d] /= ratio;
+    offset /= ratio;
+  }
+  return Array(storage_, shape, strides, offset, to);
+}
+
 Array Array::unsqueeze(int64_t dim) const {
   dim = wrap_dim(dim, ndim() + 1, "unsqueeze");
   Shape shape = shape_, strides = strides_;

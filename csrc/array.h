@@ -46,6 +46,9 @@ class Array {
   Array expand(const Shape& shape) const;                                     // numpy broadcast_to
   Array squeeze(const std::vector<int64_t>& dims) const;                      // all size-1 dims if empty
   Array unsqueeze(int64_t dim) const;
+  // The same bytes read as `to` (as torch.Tensor.view(dtype)): a wider or narrower element
+  // scales the last dim, which must then be contiguous.
+  Array view_as(DType to) const;
 
   // Copies.
   Array contiguous() const;  // itself when already contiguous

@@ -132,7 +132,8 @@ PYBIND11_MODULE(_C, m) {
 
 void pydl::bind_core(py::module_& m) {
   argument_error = new_error(m, "ArgumentError", PyExc_ValueError,
-                             "An op's argument is invalid (a shape, a size, an option): a ValueError and a RuntimeError.");
+                             "An op's argument is invalid (a shape, a size, an option): a ValueError and a "
+                             "RuntimeError.");
   dtype_error = new_error(m, "DTypeError", PyExc_TypeError,
                           "An op was given a dtype it does not take: a TypeError and a RuntimeError.");
   py::register_exception_translator([](std::exception_ptr p) {
@@ -175,6 +176,7 @@ void pydl::bind_core(py::module_& m) {
       .def("expand", &Array::expand)
       .def("squeeze", &Array::squeeze)
       .def("unsqueeze", &Array::unsqueeze)
+      .def("view_as", [](const Array& a, int dt) { return a.view_as(to_dtype(dt)); })
       .def("contiguous",
            [](const Array& a) {
              GilRelease release(a.is_contiguous() ? 0 : a.numel());

@@ -70,8 +70,8 @@ ResampleAxis resample_axis(const Array& x, int64_t dim, const Array& src, const 
   if (weight) {
     check_same_device(x, *weight, op);
     if (weight->dtype() != x.dtype() || !is_floating(x.dtype()))
-      fail<TypeError>(op, ": expected float32 or float64 weights of the data's dtype, got ", dtype_name(weight->dtype()),
-                      " weights for ", dtype_name(x.dtype()), " data");
+      fail<TypeError>(op, ": expected float32 or float64 weights of the data's dtype, got ",
+                      dtype_name(weight->dtype()), " weights for ", dtype_name(x.dtype()), " data");
     if (weight->numel() != src.numel())
       fail<ValueError>(op, ": expected ", src.numel(), " weights, got ", weight->numel());
   }

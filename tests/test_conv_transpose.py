@@ -120,7 +120,8 @@ def test_a_convolutional_autoencoder_learns():
 
 
 ERRORS = [
-    (lambda: F.conv_transpose2d(pydl.ones(1, 3, 4, 4), pydl.ones(2, 2, 3, 3)), "input has 3 channels, weight expects 2"),
+    (lambda: F.conv_transpose2d(pydl.ones(1, 3, 4, 4), pydl.ones(2, 2, 3, 3)),
+     "input has 3 channels, weight expects 2"),
     (lambda: F.conv_transpose2d(pydl.ones(1, 2, 4, 4), pydl.ones(2, 2, 3, 3), stride=2, output_padding=2),
      "output_padding"),
     (lambda: F.conv_transpose2d(pydl.ones(2, 4, 4), pydl.ones(2, 2, 3)), "a 4-d weight"),

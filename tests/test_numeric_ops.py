@@ -35,7 +35,8 @@ def test_float_division_family_matches_pytorch(name, device):
     a = np.concatenate([r.standard_normal(200) * 10, [0.0, -0.0, 5.0, -5.0, np.inf, -np.inf, np.nan, 1.0, 1e30]])
     b = np.concatenate([r.standard_normal(200) * 3, [3.0, 3.0, 0.0, -0.0, 2.0, 2.0, 1.0, np.inf, 1e-30]])
     for dtype in (np.float32, np.float64):
-        out = getattr(pydl, name)(pydl.tensor(a.astype(dtype), device=device), pydl.tensor(b.astype(dtype), device=device))
+        pa, pb = pydl.tensor(a.astype(dtype), device=device), pydl.tensor(b.astype(dtype), device=device)
+        out = getattr(pydl, name)(pa, pb)
         ref = getattr(torch, name)(torch.tensor(a.astype(dtype)), torch.tensor(b.astype(dtype)))
         mine, theirs = out.cpu().numpy(), ref.numpy()
         np.testing.assert_array_equal(mine, theirs)

@@ -134,8 +134,8 @@ CASES = {
                         [(2, 3, 4), (2, 4, 2)]),
     "einsum-three": (lambda a, b, c: pydl.einsum("ij,jk,kl->il", a, b, c),
                      lambda a, b, c: torch.einsum("ij,jk,kl->il", a, b, c), [(2, 3), (3, 4), (4, 2)]),
-    "einsum-broadcast": (lambda a, b: pydl.einsum("bij,bjk->bik", a, b), lambda a, b: torch.einsum("bij,bjk->bik", a, b),
-                         [(1, 3, 4), (2, 4, 5)]),
+    "einsum-broadcast": (lambda a, b: pydl.einsum("bij,bjk->bik", a, b),
+                         lambda a, b: torch.einsum("bij,bjk->bik", a, b), [(1, 3, 4), (2, 4, 5)]),
 }
 
 

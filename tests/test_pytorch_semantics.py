@@ -103,3 +103,21 @@ def test_non_adjacent_indices_against_pytorch(rng):
     for index in ((slice(None), [0, 2], slice(None), [1, 4]), ([1, 0], 0, slice(None), [2, 3]),
                   ([[0], [1]], slice(None), [[1, 2, 3]])):
         np.testing.assert_array_equal(x[index].numpy(), t[index].numpy())
+
+
+def test_view_as_another_dtype_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    data = np.array([[1.5, -2.0, 3.25, 0.0], [7.0, 1e-3, -0.5, 2.0]], dtype=np.float32)
+    x, t = pydl.tensor(data), torch.tensor(data)
+    assert x.view(pydl.float32) is x
+    as_bytes = x.view(pydl.uint8)
+    assert as_bytes.shape == (2, 16) and as_bytes.tolist() == t.view(torch.uint8).tolist()
+    assert as_bytes.view(pydl.float32).tolist() == x.tolist()
+    wide = x.view(pydl.float64)
+    assert wide.shape == (2, 2) and wide.tolist() == t.view(torch.float64).tolist()
+    as_bytes[0, 0] = 1  # the same memory
+    assert x.view(pydl.uint8)[0, 0].item() == 1
+    with pytest.raises(ValueError, match="multiples of 2"):
+        x[:, :3].view(pydl.float64)
+    with pytest.raises(ValueError, match="stride 1"):
+        x.t().view(pydl.float64)

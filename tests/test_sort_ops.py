@@ -66,7 +66,8 @@ def test_gradients_go_back_to_their_positions(device):
 def test_integer_and_bool_dtypes(device):
     x = pydl.tensor([[5, -2, 7, -2, 0]], device=device)
     values, indices = x.sort()
-    assert values.dtype == pydl.int64 and values.tolist() == [[-2, -2, 0, 5, 7]] and indices.tolist() == [[1, 3, 4, 0, 2]]
+    assert values.dtype == pydl.int64 and values.tolist() == [[-2, -2, 0, 5, 7]]
+    assert indices.tolist() == [[1, 3, 4, 0, 2]]
     b = pydl.tensor([True, False, True, False], device=device)
     assert b.sort(descending=True).indices.tolist() == [0, 2, 1, 3]
     u = pydl.tensor([200, 3, 90], dtype=pydl.uint8, device=device)

@@ -33,7 +33,8 @@ class _ConvNd(Module):
         if groups <= 0 or in_channels % groups or out_channels % groups:
             raise ValueError(f"{name}: groups={groups} must be positive and divide in_channels={in_channels} "
                              f"and out_channels={out_channels}")
-        self.in_channels, self.out_channels, self.kernel_size, self.groups = in_channels, out_channels, kernel_size, groups
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.groups = kernel_size, groups
         dims = (in_channels, out_channels // groups) if transposed else (out_channels, in_channels // groups)
         self.weight = Parameter(empty(*dims, *kernel_size, device=device, dtype=dtype))
         if bias:

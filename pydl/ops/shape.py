@@ -29,6 +29,14 @@ class Reshaped(Function):
 
 
 def view(x, *shape):
+    """x's elements under another shape, or (given one dtype) its bytes read as that dtype."""
+    from pydl._dtype import as_dtype, dtype
+
+    if len(shape) == 1 and isinstance(shape[0], dtype):
+        to = as_dtype(shape[0])
+        if to == x.dtype:
+            return x
+        return _wrap(x._a.view_as(to.code))  # another dtype: outside the graph, as PyTorch's for most
     return Reshaped.apply(x, x._a.view(_shape_arg(shape)))
 
 
