@@ -138,3 +138,39 @@ def test_dlpack_import_of_a_sound_capsule_views_it():
     capsule, keep = _capsule((2, 3))
     ctypes.memmove(keep[0], np.arange(6, dtype=np.float32).ctypes.data, 24)
     assert pydl.from_dlpack(capsule).numpy().tolist() == [[0, 1, 2], [3, 4, 5]]
+
+
+# The entry points of the scan, sort and resample kernels, called straight (as a user of pydl._C
+# could): every bad argument raises before a kernel runs.
+def _long(values):
+    return pydl.tensor(values)._a
+
+
+RESAMPLE_CASES = [
+    (lambda x: pydl._C.resample(x, 1, _long([0, 5]), None, 2), IndexError, "index 5 is out of bounds"),
+    (lambda x: pydl._C.resample(x, 1, _long([0, -1]), None, 2), IndexError, "index -1 is out of bounds"),
+    (lambda x: pydl._C.resample(x, 1, _long([0, 1, 2]), None, 2), ValueError, "source positions per output"),
+    (lambda x: pydl._C.resample(x, 1, _long([0, 1]), None, -2), ValueError, "must be non-negative"),
+    (lambda x: pydl._C.resample(x, 3, _long([0]), None, 1), IndexError, "dim 3"),
+    (lambda x: pydl._C.resample(x, 1, pydl.tensor([0.0])._a, None, 1), TypeError, "int64 index"),
+    (lambda x: pydl._C.resample(x, 1, _long([0, 1]), pydl.ones(2, dtype=pydl.float64)._a, 1), TypeError,
+     "weights of the data's dtype"),
+    (lambda x: pydl._C.resample(x, 1, _long([0, 1]), pydl.ones(3)._a, 1), ValueError, "expected 2 weights"),
+    (lambda x: pydl._C.resample_backward(x, 1, _long([0, 9, 1]), None, 3), IndexError, "out of bounds"),
+    (lambda x: pydl._C.resample_backward(pydl.ones(2, 2, dtype=pydl.int64)._a, 1, _long([0, 1]), None, 3),
+     TypeError, "float"),
+    (lambda x: pydl._C.sort(x, 0, False, 3, "topk"), IndexError, "k = 3 is out of range"),
+    (lambda x: pydl._C.sort(x, 0, False, -5, "topk"), IndexError, "k = -5"),
+    (lambda x: pydl._C.sort(x, 5, False, 1, "sort"), IndexError, "dim 5"),
+    (lambda x: pydl._C.scan(pydl._C.Scan.CUMSUM, x, -3, False, False), IndexError, "dim -3"),
+    (lambda x: pydl._C.scan(pydl._C.Scan.LOGCUMSUMEXP, pydl.ones(2, dtype=pydl.int64)._a, 0, False, False),
+     TypeError, "logcumsumexp"),
+    (lambda x: x.view_as(pydl.float64.code), ValueError, "multiples of 2"),
+]
+
+
+@pytest.mark.parametrize("call, error, words", RESAMPLE_CASES)
+def test_new_kernel_entry_points_refuse_bad_arguments(call, error, words):
+    x = pydl.ones(2, 3)._a
+    with pytest.raises(error, match=words):
+        call(x)
