@@ -65,8 +65,13 @@ void backward(const ResampleAxis& ax, const T* g, T* dx) {
       T* dxo = dx + o * ax.in_size * ax.inner;
       const T* go = g + o * ax.out_size * ax.inner;
       std::memset(dxo, 0, ax.in_size * ax.inner * sizeof(T));
+      if (ax.inner == 1 && !w) {
+        for (int64_t i = 0; i < ax.out_size; ++i) dxo[ax.src[i]] += go[i];
+        continue;
+      }
       if (ax.inner == 1) {
-        for (int64_t k = 0; k < n; ++k) dxo[ax.src[k]] += w ? w[k] * go[k / ax.taps] : go[k / ax.taps];
+        for (int64_t i = 0; i < ax.out_size; ++i)
+          for (int t = 0; t < ax.taps; ++t) dxo[ax.src[i * ax.taps + t]] += w[i * ax.taps + t] * go[i];
         continue;
       }
       for (int64_t k = 0; k < n; ++k) {
