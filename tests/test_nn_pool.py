@@ -283,14 +283,14 @@ def _x(shape=(2, 3, 7, 7), dtype=pydl.float32):
     (lambda: F.max_pool2d(_x(), 2, stride=0), ValueError, ["max_pool2d", "stride"]),
     (lambda: F.max_pool2d(_x(), 2, dilation=0), ValueError, ["max_pool2d", "dilation"]),
     (lambda: F.max_pool2d(_x(), (2, 2, 2)), RuntimeError, ["max_pool2d", "kernel_size"]),
-    (lambda: F.max_pool2d(_x(dtype=pydl.int64), 2), TypeError, ["max_pool2d", "int64"]),
+    (lambda: F.max_pool2d(_x(dtype=pydl.bool), 2), TypeError, ["max_pool2d", "bool"]),
     (lambda: F.avg_pool2d(_x(dtype=pydl.int64), 2), TypeError, ["avg_pool2d", "int64"]),
     (lambda: F.avg_pool2d(_x(), 2, divisor_override=0), ValueError, ["avg_pool2d", "divisor_override"]),
     (lambda: F.adaptive_avg_pool2d(_x(), 0), ValueError, ["adaptive_avg_pool2d", "output_size"]),
     (lambda: F.adaptive_avg_pool2d(_x((3, 7)), 1), ValueError, ["adaptive_avg_pool2d", "(3, 7)"]),
     (lambda: F.max_pool2d(np.zeros((2, 3, 4, 4)), 2), TypeError, ["max_pool2d", "Tensor"]),
 ], ids=["max-pad", "avg-pad", "too-small", "rank", "kernel-0", "stride-0", "dilation-0", "kernel-triple",
-        "max-int", "avg-int", "divisor-0", "adaptive-0", "adaptive-rank", "not-tensor"])
+        "max-bool", "avg-int", "divisor-0", "adaptive-0", "adaptive-rank", "not-tensor"])
 def test_pooling_bad_arguments_raise(fn, exc, words):
     with pytest.raises(exc) as info:
         fn()
@@ -355,3 +355,17 @@ def test_pooling_random_configurations_match_torch():
             ty.sum().backward()
         np.testing.assert_allclose(px.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12, err_msg=str(args))
         checked += 1
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int64"])
+def test_max_pool2d_of_integers_matches_pytorch(dtype, device):
+    torch = pytest.importorskip("torch")
+    data = np.random.default_rng(3).integers(0, 250, (2, 3, 7, 6)).astype(dtype)
+    if dtype == "int64":
+        data[0, 0, 0, 0] = -(2 ** 52)
+    x = pydl.tensor(data, device=device)
+    out, idx = F.max_pool2d(x, 3, stride=2, padding=1, return_indices=True)
+    ref, ref_idx = torch.nn.functional.max_pool2d(torch.tensor(data), 3, stride=2, padding=1, return_indices=True)
+    assert out.dtype == x.dtype and out.cpu().tolist() == ref.tolist() and idx.cpu().tolist() == ref_idx.tolist()
+    with pytest.raises(ValueError, match="beyond 2\\*\\*53"):
+        F.max_pool2d(pydl.tensor([[[[2 ** 60, 1], [2, 3]]]]), 2)
