@@ -69,9 +69,10 @@ void run_arg_reduce(bool is_max, DType dt, const Plan& p, void* values, const Ar
 
 }  // namespace
 
+// float16 / bfloat16 reduce in float32 and round back once, as PyTorch accumulates them.
 Array reduce(ReduceOp op, const Array& x, const std::vector<int64_t>& dims, bool keepdim, double correction) {
   const char* name = name_of(op);
-  reject_half(x, name);
+  if (is_half(x.dtype())) return reduce(op, x.astype(DType::Float32), dims, keepdim, correction).astype(x.dtype());
   DType dt = x.dtype();
   if (op == ReduceOp::Sum && !is_floating(dt)) dt = DType::Int64;
   if ((op == ReduceOp::Mean || op == ReduceOp::Var) && !is_floating(dt)) dt = DType::Float32;
@@ -90,7 +91,10 @@ Array reduce(ReduceOp op, const Array& x, const std::vector<int64_t>& dims, bool
 
 std::tuple<Array, Array> max_min_dim(bool is_max, const Array& x, int64_t dim, bool keepdim) {
   const char* name = is_max ? "max" : "min";
-  reject_half(x, name);
+  if (is_half(x.dtype())) {
+    auto [values, indices] = max_min_dim(is_max, x.astype(DType::Float32), dim, keepdim);
+    return {values.astype(x.dtype()), indices};  // exact: the values are x's own
+  }
   Plan p = plan_reduction(x, {dim}, keepdim, name);
   if (p.r == 0) fail<IndexError>(name, ": cannot reduce over a zero-size dimension (no identity)");
   Array values = Array::empty(p.out_shape, x.dtype(), x.device());
@@ -101,7 +105,7 @@ std::tuple<Array, Array> max_min_dim(bool is_max, const Array& x, int64_t dim, b
 
 Array arg_max_min(bool is_max, const Array& x, const std::vector<int64_t>& dim, bool keepdim) {
   const char* name = is_max ? "argmax" : "argmin";
-  reject_half(x, name);
+  if (is_half(x.dtype())) return arg_max_min(is_max, x.astype(DType::Float32), dim, keepdim);
   Array src = dim.empty() ? x.reshape({x.numel()}) : x;
   Plan p = plan_reduction(src, dim.empty() ? std::vector<int64_t>{0} : dim, keepdim && !dim.empty(), name);
   if (p.r == 0) fail<IndexError>(name, ": cannot reduce over a zero-size dimension (no identity)");
