@@ -3,9 +3,12 @@
 // one tap, a copy). Padding (reflect, replicate, circular) and nearest resizing are one tap;
 // linear resizing two. The backward adds each output's gradient, weighted, onto its sources.
 // Both backends accumulate every input position in the same order (output positions
-// ascending, taps in order), so the CPU and CUDA give the same bits.
+// ascending, taps in order; one-tap runs of a repeated source summed first, add_runs), so the
+// CPU and CUDA give the same bits.
 #pragma once
 #include <stdint.h>
+
+#include "kernels/common/macros.h"
 
 namespace pydl {
 
@@ -17,3 +20,21 @@ struct ResampleAxis {
 };
 
 }  // namespace pydl
+
+PYDL_KERNELS_BEGIN
+
+// The one-tap backward of a column (entries `stride` apart): dx[src[i]] += g[i] for i in order,
+// with each run of equal consecutive sources summed first in a register (nearest upsampling
+// repeats every source: one add into memory per run, not a chain of dependent read-modify-
+// writes). Both backends run this, so they sum in the same order.
+template <class T>
+PYDL_HD void add_runs(const int64_t* src, int64_t n, const T* g, T* dx, int64_t stride = 1) {
+  for (int64_t i = 0; i < n;) {
+    const int64_t target = src[i];
+    T run = g[i * stride];
+    for (++i; i < n && src[i] == target; ++i) run += g[i * stride];
+    dx[target * stride] += run;
+  }
+}
+
+PYDL_KERNELS_END

@@ -3,6 +3,7 @@
 #include "kernels/cpu/resample.h"
 
 #include <cstring>
+#include <vector>
 
 #include "kernels/cpu/parallel.h"
 
@@ -58,30 +59,35 @@ void forward(const ResampleAxis& ax, const T* x, T* out) {
 
 template <class T>
 void backward(const ResampleAxis& ax, const T* g, T* dx) {
+  using kernels::add_runs;
   const T* w = static_cast<const T*>(ax.weight);
   const int64_t n = ax.out_size * ax.taps;
   parallel_ranges(ax.outer, n * ax.inner, [&](int64_t b, int64_t e) {
+    std::vector<T> run(w ? 0 : ax.inner);
     for (int64_t o = b; o < e; ++o) {
       T* dxo = dx + o * ax.in_size * ax.inner;
       const T* go = g + o * ax.out_size * ax.inner;
       std::memset(dxo, 0, ax.in_size * ax.inner * sizeof(T));
-      if (ax.inner == 1 && !w) {
-        for (int64_t i = 0; i < ax.out_size; ++i) dxo[ax.src[i]] += go[i];
-        continue;
-      }
-      if (ax.inner == 1) {
+      if (!w && ax.inner == 1) {
+        add_runs(ax.src, ax.out_size, go, dxo);
+      } else if (!w) {  // add_runs on whole rows: a run of a repeated source summed first
+        for (int64_t i = 0; i < ax.out_size;) {
+          const int64_t target = ax.src[i];
+          std::memcpy(run.data(), go + i * ax.inner, ax.inner * sizeof(T));
+          for (++i; i < ax.out_size && ax.src[i] == target; ++i)
+            for (int64_t j = 0; j < ax.inner; ++j) run[j] += go[i * ax.inner + j];
+          T* d = dxo + target * ax.inner;
+          for (int64_t j = 0; j < ax.inner; ++j) d[j] += run[j];
+        }
+      } else if (ax.inner == 1) {
         for (int64_t i = 0; i < ax.out_size; ++i)
           for (int t = 0; t < ax.taps; ++t) dxo[ax.src[i * ax.taps + t]] += w[i * ax.taps + t] * go[i];
-        continue;
-      }
-      for (int64_t k = 0; k < n; ++k) {
-        T* d = dxo + ax.src[k] * ax.inner;
-        const T* gi = go + (k / ax.taps) * ax.inner;
-        if (w) {
+      } else {
+        for (int64_t k = 0; k < n; ++k) {
+          T* d = dxo + ax.src[k] * ax.inner;
+          const T* gi = go + (k / ax.taps) * ax.inner;
           const T wk = w[k];
           for (int64_t j = 0; j < ax.inner; ++j) d[j] += wk * gi[j];
-        } else {
-          for (int64_t j = 0; j < ax.inner; ++j) d[j] += gi[j];
         }
       }
     }

@@ -33,9 +33,12 @@ __global__ void resample_backward_kernel(ResampleAxis ax, const T* g, T* dx) {
     T* d = dx + o * ax.in_size * ax.inner + j;
     const T* gc = g + o * ax.out_size * ax.inner + j;
     for (int64_t p = 0; p < ax.in_size; ++p) d[p * ax.inner] = T(0);
+    if (!w) {
+      kernels::add_runs(ax.src, ax.out_size, gc, d, ax.inner);
+      continue;
+    }
     for (int64_t i = 0; i < ax.out_size; ++i)
-      for (int t = 0; t < ax.taps; ++t)
-        d[ax.src[i * ax.taps + t] * ax.inner] += (w ? w[i * ax.taps + t] * gc[i * ax.inner] : gc[i * ax.inner]);
+      for (int t = 0; t < ax.taps; ++t) d[ax.src[i * ax.taps + t] * ax.inner] += w[i * ax.taps + t] * gc[i * ax.inner];
   }
 }
 
