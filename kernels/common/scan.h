@@ -72,4 +72,18 @@ PYDL_HD A scan_step(ScanOp op, A acc, A v) {
   }
 }
 
+// Calls fn(op as a std::integral_constant), so that a kernel compiles one loop per op with its
+// step inlined (a run-time op in the loop costs a branch per entry and the vectorization).
+template <class Fn>
+void with_scan(ScanOp op, Fn&& fn) {
+  switch (op) {
+#define PYDL_SCAN_CASE(Name, name) \
+  case ScanOp::Name:               \
+    fn(std::integral_constant<ScanOp, ScanOp::Name>{}); \
+    return;
+    PYDL_SCAN_OPS(PYDL_SCAN_CASE)
+#undef PYDL_SCAN_CASE
+  }
+}
+
 PYDL_KERNELS_END

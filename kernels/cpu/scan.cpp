@@ -16,9 +16,10 @@ using kernels::scan_step;
 namespace {
 
 // One column per row (inner == 1): the accumulator stays in a register.
-template <class T>
-void scan_rows(ScanOp op, const T* in, T* out, int64_t rows, int64_t r, bool reverse, bool exclusive) {
+template <class T, class Op>
+void scan_rows(Op, const T* in, T* out, int64_t rows, int64_t r, bool reverse, bool exclusive) {
   using A = ScanAcc<T>;
+  constexpr ScanOp op = Op::value;
   parallel_ranges(rows, r, [&](int64_t b, int64_t e) {
     for (int64_t o = b; o < e; ++o) {
       A acc = scan_identity<A>(op);
@@ -32,11 +33,12 @@ void scan_rows(ScanOp op, const T* in, T* out, int64_t rows, int64_t r, bool rev
   });
 }
 
-template <class T>
-void scan_block(ScanOp op, const T* in, T* out, int64_t outer, int64_t r, int64_t inner, bool reverse,
+template <class T, class Op>
+void scan_block(Op tag, const T* in, T* out, int64_t outer, int64_t r, int64_t inner, bool reverse,
                 bool exclusive) {
   using A = ScanAcc<T>;
-  if (inner == 1) return scan_rows(op, in, out, outer, r, reverse, exclusive);
+  constexpr ScanOp op = Op::value;
+  if (inner == 1) return scan_rows(tag, in, out, outer, r, reverse, exclusive);
   parallel_ranges(outer, r * inner, [&](int64_t b, int64_t e) {
     std::vector<A> acc(inner);
     for (int64_t o = b; o < e; ++o) {
@@ -59,8 +61,10 @@ void scan_block(ScanOp op, const T* in, T* out, int64_t outer, int64_t r, int64_
 
 void scan(ScanOp op, DType dtype, const void* in, void* out, int64_t outer, int64_t r, int64_t inner, bool reverse,
           bool exclusive) {
-  PYDL_DISPATCH_NUMERIC(dtype, T, scan_block<T>(op, static_cast<const T*>(in), static_cast<T*>(out), outer, r, inner,
-                                                reverse, exclusive));
+  kernels::with_scan(op, [&](auto tag) {
+    PYDL_DISPATCH_NUMERIC(dtype, T, scan_block<T>(tag, static_cast<const T*>(in), static_cast<T*>(out), outer, r,
+                                                  inner, reverse, exclusive));
+  });
 }
 
 }  // namespace pydl::cpu

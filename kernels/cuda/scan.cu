@@ -10,8 +10,8 @@ namespace {
 
 using kernels::ScanAcc;
 
-template <class T>
-__global__ void scan_kernel(ScanOp op, const T* in, T* out, int64_t outer, int64_t r, int64_t inner, bool reverse,
+template <class T, ScanOp op>
+__global__ void scan_kernel(const T* in, T* out, int64_t outer, int64_t r, int64_t inner, bool reverse,
                             bool exclusive) {
   using A = ScanAcc<T>;
   for (int64_t col = global_thread(); col < outer * inner; col += grid_threads()) {
@@ -30,10 +30,12 @@ __global__ void scan_kernel(ScanOp op, const T* in, T* out, int64_t outer, int64
 
 void scan(ScanOp op, DType dtype, const void* in, void* out, int64_t outer, int64_t r, int64_t inner, bool reverse,
           bool exclusive, void* stream, LaunchCheck check) {
-  PYDL_DISPATCH_NUMERIC(dtype, T, {
-    scan_kernel<T><<<grid_for(outer * inner), kBlock, 0, as_stream(stream)>>>(
-        op, static_cast<const T*>(in), static_cast<T*>(out), outer, r, inner, reverse, exclusive);
-    check("pydl_scan");
+  kernels::with_scan(op, [&](auto tag) {
+    PYDL_DISPATCH_NUMERIC(dtype, T, {
+      scan_kernel<T, decltype(tag)::value><<<grid_for(outer * inner), kBlock, 0, as_stream(stream)>>>(
+          static_cast<const T*>(in), static_cast<T*>(out), outer, r, inner, reverse, exclusive);
+      check("pydl_scan");
+    });
   });
 }
 
