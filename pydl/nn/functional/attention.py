@@ -30,7 +30,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                                 f"of {key.shape[-3]} key heads")
         key, value = repeat_interleave(key, groups, -3), repeat_interleave(value, groups, -3)
     length, source = query.shape[-2], key.shape[-2]
-    scores = (query @ key.transpose(-2, -1)) * (1.0 / math.sqrt(query.shape[-1]) if scale is None else scale)
+    # The scale split over q and k, as PyTorch's math path: passes over (L, E) and (S, E), not (L, S).
+    root = math.sqrt(1.0 / math.sqrt(query.shape[-1]) if scale is None else scale)
+    scores = (query * root) @ (key * root).transpose(-2, -1)
     if is_causal:
         attn_mask = tril(ones(length, source, dtype=bool_, device=query.device))
     if attn_mask is not None:

@@ -1,11 +1,14 @@
 """``F.pad``: constant, reflect, replicate and circular padding of the last dims, as PyTorch.
 
-Constant padding concatenates blocks of the value; the other modes pick, along each padded
-dim, the source of every output position (one resampling pass, whose backward adds the
-gradient back onto the sources). A negative pad crops."""
+Constant padding writes the input into a tensor of the value (one fill and one copy for all
+dims); the other modes pick, along each padded dim, the source of every output position (one
+resampling pass, whose backward adds the gradient back onto the sources). A negative pad crops."""
 import numpy as np
 
+from pydl import _C
 from pydl._C import ArgumentError
+from pydl.autograd.function import Function
+from pydl.tensor import _wrap
 
 __all__ = ["pad"]
 
@@ -34,22 +37,40 @@ def _check_pads(mode, size, before, after, dim):
                             f"for a dim of size {size}")
 
 
-def _pad_constant(x, dim, before, after, value):
-    from pydl.creation import full
-    from pydl.ops.shape import cat, narrow
+class ConstantPad(Function):
+    """x written into a tensor of the value, all padded dims at once (one fill, one copy); the
+    gradient is the same window of the incoming one."""
 
-    size = x.shape[dim]
-    if before < 0 or after < 0:
-        x = narrow(x, dim, -min(before, 0), size + min(before, 0) + min(after, 0))
-    parts = []
-    for n in (before, None, after):
-        if n is None:
-            parts.append(x)
-        elif n > 0:
-            shape = list(x.shape)
-            shape[dim] = n
-            parts.append(full(shape, value, dtype=x.dtype, device=x.device))
-    return cat(parts, dim) if len(parts) > 1 else x
+    @staticmethod
+    def forward(ctx, x, window, value):
+        shape = list(x._a.shape)
+        for dim, before, after in window:
+            shape[dim] += before + after
+        out = _C.full(shape, value, x._a.dtype, x._a.device)
+        ctx.window, ctx.shape = window, x._a.shape
+        _window(out, window, ctx.shape).copy_(x._a)
+        return _wrap(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _wrap(_window(g._a, ctx.window, ctx.shape)), None, None
+
+
+def _window(a, window, shape):
+    for dim, before, _ in window:
+        a = a.slice(dim, before, before + shape[dim], 1)
+    return a
+
+
+def _pad_constant(x, pads, value):
+    """pads: (dim, before, after) triples; negative ones crop first."""
+    from pydl.ops.shape import narrow
+
+    for dim, before, after in pads:
+        if before < 0 or after < 0:
+            x = narrow(x, dim, -min(before, 0), x.shape[dim] + min(before, 0) + min(after, 0))
+    window = [(dim, max(before, 0), max(after, 0)) for dim, before, after in pads if max(before, 0) + max(after, 0)]
+    return ConstantPad.apply(x, window, value) if window else x
 
 
 def pad(input, pad, mode="constant", value=None):
@@ -69,14 +90,13 @@ def pad(input, pad, mode="constant", value=None):
             raise ArgumentError(f"pad: {mode} padding of {len(pad) // 2} dims takes a {len(pad) // 2 + 1}-d or "
                                 f"{len(pad) // 2 + 2}-d input (1 to 3 dims, after a channel dim and an optional "
                                 f"batch dim), got {input.dim()}-d")
+    pads = [(input.dim() - 1 - k, pad[2 * k], pad[2 * k + 1]) for k in range(len(pad) // 2)]
+    for dim, before, after in pads:
+        _check_pads(mode, input.shape[dim], before, after, dim)
+    if mode == "constant":
+        return _pad_constant(input, pads, 0 if value is None else value)
     x = input
-    for k in range(len(pad) // 2):
-        dim, before, after = input.dim() - 1 - k, pad[2 * k], pad[2 * k + 1]
-        if before == 0 and after == 0:
-            continue
-        _check_pads(mode, x.shape[dim], before, after, dim)
-        if mode == "constant":
-            x = _pad_constant(x, dim, before, after, 0 if value is None else value)
-            continue
-        x = resample(x, dim, _source_index(mode, x.shape[dim], before, after))
+    for dim, before, after in pads:
+        if before or after:
+            x = resample(x, dim, _source_index(mode, x.shape[dim], before, after))
     return x
