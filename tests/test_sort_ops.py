@@ -39,6 +39,24 @@ def test_topk_matches_pytorch(largest, k, device):
     np.testing.assert_array_equal(out.indices.cpu().numpy(), ref.indices.numpy())
 
 
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk_of_long_rows_with_nans(largest, device):
+    torch = pytest.importorskip("torch")
+    data = np.random.default_rng(9).permutation(3 * 1000).reshape(3, 1000).astype(np.float64)  # no ties
+    data[0, 5] = data[1, 700] = np.nan  # one per row: PyTorch orders tied NaNs as it likes
+    data[2, 999] = np.inf
+    out = pydl.tensor(data, device=device).topk(7, largest=largest)
+    ref = torch.tensor(data).topk(7, largest=largest)
+    np.testing.assert_array_equal(out.values.cpu().numpy(), ref.values.numpy())
+    np.testing.assert_array_equal(out.indices.cpu().numpy(), ref.indices.numpy())
+
+
+def test_signed_zeros_are_equal_and_keep_their_order(device):
+    x = pydl.tensor([0.0, -0.0, 1.0, -0.0, 0.0, -1.0], device=device)
+    assert x.sort().indices.tolist() == [5, 0, 1, 3, 4, 2]
+    assert x.sort(descending=True).indices.tolist() == [2, 0, 1, 3, 4, 5]
+
+
 def test_kthvalue_and_msort(device):
     torch = pytest.importorskip("torch")
     data = _data((4, 7, 3), seed=2, ties=False)

@@ -1,6 +1,6 @@
-// Sorting on the CPU: each row as (value, position) pairs, ordered by the shared total order,
-// rows in parallel. When only the first k are wanted: for small k a heap of the best k seen
-// (most entries cost one comparison with its top), else a selection, then a sort of the k.
+// Sorting on the CPU, rows in parallel, by the shared total order: a radix sort of the whole row
+// (kernels/cpu/radix_sort.h), or, when only a few first entries are wanted, a heap of the best k
+// seen (most entries cost one comparison with its top), then a sort of the k.
 #include "kernels/cpu/sort.h"
 
 #include <algorithm>
@@ -9,16 +9,31 @@
 
 #include "kernels/common/sort.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/radix_sort.h"
 
 namespace pydl::cpu {
 
 namespace {
+
+// Whether any of x[0..n) might sort before `top` (a superset: NaNs always might), in one
+// branch-free pass, so that blocks with nothing to enter the heap are skipped.
+constexpr int64_t kBlock = 64;
+template <class T>
+bool may_enter(const T* x, int64_t n, T top, bool descending) {
+  int any = top != top;  // an int, not a bool: GCC vectorizes the int or-reduction only
+  if (descending)
+    for (int64_t j = 0; j < n; ++j) any |= int(x[j] > top) | int(x[j] != x[j]);
+  else
+    for (int64_t j = 0; j < n; ++j) any |= int(x[j] < top) | int(x[j] != x[j]);
+  return any != 0;
+}
 
 template <class T>
 void sort_block(const T* in, T* values, int64_t* indices, int64_t rows, int64_t n, int64_t k, bool descending) {
   using Entry = std::pair<T, int64_t>;
   kernels::parallel_ranges(rows, n * 16, [&](int64_t b, int64_t e) {
     std::vector<Entry> row;
+    std::vector<std::pair<RadixKey<T>, int64_t>> order, scratch;
     auto before = [descending](const Entry& a, const Entry& c) {
       return kernels::sorts_before(a.first, a.second, c.first, c.second, descending);
     };
@@ -28,22 +43,27 @@ void sort_block(const T* in, T* values, int64_t* indices, int64_t rows, int64_t 
         row.clear();
         for (int64_t i = 0; i < k; ++i) row.emplace_back(x[i], i);
         std::make_heap(row.begin(), row.end(), before);
-        for (int64_t i = k; i < n && k > 0; ++i) {
-          if (!before(Entry(x[i], i), row.front())) continue;
-          std::pop_heap(row.begin(), row.end(), before);
-          row.back() = Entry(x[i], i);
-          std::push_heap(row.begin(), row.end(), before);
+        for (int64_t i = k; i < n && k > 0; i += kBlock) {
+          const int64_t end = std::min(n, i + kBlock);
+          if (!may_enter(x + i, end - i, row.front().first, descending)) continue;
+          for (int64_t j = i; j < end; ++j) {
+            if (!before(Entry(x[j], j), row.front())) continue;
+            std::pop_heap(row.begin(), row.end(), before);
+            row.back() = Entry(x[j], j);
+            std::push_heap(row.begin(), row.end(), before);
+          }
         }
         std::sort_heap(row.begin(), row.end(), before);
+        for (int64_t i = 0; i < k; ++i) {
+          values[r * k + i] = row[i].first;
+          indices[r * k + i] = row[i].second;
+        }
       } else {
-        row.resize(n);
-        for (int64_t i = 0; i < n; ++i) row[i] = Entry(x[i], i);
-        if (k < n) std::nth_element(row.begin(), row.begin() + k, row.end(), before);  // the first k, unordered
-        std::sort(row.begin(), row.begin() + k, before);
-      }
-      for (int64_t i = 0; i < k; ++i) {
-        values[r * k + i] = row[i].first;
-        indices[r * k + i] = row[i].second;
+        radix_sort_row(x, n, descending, order, scratch);
+        for (int64_t i = 0; i < k; ++i) {
+          values[r * k + i] = x[order[i].second];
+          indices[r * k + i] = order[i].second;
+        }
       }
     }
   });
