@@ -17,13 +17,18 @@ CASES = [  # (input shape, weight shape, keyword arguments)
 
 @pytest.mark.parametrize("shapes", CASES, ids=[str(c[2]) for c in CASES])
 def test_conv_transpose2d_matches_pytorch(shapes, device):
-    torch = pytest.importorskip("torch")
     xs, ws, kw = shapes
+    _matches_pytorch("conv_transpose2d", [xs, ws, (ws[1] * kw.get("groups", 1),)], kw, device)
+
+
+def _matches_pytorch(name, shapes, kw, device):
+    """F.<name>(x, w, b, **kw): forward and the three gradients against PyTorch's, in float64."""
+    torch = pytest.importorskip("torch")
     r = np.random.default_rng(0)
-    x, w, b = r.standard_normal(xs), r.standard_normal(ws), r.standard_normal(ws[1] * kw.get("groups", 1))
-    mine = [pydl.tensor(a, device=device, requires_grad=True) for a in (x, w, b)]
-    theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
-    out, ref = F.conv_transpose2d(*mine, **kw), torch.nn.functional.conv_transpose2d(*theirs, **kw)
+    arrays = [r.standard_normal(s) for s in shapes]
+    mine = [pydl.tensor(a, device=device, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out, ref = getattr(F, name)(*mine, **kw), getattr(torch.nn.functional, name)(*theirs, **kw)
     assert tuple(out.shape) == tuple(ref.shape)
     np.testing.assert_allclose(out.detach().cpu().numpy(), ref.detach().numpy(), rtol=1e-12, atol=1e-12)
     g = r.standard_normal(tuple(ref.shape))
@@ -65,18 +70,7 @@ def test_conv1d_and_conv_transpose1d_match_pytorch(device):
                                         ((2, 4, 5, 5, 5), (6, 2, 3, 3, 3), dict(groups=2, dilation=(2, 1, 1))),
                                         ((4, 4, 4, 4), (2, 4, 1, 2, 3), {})], ids=["strided", "groups", "unbatched"])
 def test_conv3d_matches_pytorch(xs, ws, kw, device):
-    torch = pytest.importorskip("torch")
-    r = np.random.default_rng(4)
-    x, w, b = r.standard_normal(xs), r.standard_normal(ws), r.standard_normal(ws[0])
-    mine = [pydl.tensor(a, device=device, requires_grad=True) for a in (x, w, b)]
-    theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
-    out, ref = F.conv3d(*mine, **kw), torch.nn.functional.conv3d(*theirs, **kw)
-    np.testing.assert_allclose(out.detach().cpu().numpy(), ref.detach().numpy(), rtol=1e-12, atol=1e-12)
-    g = r.standard_normal(tuple(ref.shape))
-    (out * pydl.tensor(g, device=device)).sum().backward()
-    (ref * torch.tensor(g)).sum().backward()
-    for a, t in zip(mine, theirs):
-        np.testing.assert_allclose(a.grad.cpu().numpy(), t.grad.numpy(), rtol=1e-11, atol=1e-11)
+    _matches_pytorch("conv3d", [xs, ws, (ws[0],)], kw, device)
 
 
 def test_modules_shapes_and_init_match_pytorch():
