@@ -130,3 +130,8 @@ def test_against_pytorch(device):
     for mine, theirs in ((pa & pb, ta & tb), (pa | pb, ta | tb), (pa ^ pb, ta ^ tb), (~pa, ~ta), (pa << ps, ta << ts),
                          (pa >> ps, ta >> ts)):
         np.testing.assert_array_equal(mine.cpu().numpy(), theirs.numpy())
+
+
+def test_two_python_numbers_are_refused():
+    with pytest.raises(TypeError, match="bitwise_and: expected a Tensor operand, got int and int"):
+        pydl.bitwise_and(1, 2)

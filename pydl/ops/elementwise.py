@@ -324,6 +324,9 @@ def _bitwise(op):
     def bitwise(a, b):
         """PyTorch's bitwise op: integers and bool (where it is the logical op); a Python bool
         beside a bool tensor keeps the result bool."""
+        if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+            raise TypeError(f"{op.name.lower()}: expected a Tensor operand, got {type(a).__name__} and "
+                            f"{type(b).__name__}")
         a, b = _operand(a, b), _operand(b, a)
         if isinstance(a, bool) and b.dtype == bool_dtype:
             a = _bool_scalar(a, b)
