@@ -1,7 +1,9 @@
 """Scans and products: ``cumsum``, ``cumprod``, ``logcumsumexp``, ``cummax``, ``cummin`` and
-``prod``, over the scan kernels
-(kernels/common/scan.h: in order, accumulating in double or int64, forward or reversed,
-inclusive or exclusive). Their gradients are scans too, and stay exact where inputs are 0."""
+``prod``, over the scan kernels (kernels/common/scan.h: in order, accumulating in double or
+int64, forward or reversed, inclusive or exclusive). Their gradients are scans too, and stay
+exact where inputs are 0."""
+import numpy as np
+
 from pydl import _C
 from pydl.autograd.function import Function
 from pydl.ops._util import Binary
@@ -64,8 +66,6 @@ class LogCumSumExp(Function):
 
     @staticmethod
     def backward(ctx, g):
-        import numpy as np
-
         from pydl.ops.elementwise import where
         from pydl.ops.unary import exp, log
 
