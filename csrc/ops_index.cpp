@@ -56,9 +56,10 @@ void split_at(const Shape& shape, int64_t dim, int64_t& outer, int64_t& inner) {
 }
 
 // The resampling of x's `dim` (in_size entries) into out_size, each from src.numel() / out_size
-// taps: src and weight checked against the sizes, src against the range, weight against x.
+// taps: src and weight checked against the sizes, src against the range, weight against x; the
+// axis laid over the contiguous `shape` (src and weight contiguous, kept alive by the caller).
 ResampleAxis resample_axis(const Array& x, int64_t dim, const Array& src, const Array* weight, int64_t in_size,
-                           int64_t out_size, const char* op) {
+                           int64_t out_size, const Shape& shape, const char* op) {
   if (out_size < 0) fail<ValueError>(op, ": the output size must be non-negative, got ", out_size);
   ResampleAxis ax;
   ax.in_size = in_size;
@@ -76,6 +77,9 @@ ResampleAxis resample_axis(const Array& x, int64_t dim, const Array& src, const 
       fail<ValueError>(op, ": expected ", src.numel(), " weights, got ", weight->numel());
   }
   check_range(src, 0, in_size, dim, op);
+  split_at(shape, dim, ax.outer, ax.inner);
+  ax.src = reinterpret_cast<const int64_t*>(src.data());
+  ax.weight = weight ? weight->data() : nullptr;
   return ax;
 }
 
@@ -86,14 +90,12 @@ Array resample(const Array& x_in, int64_t dim, const Array& src_in, const Array*
   dim = wrap_dim(dim, x_in.ndim(), op);
   const Array src = checked_index(src_in, x_in, op);
   const Array weight = weight_in ? weight_in->contiguous() : Array();
-  ResampleAxis ax = resample_axis(x_in, dim, src, weight_in ? &weight : nullptr, x_in.shape()[dim], out_size, op);
+  const ResampleAxis ax = resample_axis(x_in, dim, src, weight_in ? &weight : nullptr, x_in.shape()[dim], out_size,
+                                       x_in.shape(), op);
   const Array x = x_in.contiguous();
   Shape out_shape = x.shape();
   out_shape[dim] = out_size;
   Array out = Array::empty(out_shape, x.dtype(), x.device());
-  split_at(x.shape(), dim, ax.outer, ax.inner);
-  ax.src = reinterpret_cast<const int64_t*>(src.data());
-  ax.weight = weight_in ? weight.data() : nullptr;
   if (out.numel()) PYDL_KERNEL(x.device(), resample, x.dtype(), ax, x.data(), out.data());
   return out;
 }
@@ -104,14 +106,12 @@ Array resample_backward(const Array& g_in, int64_t dim, const Array& src_in, con
   check_float(g_in, op, "gradient");
   const Array src = checked_index(src_in, g_in, op);
   const Array weight = weight_in ? weight_in->contiguous() : Array();
-  ResampleAxis ax = resample_axis(g_in, dim, src, weight_in ? &weight : nullptr, in_size, g_in.shape()[dim], op);
+  const ResampleAxis ax = resample_axis(g_in, dim, src, weight_in ? &weight : nullptr, in_size, g_in.shape()[dim],
+                                       g_in.shape(), op);
   const Array g = g_in.contiguous();
   Shape shape = g.shape();
   shape[dim] = in_size;
   Array dx = Array::empty(shape, g.dtype(), g.device());
-  split_at(g.shape(), dim, ax.outer, ax.inner);
-  ax.src = reinterpret_cast<const int64_t*>(src.data());
-  ax.weight = weight_in ? weight.data() : nullptr;
   if (dx.numel() == 0) return dx;
   if (g.numel() == 0) {
     dx.fill(0.0);

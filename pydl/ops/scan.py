@@ -129,7 +129,8 @@ def _running_extremum(x, dim, op):
     from pydl.creation import arange
     from pydl.ops.elementwise import where
     from pydl.ops.numeric import isnan
-    from pydl.ops.sort import Picked, values_indices
+    from pydl.ops.reduction import values_indices
+    from pydl.ops.sort import Picked
 
     values = _wrap(_scan(op, x._a, dim)).to(x.dtype)
     d = dim % max(x.dim(), 1)

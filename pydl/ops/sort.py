@@ -1,13 +1,11 @@
 """Sorting: ``sort``, ``argsort``, ``msort``, ``topk`` and ``kthvalue``, as PyTorch, over one
 kernel that sorts (the first k of) a dim stably, NaN last (kernels/common/sort.h). The values'
 gradient goes back to the positions they were taken from."""
-from collections import namedtuple
-
 from pydl import _C
 from pydl.autograd.function import Function
+from pydl.ops.reduction import values_indices
 from pydl.tensor import _wrap
 
-values_indices = namedtuple("values_indices", ["values", "indices"])
 _WHOLE_DIM = -1  # k for _C.sort: all of the dim
 
 
