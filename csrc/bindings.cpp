@@ -249,6 +249,8 @@ void pydl::bind_core(py::module_& m) {
     GilRelease release(add_work(a.numel(), b.numel()));
     return matmul(a, b);
   });
+  m.def("attention", without_gil<&attention>);
+  m.def("attention_backward", without_gil<&attention_backward>);
   m.def("gather", without_gil<&gather>);
   m.def("scatter_add", without_gil<&scatter_add>);
   m.def("index_select", without_gil<&index_select>);

@@ -41,6 +41,13 @@ Array scan(ScanOp op, const Array& x, int64_t dim, bool reverse, bool exclusive)
 constexpr int64_t kWholeDim = -1;
 std::tuple<Array, Array> sort(const Array& x, int64_t dim, bool descending, int64_t k, const char* name);
 
+// fused scaled dot-product attention on the CPU (ops_attention.cpp): query (..., L, E), key (..., S, E)
+// and value (..., S, Ev) with the same leading dims give the output (..., L, Ev) and the softmax
+// weights (..., L, S) that the backward takes; causal masks key j > query i.
+std::tuple<Array, Array> attention(const Array& q, const Array& k, const Array& v, double scale, bool causal);
+std::tuple<Array, Array, Array> attention_backward(const Array& q, const Array& k, const Array& v,
+                                                   const Array& weights, const Array& grad, double scale);
+
 // linear algebra (ops_linalg.cpp)
 // bias (length n, added to every row) and the epilogue (Identity, Relu or Gelu) run in the
 // GEMM's write-back. float16/bfloat16: tensor cores on CUDA; on the CPU through float32.

@@ -132,6 +132,22 @@ def test_other_strided_operands(npdt, device, rng):
     check(T(a, device) @ tb4, np.matmul(a.astype(np.float64), b4.astype(np.float64)), npdt)
 
 
+@pytest.mark.parametrize("npdt", DTYPES, ids=DT_IDS)
+def test_row_major_a_read_in_place(npdt, device, rng):
+    """Products past the small path with a narrow C read a row-major A in place (its last, partial
+    strip packed); rows a multiple of 4 KiB apart, or a wide C, pack it. Each against float64."""
+    big = rng.standard_normal((130, 1100)).astype(npdt)
+    b = rng.standard_normal((700, 100)).astype(npdt)
+    aligned = rng.standard_normal((50, 1024)).astype(np.float32)
+    wide = rng.standard_normal((700, 600)).astype(npdt)
+    cases = [(big[:, :700], b), (big[:125, 200:900], b[:, :33]), (big[:, :700], wide),
+             (aligned[:, :600].astype(npdt), b[:600, :64])]
+    for a, w in cases:
+        check(T(a, device) @ T(w, device), a.astype(np.float64) @ w.astype(np.float64), npdt)
+    check(T(aligned, device)[:, :600] @ T(b[:600].astype(np.float32), device),
+          aligned[:, :600].astype(np.float64) @ b[:600].astype(np.float64), np.float32)
+
+
 ODD = [
     (1, 1, 1), (1, 7, 1), (7, 1, 7), (7, 7, 7), (33, 1, 33), (1, 33, 127), (127, 33, 1), (33, 127, 7),
     (127, 127, 127), (1000, 3, 5), (5, 1000, 3), (3, 5, 1000), (7, 600, 33),  # k beyond one 256-deep block

@@ -226,6 +226,49 @@ def test_sdpa_bool_mask_and_dropout():
     assert dropped.shape == (2, 3, 6) and not np.allclose(dropped.numpy(), out.numpy())
 
 
+@pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
+@pytest.mark.parametrize("npdt", [np.float64, np.float32], ids=["float64", "float32"])
+def test_fused_attention_matches_pytorch(causal, npdt):
+    """The CPU's fused kernel, forward and backward: one head (its products then use the threads) at
+    sizes past the small-product GEMM, and many heads (whole heads per thread), L != S, E != Ev."""
+    rng = np.random.default_rng(1)
+    tol = 1e-10 if npdt is np.float64 else 2e-4
+    for shape_q, shape_k, ev in (((1, 100, 64), (1, 120, 64), 48), ((3, 4, 37, 16), (3, 4, 45, 16), 24)):
+        data = [rng.standard_normal(s).astype(npdt) for s in (shape_q, shape_k, shape_k[:-1] + (ev,))]
+        grad = rng.standard_normal(shape_q[:-1] + (ev,))
+        px = [pydl.tensor(d, requires_grad=True) for d in data]
+        tx = [torch.tensor(d.astype(np.float64), requires_grad=True) for d in data]
+        out = F.scaled_dot_product_attention(*px, is_causal=causal, scale=0.2)
+        ref = TF.scaled_dot_product_attention(*tx, is_causal=causal, scale=0.2)
+        assert type(out.grad_fn).__name__ == "FusedAttention" and out.dtype == pydl.tensor(data[0]).dtype
+        out.backward(pydl.tensor(grad.astype(npdt)))
+        ref.backward(torch.tensor(grad))
+        scale = np.abs(ref.detach().numpy()).max()
+        np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=tol, atol=tol * scale)
+        for p, t in zip(px, tx):
+            np.testing.assert_allclose(p.grad.numpy(), t.grad.numpy(), rtol=tol, atol=tol * np.abs(t.grad.numpy()).max())
+
+
+def test_attention_outside_the_fused_kernel_matches_pytorch():
+    """A broadcast batch dim takes the op-by-op path (as a mask or dropout do), which agrees."""
+    rng = np.random.default_rng(2)
+    q, k, v = rng.standard_normal((2, 3, 5, 4)), rng.standard_normal((1, 3, 6, 4)), rng.standard_normal((1, 3, 6, 2))
+    out = F.scaled_dot_product_attention(pydl.tensor(q, requires_grad=True), pydl.tensor(k), pydl.tensor(v))
+    assert type(out.grad_fn).__name__ == "MatMul"
+    ref = TF.scaled_dot_product_attention(torch.tensor(q), torch.tensor(k), torch.tensor(v))
+    np.testing.assert_allclose(out.detach().numpy(), ref.numpy(), rtol=1e-10)
+
+
+def test_fused_attention_errors():
+    with pytest.raises(pydl.DTypeError, match="scaled_dot_product_attention: expected query, key and value of one"):
+        pydl._C.attention(pydl.ones(2, 3, 4)._a, pydl.ones(2, 5, 4, dtype=pydl.float64)._a, pydl.ones(2, 5, 4)._a,
+                          1.0, False)
+    with pytest.raises(ValueError, match="same leading dims"):
+        pydl._C.attention(pydl.ones(2, 3, 4)._a, pydl.ones(3, 5, 4)._a, pydl.ones(3, 5, 4)._a, 1.0, False)
+    with pytest.raises(ValueError, match=r"expected query \(\.\.\., L, E\)"):
+        F.scaled_dot_product_attention(pydl.ones(2, 3, 4), pydl.ones(2, 5, 3), pydl.ones(2, 5, 4))
+
+
 ERRORS = [
     (lambda: F.pad(pydl.ones(2, 3), (1, 2, 3)), "pad: expected an even number"),
     (lambda: F.pad(pydl.ones(2, 3, 4), (4, 0), mode="reflect"), "at most 3"),

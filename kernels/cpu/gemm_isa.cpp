@@ -59,6 +59,9 @@ constexpr int64_t kThreadedMacs = int64_t(1) << 22;
 
 thread_local ScratchBuffer tls_a, tls_b;
 
+// Below this many columns of C, a row-major A is not packed (gemm_one).
+constexpr int64_t kInPlaceMaxN = 512;
+
 struct View {  // element (i, j) of op(X) is x[i * rs + j * cs]
   int64_t rs, cs;
 };
@@ -120,21 +123,45 @@ void write_edge_tile(const T* tile, T* c, int64_t ldc, int64_t rows, int64_t col
 
 // The MR x NR register tile of op(A) @ op(B) over kc, written back into C:
 // C = (first ? beta*C : C) + alpha*AB, then bias and ReLU once the last K block is in.
+// A is a packed strip (element (i, p) at pa[p * MR + i]) or, when lda > 0, MR rows of a
+// row-major A read in place (at pa[i * lda + p]).
 template <class T, int MR>
-void micro_kernel(int64_t kc, const T* __restrict pa, const T* __restrict pb, T* c, int64_t ldc, int64_t rows,
-                  int64_t cols, const Epilogue<T>& e, bool first, bool last, const T* bias) {
+void micro_kernel(int64_t kc, const T* __restrict pa, int64_t lda, const T* __restrict pb, T* c, int64_t ldc,
+                  int64_t rows, int64_t cols, const Epilogue<T>& e, bool first, bool last, const T* bias) {
   using V = typename Cfg<T>::V;
   constexpr int NR = Tiles<T, MR>::NR, VL = Tiles<T, MR>::VL;
   V acc[MR][kNV];
   for (int i = 0; i < MR; ++i)
     for (int v = 0; v < kNV; ++v) acc[i][v] = V{};
-  for (int64_t p = 0; p < kc; ++p) {
+  auto step = [&](int64_t p, auto a_at) {
     V b[kNV];
     for (int v = 0; v < kNV; ++v) b[v] = *reinterpret_cast<const V*>(pb + p * NR + v * VL);
     for (int i = 0; i < MR; ++i) {
-      const T a = pa[p * MR + i];
+      const T a = a_at(i);
       for (int v = 0; v < kNV; ++v) acc[i][v] += b[v] * a;
     }
+  };
+  if (lda > 0)
+    for (int64_t p = 0; p < kc; ++p) step(p, [&](int i) { return pa[i * lda + p]; });
+  else
+    for (int64_t p = 0; p < kc; ++p) step(p, [&](int i) { return pa[p * MR + i]; });
+  const bool plain = !(last && (bias || e.relu || e.gelu)) && (!first || e.beta == T(0));
+  if (plain && rows == MR && cols == NR) {  // the common tile, unrolled from the registers
+    const V alpha = V{} + e.alpha;
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < kNV; ++v) {
+        T* cp = c + i * ldc + v * VL;
+        V r = acc[i][v] * alpha;
+        if (!first) {
+          V old;
+          __builtin_memcpy(&old, cp, sizeof(V));
+          r += old;
+        }
+        __builtin_memcpy(cp, &r, sizeof(V));
+      }
+    return;
   }
   if (rows < MR || cols < NR) {
     alignas(64) T tile[MR * NR];
@@ -271,6 +298,11 @@ void gemm_one(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int64
   const int64_t kc_max = k < KC ? (k ? k : 1) : KC;
   T* pb = tls_b.get<T>(kc_max * (((n < NC ? n : NC) + NR - 1) / NR) * NR);
   T* pa = tls_a.get<T>(kc_max * (((m < MC ? m : MC) + MR - 1) / MR) * MR);
+  // A row-major is read in place (whole strips; the last, partial one is packed) where packing
+  // it would not pay: a narrow C reuses each packed strip for a few B strips only, and packing
+  // transposes A (a 256x256 A took a quarter of the time of its product with a 256x64 B). Not
+  // when its rows lie a multiple of 4 KiB apart: a strip's rows would share one L1 set.
+  const bool in_place_a = va.cs == 1 && va.rs > 0 && n < kInPlaceMaxN && (va.rs * int64_t(sizeof(T))) % 4096 != 0;
 
   // The loop nest with orphaned work-sharing loops: run by a team when threaded, else by this
   // thread alone without entering a parallel region (whose set-up costs more than a small product).
@@ -292,7 +324,8 @@ void gemm_one(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int64
 #pragma omp for schedule(static)
           for (int64_t s = 0; s < m_strips; ++s) {
             const int64_t rows = mc - s * MR < MR ? mc - s * MR : MR;
-            pack_a_strip<T, MR>(a + (ic + s * MR) * va.rs + pc * va.cs, va, rows, kc, pa + s * MR * kc);
+            if (!in_place_a || rows < MR)
+              pack_a_strip<T, MR>(a + (ic + s * MR) * va.rs + pc * va.cs, va, rows, kc, pa + s * MR * kc);
           }
 #pragma omp for schedule(static)
           for (int64_t t = 0; t < n_strips * m_strips; ++t) {
@@ -300,8 +333,10 @@ void gemm_one(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int64
             const int64_t rows = mc - is * MR < MR ? mc - is * MR : MR;
             const int64_t cols = nc - js * NR < NR ? nc - js * NR : NR;
             const int64_t col0 = jc + js * NR;
-            micro_kernel<T, MR>(kc, pa + is * MR * kc, pb + js * NR * kc, c + (ic + is * MR) * ldc + col0, ldc, rows,
-                                cols, e, first, last, e.bias ? e.bias + col0 : nullptr);
+            const bool whole = in_place_a && rows == MR;
+            const T* strip = whole ? a + (ic + is * MR) * va.rs + pc : pa + is * MR * kc;
+            micro_kernel<T, MR>(kc, strip, whole ? va.rs : 0, pb + js * NR * kc, c + (ic + is * MR) * ldc + col0, ldc,
+                                rows, cols, e, first, last, e.bias ? e.bias + col0 : nullptr);
           }
         }
       }
