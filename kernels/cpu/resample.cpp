@@ -30,9 +30,32 @@ void forward_rows(const ResampleAxis& ax, const T* w, const T* xo, T* yo) {
   }
 }
 
-// A lone column (inner == 1): a gather along the row.
+// Stretches of outputs whose sources follow each other (a padding's interior): each is one copy.
+struct Run {
+  int64_t out, src, size;
+};
+
+// The runs of ax.src (one tap), or none when they would be short (then a gather is faster). For
+// the backward, also none where a source repeats next to itself: add_runs sums such a repeat
+// before adding it, and adding along the runs, in the same order otherwise, must give its bits.
+std::vector<Run> consecutive_runs(const ResampleAxis& ax, bool backward) {
+  std::vector<Run> runs;
+  for (int64_t i = 0; i < ax.out_size; ++i) {
+    if (backward && i && ax.src[i] == ax.src[i - 1]) return {};
+    if (!runs.empty() && ax.src[i] == runs.back().src + runs.back().size) ++runs.back().size;
+    else runs.push_back({i, ax.src[i], 1});
+  }
+  if (runs.size() * 8 > size_t(ax.out_size)) runs.clear();
+  return runs;
+}
+
+// A lone column (inner == 1): a gather along the row, or a copy per run.
 template <class T>
-void forward_column(const ResampleAxis& ax, const T* w, const T* xo, T* yo) {
+void forward_column(const ResampleAxis& ax, const std::vector<Run>& runs, const T* w, const T* xo, T* yo) {
+  if (!w && !runs.empty()) {
+    for (const Run& r : runs) std::memcpy(yo + r.out, xo + r.src, r.size * sizeof(T));
+    return;
+  }
   if (!w) {
     for (int64_t i = 0; i < ax.out_size; ++i) yo[i] = xo[ax.src[i]];
     return;
@@ -47,11 +70,12 @@ void forward_column(const ResampleAxis& ax, const T* w, const T* xo, T* yo) {
 template <class T>
 void forward(const ResampleAxis& ax, const T* x, T* out) {
   const T* w = static_cast<const T*>(ax.weight);
+  const std::vector<Run> runs = !w && ax.inner == 1 ? consecutive_runs(ax, false) : std::vector<Run>();
   parallel_ranges(ax.outer, ax.out_size * ax.inner * ax.taps, [&](int64_t b, int64_t e) {
     for (int64_t o = b; o < e; ++o) {
       const T* xo = x + o * ax.in_size * ax.inner;
       T* yo = out + o * ax.out_size * ax.inner;
-      if (ax.inner == 1) forward_column(ax, w, xo, yo);
+      if (ax.inner == 1) forward_column(ax, runs, w, xo, yo);
       else forward_rows(ax, w, xo, yo);
     }
   });
@@ -62,13 +86,20 @@ void backward(const ResampleAxis& ax, const T* g, T* dx) {
   using kernels::add_runs;
   const T* w = static_cast<const T*>(ax.weight);
   const int64_t n = ax.out_size * ax.taps;
+  const std::vector<Run> runs = !w && ax.inner == 1 ? consecutive_runs(ax, true) : std::vector<Run>();
   parallel_ranges(ax.outer, n * ax.inner, [&](int64_t b, int64_t e) {
     std::vector<T> run(w ? 0 : ax.inner);
     for (int64_t o = b; o < e; ++o) {
       T* dxo = dx + o * ax.in_size * ax.inner;
       const T* go = g + o * ax.out_size * ax.inner;
       std::memset(dxo, 0, ax.in_size * ax.inner * sizeof(T));
-      if (!w && ax.inner == 1) {
+      if (!runs.empty()) {
+        for (const Run& r : runs) {
+          T* d = dxo + r.src;
+          const T* gr = go + r.out;
+          for (int64_t j = 0; j < r.size; ++j) d[j] += gr[j];
+        }
+      } else if (!w && ax.inner == 1) {
         add_runs(ax.src, ax.out_size, go, dxo);
       } else if (!w) {  // add_runs on whole rows: a run of a repeated source summed first
         for (int64_t i = 0; i < ax.out_size;) {
