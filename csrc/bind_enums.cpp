@@ -1,5 +1,5 @@
 // Every op-family registry of kernels/common as a Python enum of pydl._C: _C.Unary.TANH,
-// _C.Binary.ADD, _C.Reduce.SUM, _C.Scan.CUMSUM, _C.Reduction.MEAN, _C.PointwiseLoss.MSE_LOSS,
+// _C.Binary.ADD, _C.Reduce.SUM, _C.Scan.CUMSUM, _C.Scatter.AMAX, _C.Reduction.MEAN, _C.PointwiseLoss.MSE_LOSS,
 // _C.DType.FLOAT32. Values are named by the registry's names in capitals, so Python never
 // counts positions and a new registry entry appears here with nothing else to edit.
 #include <cctype>
@@ -11,6 +11,7 @@
 #include "kernels/common/loss.h"
 #include "kernels/common/reduce.h"
 #include "kernels/common/scan.h"
+#include "kernels/common/scatter.h"
 #include "kernels/common/unary.h"
 
 namespace py = pybind11;
@@ -39,6 +40,7 @@ void bind_enums(py::module_& m) {
   bind_registry<BinaryOp>(m, "Binary");
   bind_registry<ReduceOp>(m, "Reduce");
   bind_registry<ScanOp>(m, "Scan");
+  bind_registry<ScatterOp>(m, "Scatter");
   bind_registry<Reduction>(m, "Reduction");
   bind_registry<PointwiseLoss>(m, "PointwiseLoss");
   bind_registry<DType>(m, "DType");

@@ -253,6 +253,7 @@ void pydl::bind_core(py::module_& m) {
   m.def("attention_backward", without_gil<&attention_backward>);
   m.def("gather", without_gil<&gather>);
   m.def("scatter_add", without_gil<&scatter_add>);
+  m.def("scatter_reduce", without_gil<&scatter_reduce>);
   m.def("index_select", without_gil<&index_select>);
   m.def("index_add", without_gil<&index_add>);
   m.def("resample", without_gil<&resample>);

@@ -9,6 +9,7 @@
 #include "kernels/common/binary.h"
 #include "kernels/common/reduce.h"
 #include "kernels/common/scan.h"
+#include "kernels/common/scatter.h"
 #include "kernels/common/unary.h"
 
 namespace pydl {
@@ -67,6 +68,8 @@ Array resample(const Array& x, int64_t dim, const Array& src, const Array* weigh
 Array resample_backward(const Array& grad, int64_t dim, const Array& src, const Array* weight, int64_t in_size);
 Array gather(const Array& x, int64_t dim, const Array& index);
 Array scatter_add(const Array& x, int64_t dim, const Array& index, const Array& src);
+// x with src's entries combined into it at index along dim (kernels/common/scatter.h).
+Array scatter_reduce(ScatterOp op, const Array& x, int64_t dim, const Array& index, const Array& src);
 Array index_select(const Array& x, int64_t dim, const Array& index);
 Array index_add(const Array& x, int64_t dim, const Array& index, const Array& src);
 Array cat(const std::vector<Array>& xs, int64_t dim);

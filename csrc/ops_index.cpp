@@ -1,4 +1,6 @@
 // Index-driven ops and cat. Every index is range-checked before a kernel runs.
+#include <string>
+
 #include "csrc/cuda/dispatch.h"
 #include "csrc/errors.h"
 #include "csrc/size_check.h"
@@ -132,22 +134,27 @@ Array gather(const Array& x, int64_t dim, const Array& index_in) {
   return out;
 }
 
-Array scatter_add(const Array& x, int64_t dim, const Array& index_in, const Array& src_in) {
+Array scatter_reduce(ScatterOp op, const Array& x, int64_t dim, const Array& index_in, const Array& src_in) {
+  const std::string name = std::string("scatter_") + (op == ScatterOp::Sum ? "add" : "reduce");
   if (accumulates_wide(x))
-    return scatter_add(x.astype(DType::Int64), dim, index_in, src_in.astype(DType::Int64)).astype(DType::UInt8);
-  dim = wrap_dim(dim, x.ndim(), "scatter_add");
-  Array index = checked_index(index_in, x, "scatter_add");
+    return scatter_reduce(op, x.astype(DType::Int64), dim, index_in, src_in.astype(DType::Int64)).astype(DType::UInt8);
+  dim = wrap_dim(dim, x.ndim(), name.c_str());
+  Array index = checked_index(index_in, x, name.c_str());
   if (src_in.shape() != index.shape())
-    fail<ValueError>("scatter_add: src shape ", shape_str(src_in.shape()), " differs from index shape ",
+    fail<ValueError>(name, ": src shape ", shape_str(src_in.shape()), " differs from index shape ",
                      shape_str(index.shape()));
   Array out = x.clone();
-  const IndexedAxis ax = indexed_axis(out, index, dim, "scatter_add");
-  check_range(index, 0, x.ndim() ? x.shape()[dim] : 1, dim, "scatter_add");
+  const IndexedAxis ax = indexed_axis(out, index, dim, name.c_str());
+  check_range(index, 0, x.ndim() ? x.shape()[dim] : 1, dim, name.c_str());
   Array src = src_in.astype(x.dtype()).contiguous();
   const int64_t* idx = reinterpret_cast<const int64_t*>(index.data());
   // CUDA: atomics, so repeated float indices may sum in any order (kernels/cuda/index.h)
-  PYDL_KERNEL(x.device(), scatter_add, x.dtype(), out.data(), idx, src.data(), ax);
+  PYDL_KERNEL(x.device(), scatter_reduce, op, x.dtype(), out.data(), idx, src.data(), ax);
   return out;
+}
+
+Array scatter_add(const Array& x, int64_t dim, const Array& index, const Array& src) {
+  return scatter_reduce(ScatterOp::Sum, x, dim, index, src);
 }
 
 Array index_select(const Array& x_in, int64_t dim, const Array& index_in) {

@@ -105,6 +105,11 @@ CASES = {
         lambda x, s: x.scatter_reduce(0, pydl.tensor([0, 1, 0, 1], device=x.device), s, "sum", include_self=False),
         lambda x, s: x.scatter_reduce(0, torch.tensor([0, 1, 0, 1]), s, "sum", include_self=False), [(3,), (4,)]),
     "norm": (lambda x: x.norm(), lambda x: x.norm(), [(3, 4)]),
+    **{f"scatter_reduce-{reduce}{'' if self_ else '-no-self'}": (
+        lambda x, s, r=reduce, i=self_: x.scatter_reduce(1, pydl.tensor([[0, 2, 0], [1, 1, 1]], device=x.device), s, r,
+                                                         include_self=i),
+        lambda x, s, r=reduce, i=self_: x.scatter_reduce(1, torch.tensor([[0, 2, 0], [1, 1, 1]]), s, r, include_self=i),
+        [(2, 4), (2, 3)]) for reduce in ("amax", "amin", "prod") for self_ in (True, False)},
     "norm-dim": (lambda x: pydl.norm(x, 2, 1, keepdim=True), lambda x: torch.norm(x, 2, 1, keepdim=True), [(3, 4)]),
     "norm-p3": (lambda x: x.norm(3, dim=0), lambda x: x.norm(3, dim=0), [(3, 4)]),
     "norm-inf": (lambda x: x.norm(float("inf"), dim=1), lambda x: x.norm(float("inf"), dim=1), [(3, 4)]),
@@ -170,6 +175,41 @@ def test_float32_on_each_device(device):
     np.testing.assert_array_equal(F.pad(px, (2, 2, 1, 1), mode="reflect").cpu().numpy(),
                                   TF.pad(tx, (2, 2, 1, 1), mode="reflect").numpy())
     np.testing.assert_allclose(px.logsumexp(-1).cpu().numpy(), tx.logsumexp(-1).numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("reduce", ["amax", "amin", "prod"])
+@pytest.mark.parametrize("include_self", [True, False], ids=["self", "no-self"])
+def test_scatter_reduce_ties_zeros_and_integers(reduce, include_self, device):
+    """Ties share amax/amin's gradient, prod's gradient is exact through one zero or several, a
+    NaN wins amax/amin, and integers combine exactly (products wrap around as PyTorch's)."""
+    x = np.array([[2.0, 0.0, -1.0, 3.0], [1.0, 5.0, 0.5, 0.0]])
+    src = np.array([[2.0, 0.0, 2.0, -4.0], [0.0, 5.0, 0.0, 7.0]])
+    index = np.array([[0, 1, 0, 3], [1, 1, 2, 2]])
+    px, ps = (pydl.tensor(a, device=device, requires_grad=True) for a in (x, src))
+    tx, ts = (torch.tensor(a, requires_grad=True) for a in (x, src))
+    out = px.scatter_reduce(1, pydl.tensor(index, device=device), ps, reduce, include_self=include_self)
+    ref = tx.scatter_reduce(1, torch.tensor(index), ts, reduce, include_self=include_self)
+    np.testing.assert_array_equal(out.detach().cpu().numpy(), ref.detach().numpy())
+    weight = np.arange(1.0, 9.0).reshape(2, 4)
+    (out * pydl.tensor(weight, device=device)).sum().backward()
+    (ref * torch.tensor(weight)).sum().backward()
+    np.testing.assert_allclose(px.grad.cpu().numpy(), tx.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ps.grad.cpu().numpy(), ts.grad.numpy(), rtol=1e-12)
+    big = np.array([3, 2 ** 40, -7, 2 ** 40])
+    ints = pydl.tensor([1, 1, 1], device=device).scatter_reduce(0, pydl.tensor([0, 1, 0, 1], device=device),
+                                                             pydl.tensor(big, device=device), reduce,
+                                                             include_self=include_self)
+    expect = torch.tensor([1, 1, 1]).scatter_reduce(0, torch.tensor([0, 1, 0, 1]), torch.tensor(big), reduce,
+                                                    include_self=include_self)
+    assert ints.dtype == pydl.int64 and ints.tolist() == expect.tolist()
+    nan_args = (0, [0, 0, 1], [float("nan"), 3.0, 0.0])
+    nan = pydl.tensor([1.0, 2.0], device=device).scatter_reduce(
+        nan_args[0], pydl.tensor(nan_args[1], device=device), pydl.tensor(nan_args[2], device=device), reduce,
+        include_self=include_self)
+    nan_ref = torch.tensor([1.0, 2.0]).scatter_reduce(nan_args[0], torch.tensor(nan_args[1]),
+                                                      torch.tensor(nan_args[2]), reduce, include_self=include_self)
+    assert np.isnan(nan.cpu().numpy()[0])
+    np.testing.assert_array_equal(nan.cpu().numpy(), nan_ref.numpy())
 
 
 def test_fold_and_unfold_modules():
@@ -290,7 +330,7 @@ ERRORS = [
     (lambda: pydl.diag(pydl.ones(2, 2, 2)), "a 1-d or 2-d tensor"),
     (lambda: pydl.ones(3).diagonal(), "at least 2 dimensions"),
     (lambda: pydl.ones(3).scatter(0, pydl.tensor([0]), 1.0, value=2.0), "exactly one of src and value"),
-    (lambda: pydl.ones(3).scatter_reduce(0, pydl.tensor([0]), pydl.ones(1), "amax"), "'sum' or 'mean'"),
+    (lambda: pydl.ones(3).scatter_reduce(0, pydl.tensor([0]), pydl.ones(1), "max"), "'sum', 'prod', 'mean', 'amax'"),
     (lambda: pydl.einsum("ij,jk", pydl.ones(2, 3)), "2 operand"),
     (lambda: pydl.einsum("ijk", pydl.ones(2, 3)), "do not match an operand of 2 dims"),
     (lambda: pydl.einsum("ij->k", pydl.ones(2, 3)), "appears in no operand"),

@@ -103,11 +103,13 @@ void gather(DType dtype, const void* x, const int64_t* index, void* out, const I
   });
 }
 
-void scatter_add(DType dtype, void* x, const int64_t* index, const void* src, const IndexedAxis& ax) {
+void scatter_reduce(ScatterOp op, DType dtype, void* x, const int64_t* index, const void* src, const IndexedAxis& ax) {
+  using kernels::scatter_step;
   PYDL_DISPATCH_NUMERIC(dtype, T, {
     T* xs = static_cast<T*>(x);
     const T* s = static_cast<const T*>(src);
-    for_each_indexed(index, ax, [&](int64_t t, int64_t off) { xs[off] += s[t]; });
+    if (op == ScatterOp::Sum) for_each_indexed(index, ax, [&](int64_t t, int64_t off) { xs[off] += s[t]; });
+    else for_each_indexed(index, ax, [&](int64_t t, int64_t off) { xs[off] = scatter_step(op, xs[off], s[t]); });
   });
 }
 

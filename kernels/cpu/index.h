@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "kernels/common/dtype.h"
+#include "kernels/common/scatter.h"
 #include "kernels/common/strided.h"
 
 namespace pydl::cpu {
@@ -19,8 +20,9 @@ void index_select(DType dtype, const void* x, int64_t x_size, const int64_t* ind
 void index_add(DType dtype, void* out, int64_t out_size, const int64_t* index, int64_t n_index, const void* src,
                int64_t outer, int64_t inner);
 
-// torch.gather / scatter_add (see IndexedAxis in kernels/common/strided.h).
+// torch.gather / scatter_reduce (see IndexedAxis in kernels/common/strided.h): scatter_reduce takes
+// src's entries into x's in index order (kernels/common/scatter.h).
 void gather(DType dtype, const void* x, const int64_t* index, void* out, const IndexedAxis& ax);
-void scatter_add(DType dtype, void* x, const int64_t* index, const void* src, const IndexedAxis& ax);
+void scatter_reduce(ScatterOp op, DType dtype, void* x, const int64_t* index, const void* src, const IndexedAxis& ax);
 
 }  // namespace pydl::cpu

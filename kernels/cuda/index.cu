@@ -1,5 +1,7 @@
 #include "kernels/cuda/index.h"
 
+#include <cstring>
+
 #include "kernels/cuda/device_utils.h"
 #include "kernels/cuda/index_math.cuh"
 
@@ -17,6 +19,30 @@ __device__ __forceinline__ void atomic_add(int64_t* p, int64_t v) {
   // Two's complement: an unsigned 64-bit add is the signed add.
   atomicAdd(reinterpret_cast<unsigned long long*>(p), static_cast<unsigned long long>(v));
 }
+// scatter_step (kernels/common/scatter.h) applied atomically: a compare-and-swap of the element's
+// bits until no other thread changed it in between (a step that changes nothing writes nothing).
+template <class T, class Bits>
+__device__ __forceinline__ void atomic_step_bits(ScatterOp op, T* p, T v) {
+  Bits* word = reinterpret_cast<Bits*>(p);
+  Bits old = *word, assumed;
+  do {
+    assumed = old;
+    T now;
+    memcpy(&now, &assumed, sizeof(T));
+    const T next = kernels::scatter_step(op, now, v);
+    Bits next_bits;
+    memcpy(&next_bits, &next, sizeof(T));
+    if (next_bits == assumed) return;
+    old = atomicCAS(word, assumed, next_bits);
+  } while (old != assumed);
+}
+template <class T>
+__device__ __forceinline__ void atomic_step(ScatterOp op, T* p, T v) {
+  if (op == ScatterOp::Sum) return atomic_add(p, v);
+  if constexpr (sizeof(T) == 4) atomic_step_bits<T, unsigned int>(op, p, v);
+  else atomic_step_bits<T, unsigned long long>(op, p, v);
+}
+
 // The element offset into x of index entry t: t decoded over the index's shape (innermost
 // first, the outermost dim taking the rest of t), the indexed dim's coordinate replaced by
 // the index value k (in 64-bit: its reach along x is not bounded by the index's shape).
@@ -102,9 +128,10 @@ __global__ void __launch_bounds__(kBlock)
 
 template <class T, class Index>
 __global__ void __launch_bounds__(kBlock)
-    scatter_add_kernel(T* x, const int64_t* __restrict__ index, const T* __restrict__ src, IndexedOffsets<Index> offs,
-                       int64_t n) {
-  for (int64_t t = global_thread(); t < n; t += grid_threads()) atomic_add(x + offs.at(Index(t), index[t]), src[t]);
+    scatter_reduce_kernel(ScatterOp op, T* x, const int64_t* __restrict__ index, const T* __restrict__ src,
+                          IndexedOffsets<Index> offs, int64_t n) {
+  for (int64_t t = global_thread(); t < n; t += grid_threads())
+    atomic_step(op, x + offs.at(Index(t), index[t]), src[t]);
 }
 
 // An (outer, n_index, inner) block around the indexed dim of x (x_size long there);
@@ -195,17 +222,17 @@ void gather(DType dtype, const void* x, const int64_t* index, void* out, const I
   check("pydl_gather");
 }
 
-void scatter_add(DType dtype, void* x, const int64_t* index, const void* src, const IndexedAxis& ax, void* stream,
-                 LaunchCheck check) {
+void scatter_reduce(ScatterOp op, DType dtype, void* x, const int64_t* index, const void* src, const IndexedAxis& ax,
+                    void* stream, LaunchCheck check) {
   const int64_t n = count(ax);
   if (n == 0) return;
   const Collapsed c = collapse(ax);
   PYDL_DISPATCH_ATOMIC(dtype, T, with_index_type(fits_int32(c, n), [&](auto zero) {
     using Index = decltype(zero);
-    scatter_add_kernel<T, Index><<<grid_for(n), kBlock, 0, as_stream(stream)>>>(
-        static_cast<T*>(x), index, static_cast<const T*>(src), indexed_offsets<Index>(c), n);
+    scatter_reduce_kernel<T, Index><<<grid_for(n), kBlock, 0, as_stream(stream)>>>(
+        op, static_cast<T*>(x), index, static_cast<const T*>(src), indexed_offsets<Index>(c), n);
   }));
-  check("pydl_scatter_add");
+  check("pydl_scatter_reduce");
 }
 
 void index_select(DType dtype, const void* x, int64_t x_size, const int64_t* index, int64_t n_index, void* out,

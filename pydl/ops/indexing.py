@@ -326,12 +326,77 @@ def scatter(x, dim, index, src=None, value=None):
     return where(count > 0, total, x)
 
 
+def _identity(dtype, op):
+    """The entry that the scatter step `op` leaves unchanged (what a place's own value becomes
+    when include_self=False), as a Python number of dtype's kind."""
+    if op == _C.Scatter.PROD:
+        return 1
+    if dtype.is_floating_point:
+        return float("-inf") if op == _C.Scatter.AMAX else float("inf")
+    if dtype == bool_:
+        return op != _C.Scatter.AMAX
+    info = np.iinfo(dtype.numpy)
+    return int(info.min) if op == _C.Scatter.AMAX else int(info.max)
+
+
+class ScatterReduce(Function):
+    """x with src's entries combined in at index along dim by amax, amin or prod (the scatter
+    kernels' step, kernels/common/scatter.h). The gradients are PyTorch's: amax / amin share a
+    place's gradient evenly among the entries equal to its result; prod gives each entry the
+    product of the others, exact where one of them is zero."""
+
+    @staticmethod
+    def forward(ctx, x, dim, index, src, op, include_self):
+        from pydl.ops.elementwise import where
+
+        from pydl.creation import ones, zeros
+
+        x, src = x.detach(), src.detach()
+        hits = scatter_add(zeros(*x.shape, dtype=int64, device=x.device), dim, index,
+                           ones(*index.shape, dtype=int64, device=x.device))
+        scattered = hits > 0
+        base = x if include_self else where(scattered, _identity(x.dtype, op), x)
+        out = _C.scatter_reduce(op, base._a, dim, index._a, src._a)
+        ctx.saved = x, dim, index, src, op, include_self, scattered, out
+        return _wrap(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        from pydl.ops.elementwise import where
+
+        x, dim, index, src, op, include_self, scattered, out = ctx.saved
+        result = _wrap(out)
+        if op == _C.Scatter.PROD:
+            masked_x = where(x == 0, 1, x)
+            gx = g * _wrap(_C.scatter_reduce(op, (masked_x if include_self else
+                                                 where(scattered, 1, masked_x))._a, dim, index._a, src._a)) / masked_x
+            src_zero = src == 0
+            single_zero = src_zero & (_scattered(x, dim, index, src_zero.to(x.dtype))[0].gather(dim, index) == 1)
+            base = x if include_self else where(scattered, 1, x)
+            without_zero = _wrap(_C.scatter_reduce(op, base._a, dim, index._a, where(single_zero, 1, src)._a))
+            gsrc = where(single_zero, (g * without_zero).gather(dim, index),
+                         (g * result).gather(dim, index) / where(src_zero, 1, src))
+        else:
+            value = result.gather(dim, index)
+            x_is, src_is = (x == result).to(x.dtype), (src == value).to(x.dtype)
+            share = g / scatter_add(x_is, dim, index, src_is)
+            gx, gsrc = x_is * share, src_is * share.gather(dim, index)
+        if not include_self:
+            gx = where(scattered, 0, gx)
+        return gx, None, None, gsrc, None, None
+
+
 def scatter_reduce(x, dim, index, src, reduce, include_self=True):
-    """PyTorch's scatter_reduce for reduce 'sum' and 'mean'."""
+    """PyTorch's scatter_reduce: reduce is 'sum', 'mean', 'prod', 'amax' or 'amin'; with
+    include_self=False a place that receives entries forgets its own value."""
     from pydl.ops.elementwise import where
 
-    if reduce not in ("sum", "mean"):
-        raise ArgumentError(f"scatter_reduce: reduce must be 'sum' or 'mean', got {reduce!r}")
+    steps = {"prod": _C.Scatter.PROD, "amax": _C.Scatter.AMAX, "amin": _C.Scatter.AMIN}
+    if reduce not in ("sum", "mean", *steps):
+        raise ArgumentError(f"scatter_reduce: reduce must be 'sum', 'prod', 'mean', 'amax' or 'amin', got {reduce!r}")
+    index = _long_index(index, x, "scatter_reduce")
+    if reduce in steps:
+        return ScatterReduce.apply(x, dim, index, src, steps[reduce], bool(include_self))
     total, count = _scattered(x, dim, index, src)
     if include_self:
         total, count = total + x, count + 1

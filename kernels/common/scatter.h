@@ -1,0 +1,44 @@
+// The scatter family's registry (see kernels/common/registry.h): how scatter_reduce combines an
+// entry of src into its place in x, X(Name, "name") with PyTorch's reduce names. The CPU applies
+// the step in index order; CUDA atomically, in any order (exact for amax and amin and for
+// integers; float sums and products may differ in the last bits, see kernels/cuda/index.h).
+#pragma once
+
+#include <type_traits>
+
+#include "kernels/common/macros.h"
+#include "kernels/common/registry.h"
+
+namespace pydl {
+
+#define PYDL_SCATTER_OPS(X) \
+  X(Sum, "sum")             \
+  X(Prod, "prod")           \
+  X(Max, "amax")            \
+  X(Min, "amin")
+
+enum class ScatterOp : int { PYDL_SCATTER_OPS(PYDL_ENUM_ENTRY) };
+PYDL_REGISTRY(ScatterOp, PYDL_SCATTER_OPS)
+
+}  // namespace pydl
+
+PYDL_KERNELS_BEGIN
+
+// x's entry after taking in v. Integers wrap around (computed unsigned); amax / amin propagate
+// NaN, as torch.maximum / torch.minimum.
+template <class T>
+PYDL_HD T scatter_step(ScatterOp op, T x, T v) {
+  if (op == ScatterOp::Max || op == ScatterOp::Min) {
+    if (x != x) return x;
+    if (v != v) return v;
+    return (op == ScatterOp::Max ? v > x : v < x) ? v : x;
+  }
+  if constexpr (std::is_integral<T>::value) {
+    using U = std::make_unsigned_t<T>;
+    return static_cast<T>(op == ScatterOp::Sum ? U(x) + U(v) : U(x) * U(v));
+  } else {
+    return op == ScatterOp::Sum ? x + v : x * v;
+  }
+}
+
+PYDL_KERNELS_END
