@@ -79,8 +79,10 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if recompute_scale_factor:
         scales = [None] * len(spatial)
     x = input
-    for k, (n_in, n_out, scale) in enumerate(zip(spatial, sizes, scales)):
-        dim = 2 + k
+    # Shrinking dims first, then the last dims first: a pass along the last dim gathers single
+    # entries (the others copy whole rows), so it runs while the tensor is smallest.
+    for k in sorted(range(len(spatial)), key=lambda k: (sizes[k] >= spatial[k], -k)):
+        n_in, n_out, scale, dim = spatial[k], sizes[k], scales[k], 2 + k
         if mode in ("nearest", "nearest-exact"):
             x = resample(x, dim, _nearest_index(n_in, n_out, scale, mode == "nearest-exact"))
         else:
