@@ -1,7 +1,8 @@
-// Batch normalization: argument checks, allocation, one kernel call each.
+// Batch and layer normalization: argument checks, allocation, one kernel call each.
 #pragma once
 #include <optional>
 #include <tuple>
+#include <vector>
 
 #include "csrc/array.h"
 
@@ -17,5 +18,15 @@ std::tuple<Array, Array, Array> batch_norm(const Array& x, const std::optional<A
 std::tuple<std::optional<Array>, std::optional<Array>, std::optional<Array>> batch_norm_backward(
     const Array& grad, const Array& x, const Array& save_mean, const Array& save_invstd,
     const std::optional<Array>& weight, bool training, bool need_dx, bool need_dweight, bool need_dbias);
+
+// x (..., *normalized_shape) float32/float64, normalized over its last dims; weight and bias
+// of normalized_shape, x's dtype. Returns (y, mean, rstd), the statistics float64, one per row.
+std::tuple<Array, Array, Array> layer_norm(const Array& x, const std::vector<int64_t>& normalized_shape,
+                                           const std::optional<Array>& weight, const std::optional<Array>& bias,
+                                           double eps);
+// The gradients asked for (None for the others), from the forward's mean and rstd.
+std::tuple<std::optional<Array>, std::optional<Array>, std::optional<Array>> layer_norm_backward(
+    const Array& grad, const Array& x, const std::vector<int64_t>& normalized_shape, const Array& mean,
+    const Array& rstd, const std::optional<Array>& weight, bool need_dx, bool need_dweight, bool need_dbias);
 
 }  // namespace pydl

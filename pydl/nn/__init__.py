@@ -6,19 +6,20 @@ from pydl.nn.container import ModuleDict, ModuleList, Sequential
 from pydl.nn.conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d
 from pydl.nn.fold import Fold, Unfold
 from pydl.nn.dropout import Dropout
+from pydl.nn.embedding import Embedding
 from pydl.nn.flatten import Flatten, Unflatten
 from pydl.nn.linear import Identity, Linear
 from pydl.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from pydl.nn.module import Module, Parameter
-from pydl.nn.norm import BatchNorm1d, BatchNorm2d
+from pydl.nn.norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from pydl.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from pydl.nn.residual import BasicBlock, Residual
 from pydl.nn import models, utils  # noqa: F401
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Linear", "Identity", "Conv1d", "Conv2d", "Conv3d",
-    "ConvTranspose1d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d", "Fold", "Unfold", "Dropout", "Flatten",
-    "Unflatten", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Residual",
+    "ConvTranspose1d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding", "Fold", "Unfold",
+    "Dropout", "Flatten", "Unflatten", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Residual",
     "BasicBlock", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss", "functional",
     "init", "utils",
 ] + activation.__all__

@@ -1,4 +1,5 @@
-"""BatchNorm1d / BatchNorm2d: batch statistics in training, running statistics in eval."""
+"""BatchNorm1d / BatchNorm2d: batch statistics in training, running statistics in eval. LayerNorm:
+each sample normalized over its last dims, in training and eval alike."""
 from pydl.creation import ones, tensor, zeros
 from pydl.nn import functional as F
 from pydl.nn.module import Module, Parameter
@@ -60,3 +61,34 @@ class BatchNorm1d(_BatchNorm):
 class BatchNorm2d(_BatchNorm):
     expected_dims = (4,)
     expected_layouts = ("(N, {c}, H, W)",)
+
+
+class LayerNorm(Module):
+    """torch.nn.LayerNorm: normalizes over the last dims given by normalized_shape, with a learned
+    elementwise weight (ones) and bias (zeros) of that shape when elementwise_affine."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.normalized_shape, self.eps, self.elementwise_affine = tuple(int(n) for n in shape), eps, elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(ones(*self.normalized_shape, device=device, dtype=dtype))
+            if bias:
+                self.bias = Parameter(zeros(*self.normalized_shape, device=device, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            self.weight._a.fill_(1.0)
+        if self.bias is not None:
+            self.bias._a.fill_(0.0)
+
+    def forward(self, x):
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

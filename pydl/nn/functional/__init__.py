@@ -4,6 +4,7 @@ from pydl.nn.functional.activation import *  # noqa: F401,F403
 from pydl.nn.functional.attention import *  # noqa: F401,F403
 from pydl.nn.functional.conv import *  # noqa: F401,F403
 from pydl.nn.functional.dropout import *  # noqa: F401,F403
+from pydl.nn.functional.embedding import *  # noqa: F401,F403
 from pydl.nn.functional.interpolate import *  # noqa: F401,F403
 from pydl.nn.functional.linear import *  # noqa: F401,F403
 from pydl.nn.functional.loss import *  # noqa: F401,F403

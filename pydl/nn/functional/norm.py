@@ -1,14 +1,16 @@
 """Batch normalization, as ``torch.nn.functional.batch_norm``, over (N, C), (N, C, L)
 and (N, C, H, W) inputs. Training normalizes with the batch's mean and biased variance
 and moves the running stats (in place) toward the mean and the unbiased variance;
-evaluation normalizes with the running stats. The backward is one fused kernel.
-``normalize`` divides by a p-norm along a dim, as torch.nn.functional.normalize."""
+evaluation normalizes with the running stats. The backward is one fused kernel. Layer
+normalization, as ``torch.nn.functional.layer_norm``, normalizes each sample over its last dims
+(float64 statistics, fused forward and backward kernels). ``normalize`` divides by a p-norm
+along a dim, as torch.nn.functional.normalize."""
 from pydl import _C
 from pydl._C import ArgumentError
 from pydl.autograd.function import Function
 from pydl.tensor import _wrap
 
-__all__ = ["batch_norm", "normalize"]
+__all__ = ["batch_norm", "layer_norm", "normalize"]
 
 
 def _arr(t):
@@ -43,6 +45,29 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         momentum = 0.0
     return BatchNorm.apply(input, running_mean, running_var, weight, bias, bool(training), float(momentum),
                            float(eps))
+
+
+class LayerNorm(Function):
+    @staticmethod
+    def forward(ctx, x, shape, weight, bias, eps):
+        y, mean, rstd = _C.layer_norm(x._a, shape, _arr(weight), _arr(bias), eps)
+        ctx.x, ctx.shape, ctx.mean, ctx.rstd, ctx.weight = x._a, shape, mean, rstd, _arr(weight)
+        return _wrap(y)
+
+    @staticmethod
+    def backward(ctx, g):
+        need = ctx.needs_input_grad
+        grads = _C.layer_norm_backward(g._a, ctx.x, ctx.shape, ctx.mean, ctx.rstd, ctx.weight, need[0], need[2],
+                                       need[3])
+        dx, dweight, dbias = (None if a is None else _wrap(a) for a in grads)
+        return dx, None, dweight, dbias, None
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalizes over the last len(normalized_shape) dims: (x - mean) / sqrt(var + eps) * weight + bias,
+    with the biased variance; weight and bias (optional) have normalized_shape."""
+    shape = [int(normalized_shape)] if isinstance(normalized_shape, int) else [int(n) for n in normalized_shape]
+    return LayerNorm.apply(input, shape, weight, bias, float(eps))
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12):
