@@ -10,6 +10,7 @@
 #include "kernels/common/dtype.h"
 #include "kernels/common/loss.h"
 #include "kernels/common/reduce.h"
+#include "kernels/common/rnn.h"
 #include "kernels/common/scan.h"
 #include "kernels/common/scatter.h"
 #include "kernels/common/unary.h"
@@ -41,6 +42,7 @@ void bind_enums(py::module_& m) {
   bind_registry<ReduceOp>(m, "Reduce");
   bind_registry<ScanOp>(m, "Scan");
   bind_registry<ScatterOp>(m, "Scatter");
+  bind_registry<RnnCell>(m, "Rnn");
   bind_registry<Reduction>(m, "Reduction");
   bind_registry<PointwiseLoss>(m, "PointwiseLoss");
   bind_registry<DType>(m, "DType");

@@ -250,6 +250,8 @@ void pydl::bind_core(py::module_& m) {
     return matmul(a, b);
   });
   m.def("attention", without_gil<&attention>);
+  m.def("rnn_layer", without_gil<&rnn_layer>);
+  m.def("rnn_layer_backward", without_gil<&rnn_layer_backward>);
   m.def("attention_backward", without_gil<&attention_backward>);
   m.def("gather", without_gil<&gather>);
   m.def("scatter_add", without_gil<&scatter_add>);

@@ -2,12 +2,14 @@
 // dispatches to a kernel by device. None of them loops over elements itself.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <tuple>
 #include <vector>
 
 #include "csrc/array.h"
 #include "kernels/common/binary.h"
 #include "kernels/common/reduce.h"
+#include "kernels/common/rnn.h"
 #include "kernels/common/scan.h"
 #include "kernels/common/scatter.h"
 #include "kernels/common/unary.h"
@@ -48,6 +50,17 @@ std::tuple<Array, Array> sort(const Array& x, int64_t dim, bool descending, int6
 std::tuple<Array, Array> attention(const Array& q, const Array& k, const Array& v, double scale, bool causal);
 std::tuple<Array, Array, Array> attention_backward(const Array& q, const Array& k, const Array& v,
                                                    const Array& weights, const Array& grad, double scale);
+
+// one direction of one recurrent layer (ops_rnn.cpp; kernels/common/rnn.h): x_proj (steps, batch,
+// G hidden) the input's projection for all steps, w_hh (G hidden, hidden), b_hh the GRU's, c0 the
+// LSTM's. Returns the hidden states (steps, batch, hidden; then the last c for the LSTM) and what
+// the backward reads; the backward returns the gradients of x_proj, w_hh, b_hh, h0 and c0.
+std::tuple<Array, Array> rnn_layer(RnnCell cell, const Array& x_proj, const Array& w_hh,
+                                   const std::optional<Array>& b_hh, const Array& h0, const std::optional<Array>& c0,
+                                   bool reverse);
+std::tuple<Array, Array, std::optional<Array>, Array, std::optional<Array>> rnn_layer_backward(
+    RnnCell cell, const Array& x_proj, const Array& w_hh, const std::optional<Array>& b_hh, const Array& h0,
+    const std::optional<Array>& c0, bool reverse, const Array& out, const Array& saved, const Array& grad_out);
 
 // linear algebra (ops_linalg.cpp)
 // bias (length n, added to every row) and the epilogue (Identity, Relu or Gelu) run in the

@@ -1,5 +1,6 @@
 """pydl: a compact deep-learning engine. Hand-written C++ (and CUDA) kernels under a
 Python autograd graph, with PyTorch's API."""
+from pydl._missing import module_getattr as _module_getattr
 import builtins as _builtins
 import os as _os
 
@@ -16,7 +17,8 @@ except ImportError as e:  # a source checkout without the built extension
 from pydl._C import ArgumentError, DTypeError
 from pydl._dtype import bool_ as bool  # noqa: A001  (pydl.bool, as torch.bool)
 from pydl._dtype import bfloat16, device, dtype, float16, float32, float64, half, int64, uint8
-from pydl.autograd import Function, enable_grad, gradcheck, is_grad_enabled, no_grad, set_grad_enabled
+from pydl.autograd import (Function, enable_grad, gradcheck, inference_mode, is_grad_enabled, no_grad,
+                           set_grad_enabled)
 from pydl.creation import (arange, empty, empty_like, eye, from_numpy, full, full_like, initial_seed, linspace,
                            manual_seed, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor,
                            zeros, zeros_like)
@@ -40,7 +42,8 @@ from pydl.ops.shape import (broadcast_to, cat, chunk, clone, concat, flatten, na
 from pydl.tensor import Size, Tensor
 from pydl.dlpack import from_dlpack
 from pydl.serialization import load, save
-from pydl import backends, cuda, data, nn, optim  # noqa: E402
+from pydl import backends, cuda, data, nn, optim, utils  # noqa: E402
+from pydl.data import Generator  # torch.Generator's place: seeds shuffling, splits and random transforms
 
 float = float32  # noqa: A001  (as torch.float)
 double = float64
@@ -73,3 +76,5 @@ def is_tensor(x):
 
 
 __version__ = "0.1.0"
+
+__getattr__ = _module_getattr("pydl")

@@ -176,6 +176,8 @@ class Tensor(TensorBase):
         return self._a.numpy()
 
     def __array__(self, dtype=None, copy=None):
+        if self.requires_grad:  # as PyTorch: np.asarray would silently drop the graph
+            raise RuntimeError("numpy: the tensor requires grad; call tensor.detach().numpy()")
         arr = self._a.to("cpu").numpy()
         return arr if dtype is None else arr.astype(dtype)
 
@@ -418,6 +420,12 @@ class Tensor(TensorBase):
     copy_ = _op(_INPLACE)
     uniform_ = _op(_INPLACE)
     normal_ = _op(_INPLACE)
+    scatter_ = _op(_INPLACE)
+    scatter_add_ = _op(_INPLACE)
+    scatter_reduce_ = _op(_INPLACE)
+    masked_fill_ = _op(_INPLACE)
+    clamp_ = _op(_INPLACE)
+    clip_ = _op(_INPLACE, "clamp_")
 
     # ------------------------------------------------------------------ reductions
     sum = _op(_RED)

@@ -55,7 +55,7 @@ def test_header_states_the_setup(lab):
     _, report, results = lab
     for fact in ("command", "mode", "data", "seed", "device", "wall time"):
         assert f"**{fact}**" in report
-    assert "quick" in report and "MNIST-5k" in report
+    assert "quick" in report and "MNIST-5k" in report and "A smoke test" in report
     assert results["settings"]["mode"] == "quick" and results["settings"]["seed"] == 0
     assert set(results["experiments"]) == {"depth", "init", "regularization", "optimizers", "cnn"}
 
@@ -67,7 +67,8 @@ def test_every_section_has_setup_tables_and_interpretation(lab):
         body = next((b for t, b in found.items() if t.startswith(title)), None)
         assert body is not None, f"missing section {title}: {list(found)}"
         assert tables(body), f"{title}: no table"
-        assert "**Interpretation.**" in body, f"{title}: no interpretation"
+        assert "**Interpretation (of a smoke test's numbers, not meaningful at this budget).**" in body, \
+            f"{title}: no interpretation, or one not marked as a smoke test's"
         assert "epochs on" in body, f"{title}: the budget is not stated"
 
 

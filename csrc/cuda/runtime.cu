@@ -90,9 +90,10 @@ static const std::string& device_problem(int device) {
 std::string unavailable_reason() {
   int n = 0;
   cudaError_t err = count_devices(&n);
-  if (err != cudaSuccess)
-    return std::string("CUDA is not available: cudaGetDeviceCount returned error ") + std::to_string(int(err)) +
-           " (" + cudaGetErrorString(err) + "); no usable driver or GPU";
+  if (err != cudaSuccess)  // what a machine without a GPU (or its driver) answers: say that first
+    return std::string("CUDA is not available: no GPU was found (no usable NVIDIA driver or device; "
+                       "cudaGetDeviceCount returned error ") +
+           std::to_string(int(err)) + ", " + cudaGetErrorString(err) + ")";
   if (n == 0) return "CUDA is not available: no GPU found";
   return device_problem(0);
 }

@@ -1,7 +1,9 @@
 // The scatter family's registry (see kernels/common/registry.h): how scatter_reduce combines an
-// entry of src into its place in x, X(Name, "name") with PyTorch's reduce names. The CPU applies
-// the step in index order; CUDA atomically, in any order (exact for amax and amin and for
-// integers; float sums and products may differ in the last bits, see kernels/cuda/index.h).
+// entry of src into its place in x, X(Name, "name") with PyTorch's reduce names, and "set" for
+// scatter (the entry replaces the place's value). The CPU applies the step in index order (the
+// last of repeated indices is written); CUDA atomically, in any order (exact for amax and amin
+// and for integers; float sums and products may differ in the last bits, and which of repeated
+// indices is written is unspecified, as PyTorch's; see kernels/cuda/index.h).
 #pragma once
 
 #include <type_traits>
@@ -15,7 +17,8 @@ namespace pydl {
   X(Sum, "sum")             \
   X(Prod, "prod")           \
   X(Max, "amax")            \
-  X(Min, "amin")
+  X(Min, "amin")            \
+  X(Set, "set")
 
 enum class ScatterOp : int { PYDL_SCATTER_OPS(PYDL_ENUM_ENTRY) };
 PYDL_REGISTRY(ScatterOp, PYDL_SCATTER_OPS)
@@ -28,6 +31,7 @@ PYDL_KERNELS_BEGIN
 // NaN, as torch.maximum / torch.minimum.
 template <class T>
 PYDL_HD T scatter_step(ScatterOp op, T x, T v) {
+  if (op == ScatterOp::Set) return v;
   if (op == ScatterOp::Max || op == ScatterOp::Min) {
     if (x != x) return x;
     if (v != v) return v;

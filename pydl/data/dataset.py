@@ -27,9 +27,11 @@ class Generator:
     (the counterpart of ``torch.Generator``): a numpy PCG64 stream.
 
     ``Generator()`` seeds from ``pydl.initial_seed()``; ``Generator(seed)`` from ``seed``.
-    ``get_state()`` / ``set_state()`` let a checkpoint resume the same sequence."""
+    ``get_state()`` / ``set_state()`` let a checkpoint resume the same sequence. ``device`` is
+    accepted for torch.Generator's signature: the stream runs on the host whatever it says."""
 
-    def __init__(self, seed=None):
+    def __init__(self, seed=None, device=None):
+        self.device = device
         self.manual_seed(_global_seed() if seed is None else seed)
 
     def manual_seed(self, seed):

@@ -72,12 +72,19 @@ def write(out, header, sections, wall_seconds):
                    [[s.title, s.budget, f"{s.seconds:.0f} s"] for s in sections]).markdown() + [""]
     if not can_plot:
         lines += ["> Plots skipped: matplotlib is not installed (`pip install matplotlib`).", ""]
+    quick = header.get("settings", {}).get("mode") == "quick"
+    if quick:
+        lines += ["> A smoke test: `--quick` trains every model for a few epochs on a slice of the data, too little "
+                  "for its comparisons to mean anything. The interpretations below only read these numbers; run "
+                  "without `--quick` for conclusions.", ""]
+    interpretation = ("**Interpretation (of a smoke test's numbers, not meaningful at this budget).** " if quick
+                      else "**Interpretation.** ")
     for s in sections:
         lines += [f"## {s.title}", ""] + [f"- {line}" for line in s.setup] + [""]
         for t in s.tables:
             lines += t.markdown() + [""]
         if s.notes:
-            lines += ["**Interpretation.** " + " ".join(s.notes), ""]
+            lines += [interpretation + " ".join(s.notes), ""]
         for fig in s.figures:
             if can_plot:
                 plots.save(fig, os.path.join(out, fig.filename))

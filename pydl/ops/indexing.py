@@ -311,19 +311,16 @@ def _scattered(x, dim, index, src):
 
 
 def scatter(x, dim, index, src=None, value=None):
-    """x with src's entries (or value) written at index along dim; where an index repeats, the
-    written entries are summed (PyTorch leaves the pick among them unspecified)."""
+    """x with src's entries (or value) written at index along dim; of repeated indices the last is
+    written on the CPU, any one of them on CUDA (PyTorch leaves the pick unspecified)."""
     from pydl.creation import full
-    from pydl.ops.elementwise import where
 
     if (src is None) == (value is None):
         raise ArgumentError("scatter: give exactly one of src and value")
-    if src is None:
-        src = full(tuple(_long_index(index, x, "scatter").shape), value, dtype=x.dtype, device=x.device)
-    elif not isinstance(src, Tensor):  # scatter(dim, index, 2.5): a number in src's place, as PyTorch
-        src = full(tuple(_long_index(index, x, "scatter").shape), src, dtype=x.dtype, device=x.device)
-    total, count = _scattered(x, dim, index, src)
-    return where(count > 0, total, x)
+    index = _long_index(index, x, "scatter")
+    if src is None or not isinstance(src, Tensor):  # scatter(dim, index, 2.5): a number in src's place, as PyTorch
+        src = full(tuple(index.shape), value if src is None else src, dtype=x.dtype, device=x.device)
+    return ScatterReduce.apply(x, dim, index, src, _C.Scatter.SET, True)
 
 
 def _identity(dtype, op):
@@ -340,10 +337,11 @@ def _identity(dtype, op):
 
 
 class ScatterReduce(Function):
-    """x with src's entries combined in at index along dim by amax, amin or prod (the scatter
-    kernels' step, kernels/common/scatter.h). The gradients are PyTorch's: amax / amin share a
-    place's gradient evenly among the entries equal to its result; prod gives each entry the
-    product of the others, exact where one of them is zero."""
+    """x with src's entries written (set) or combined in at index along dim by amax, amin or prod
+    (the scatter kernels' step, kernels/common/scatter.h). The gradients are PyTorch's: a written
+    place passes none to x, and each src entry takes its place's; amax / amin share a place's
+    gradient evenly among the entries equal to its result; prod gives each entry the product of
+    the others, exact where one of them is zero."""
 
     @staticmethod
     def forward(ctx, x, dim, index, src, op, include_self):
@@ -366,6 +364,8 @@ class ScatterReduce(Function):
 
         x, dim, index, src, op, include_self, scattered, out = ctx.saved
         result = _wrap(out)
+        if op == _C.Scatter.SET:
+            return where(scattered, 0, g), None, None, g.gather(dim, index), None, None
         if op == _C.Scatter.PROD:
             masked_x = where(x == 0, 1, x)
             gx = g * _wrap(_C.scatter_reduce(op, (masked_x if include_self else

@@ -1,5 +1,6 @@
 """Tensor's in-place methods: ``x.add_(y)``, ``x += y``, ``x.zero_()``, ``x.fill_(v)``,
-``x.copy_(src)``, ``x.uniform_()``, ``x.normal_()``. They write into x's memory, so they are
+``x.copy_(src)``, ``x.uniform_()``, ``x.normal_()``, ``x.scatter_()``, ``x.scatter_add_()``,
+``x.scatter_reduce_()``, ``x.masked_fill_()``, ``x.clamp_()``. They write into x's memory, so they are
 refused (or, for ``+=`` and friends, fall back to the out-of-place op) where autograd would
 need x's old value."""
 from pydl import _C
@@ -65,3 +66,49 @@ def normal_(x, mean=0.0, std=1.0):
     _check_writable(x, "normal_")
     x._a.copy_(_C.normal(list(x._a.shape), mean, std, x._a.dtype, x._a.device))
     return x
+
+
+def _write_result(x, result, op):
+    """x's memory takes result (the out-of-place op's value), as the in-place op would write it."""
+    _check_writable(x, op)
+    x._a.copy_(result._a)
+    return x
+
+
+def scatter_(x, dim, index, src=None, value=None, reduce=None):
+    """In place: x.scatter(...); reduce='add' or 'multiply' combines instead of writing (as PyTorch's)."""
+    from pydl.ops import indexing
+
+    if reduce is None:
+        return _write_result(x, indexing.scatter(x, dim, index, src, value), "scatter_")
+    steps = {"add": "sum", "multiply": "prod"}
+    if reduce not in steps:
+        raise _C.ArgumentError(f"scatter_: reduce must be 'add' or 'multiply', got {reduce!r}")
+    if src is None or not hasattr(src, "_a"):
+        from pydl.creation import full
+
+        fill = value if src is None else src
+        src = full(tuple(index.shape), fill, dtype=x.dtype, device=x.device)
+    return _write_result(x, indexing.scatter_reduce(x, dim, index, src, steps[reduce]), "scatter_")
+
+
+def scatter_add_(x, dim, index, src):
+    from pydl.ops import indexing
+
+    return _write_result(x, indexing.scatter_add(x, dim, index, src), "scatter_add_")
+
+
+def scatter_reduce_(x, dim, index, src, reduce, include_self=True):
+    from pydl.ops import indexing
+
+    return _write_result(x, indexing.scatter_reduce(x, dim, index, src, reduce, include_self), "scatter_reduce_")
+
+
+def masked_fill_(x, mask, value):
+    from pydl.ops import indexing
+
+    return _write_result(x, indexing.masked_fill(x, mask, value), "masked_fill_")
+
+
+def clamp_(x, min=None, max=None):  # noqa: A002  (PyTorch's argument names)
+    return _write_result(x, ew.clamp(x, min, max), "clamp_")

@@ -1,5 +1,6 @@
 """``pydl.optim``: optimizers with torch.optim's names and semantics, each step one
 multi-tensor kernel call per parameter group (``pydl.optim.functional``), and LR schedules."""
+from pydl._missing import module_getattr as _module_getattr
 from pydl.optim import functional, lr_scheduler  # noqa: F401
 from pydl.optim.adadelta import Adadelta
 from pydl.optim.adagrad import Adagrad
@@ -9,3 +10,5 @@ from pydl.optim.rmsprop import RMSprop
 from pydl.optim.sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "functional", "lr_scheduler"]
+
+__getattr__ = _module_getattr("pydl.optim")
