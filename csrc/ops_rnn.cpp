@@ -53,12 +53,12 @@ std::tuple<Array, Array> rnn_layer(RnnCell cell, const Array& x_proj, const Arra
   RnnArgs a = layer_args(cell, x_proj, w_hh, b_hh, h0, c0, reverse, name_of(cell));
   const DType dt = x_proj.dtype();
   const Device dev = x_proj.device();
-  Array xp = x_proj.contiguous(), w = w_hh.contiguous(), h = h0.contiguous();
+  Array xp = x_proj.contiguous(), w_t = w_hh.transpose(0, 1).contiguous(), h = h0.contiguous();
   Array b = b_hh ? b_hh->contiguous() : Array(), c = c0 ? c0->contiguous() : Array();
   Array out = Array::empty(out_shape(a), dt, dev);
   Array saved = Array::empty({a.steps, a.batch, rnn_saved(cell) * a.hidden}, dt, dev);
   Array hh = Array::empty({a.batch, rnn_gates(cell) * a.hidden}, dt, dev);
-  a.x_proj = xp.data(), a.w_hh = w.data(), a.b_hh = b_hh ? b.data() : nullptr, a.h0 = h.data();
+  a.x_proj = xp.data(), a.w_hh_t = w_t.data(), a.b_hh = b_hh ? b.data() : nullptr, a.h0 = h.data();
   a.c0 = c0 ? c.data() : nullptr, a.out = out.data(), a.saved = saved.data(), a.hh = hh.data();
   PYDL_KERNEL(dev, rnn_forward, dt, a);
   return {out, saved};

@@ -35,8 +35,12 @@ struct RnnArgs {
   RnnCell cell = RnnCell::Tanh;
   int64_t steps = 0, batch = 0, hidden = 0;
   bool reverse = false;
+  // The batch rows [row0, row0 + rows) this call runs (rows < 0: all): the rows are independent
+  // through the whole loop, so a CPU thread can take a slice of them from the first step to the last.
+  int64_t row0 = 0, rows = -1;
   const void* x_proj = nullptr;  // (steps, batch, G H)
   const void* w_hh = nullptr;    // (G H, H)
+  const void* w_hh_t = nullptr;  // forward: W_hh^T (H, G H), contiguous (a B operand the GEMM packs fast)
   const void* b_hh = nullptr;    // (G H): the GRU's, else null (folded into x_proj)
   const void* h0 = nullptr;      // (batch, H)
   const void* c0 = nullptr;      // (batch, H): LSTM

@@ -59,8 +59,10 @@ constexpr int64_t kThreadedMacs = int64_t(1) << 22;
 
 thread_local ScratchBuffer tls_a, tls_b;
 
-// Below this many columns of C, a row-major A is not packed (gemm_one).
+// Below this many columns of C, a row-major A is not packed; up to this many rows, nor is a
+// row-major B (gemm_one).
 constexpr int64_t kInPlaceMaxN = 512;
+constexpr int64_t kInPlaceMaxM = 64;
 
 struct View {  // element (i, j) of op(X) is x[i * rs + j * cs]
   int64_t rs, cs;
@@ -100,23 +102,38 @@ inline V relu_vector(V x) {
   return (V)((decltype(negative))x & ~negative);
 }
 
-// Scalar write-back of a partial (edge) tile kept in `tile`.
-template <class T>
-void write_edge_tile(const T* tile, T* c, int64_t ldc, int64_t rows, int64_t cols, const Epilogue<T>& e, bool first,
-                     bool last, const T* bias) {
-  constexpr int NR = kNR<T>;
-  for (int64_t i = 0; i < rows; ++i) {
-    T* crow = c + i * ldc;
-    for (int64_t j = 0; j < cols; ++j) {
-      T v = e.alpha * tile[i * NR + j];
-      if (!first) v += crow[j];
-      else if (e.beta != T(0)) v += e.beta * crow[j];
-      if (last) {
-        if (bias) v += bias[j];
-        if (e.relu && v < T(0)) v = T(0);
-        if (e.gelu) v = gelu(v);
+// A tile's write-back through the epilogue: C = (first ? beta*C : C) + alpha*AB, then bias and
+// ReLU/GELU once the last K block is in; rows <= MR, cols <= NR, whole vectors stored as such and
+// only a partial last one lane by lane. Kept out of line so the micro-kernel's accumulators stay
+// in registers on its common path.
+template <class T, int MR>
+__attribute__((noinline)) void write_back(const typename Cfg<T>::V (*tile)[kNV], T* c, int64_t ldc, int64_t rows,
+                                          int64_t cols, const Epilogue<T>& e, bool first, bool last,
+                                          const T* bias) {
+  using V = typename Cfg<T>::V;
+  constexpr int VL = kVL<T>;
+  for (int v = 0; v < kNV; ++v) {
+    const int64_t lanes = cols - v * VL < VL ? cols - v * VL : VL;
+    if (lanes <= 0) break;
+    V bias_v = V{};
+    if (last && bias)
+      for (int64_t l = 0; l < lanes; ++l) bias_v[l] = bias[v * VL + l];
+    for (int64_t i = 0; i < rows; ++i) {
+      T* cp = c + i * ldc + v * VL;
+      V r = tile[i][v] * e.alpha, old = V{};
+      if (!first || e.beta != T(0)) {
+        if (lanes == VL) __builtin_memcpy(&old, cp, sizeof(V));
+        else for (int64_t l = 0; l < lanes; ++l) old[l] = cp[l];
+        r += first ? old * e.beta : old;
       }
-      crow[j] = v;
+      if (last) {
+        r += bias_v;
+        if (e.relu) r = relu_vector(r);
+        if (e.gelu)
+          for (int l = 0; l < VL; ++l) r[l] = gelu(r[l]);
+      }
+      if (lanes == VL) __builtin_memcpy(cp, &r, sizeof(V));
+      else for (int64_t l = 0; l < lanes; ++l) cp[l] = r[l];
     }
   }
 }
@@ -124,10 +141,12 @@ void write_edge_tile(const T* tile, T* c, int64_t ldc, int64_t rows, int64_t col
 // The MR x NR register tile of op(A) @ op(B) over kc, written back into C:
 // C = (first ? beta*C : C) + alpha*AB, then bias and ReLU once the last K block is in.
 // A is a packed strip (element (i, p) at pa[p * MR + i]) or, when lda > 0, MR rows of a
-// row-major A read in place (at pa[i * lda + p]).
+// row-major A read in place (at pa[i * lda + p]). B's strip has its rows ldb apart: NR when
+// packed, or a row-major B's stride when read in place.
 template <class T, int MR>
-void micro_kernel(int64_t kc, const T* __restrict pa, int64_t lda, const T* __restrict pb, T* c, int64_t ldc,
-                  int64_t rows, int64_t cols, const Epilogue<T>& e, bool first, bool last, const T* bias) {
+void micro_kernel(int64_t kc, const T* __restrict pa, int64_t lda, const T* __restrict pb, int64_t ldb, T* c,
+                  int64_t ldc, int64_t rows, int64_t cols, const Epilogue<T>& e, bool first, bool last,
+                  const T* bias) {
   using V = typename Cfg<T>::V;
   constexpr int NR = Tiles<T, MR>::NR, VL = Tiles<T, MR>::VL;
   V acc[MR][kNV];
@@ -135,7 +154,7 @@ void micro_kernel(int64_t kc, const T* __restrict pa, int64_t lda, const T* __re
     for (int v = 0; v < kNV; ++v) acc[i][v] = V{};
   auto step = [&](int64_t p, auto a_at) {
     V b[kNV];
-    for (int v = 0; v < kNV; ++v) b[v] = *reinterpret_cast<const V*>(pb + p * NR + v * VL);
+    for (int v = 0; v < kNV; ++v) __builtin_memcpy(&b[v], pb + p * ldb + v * VL, sizeof(V));
     for (int i = 0; i < MR; ++i) {
       const T a = a_at(i);
       for (int v = 0; v < kNV; ++v) acc[i][v] += b[v] * a;
@@ -163,34 +182,12 @@ void micro_kernel(int64_t kc, const T* __restrict pa, int64_t lda, const T* __re
       }
     return;
   }
-  if (rows < MR || cols < NR) {
-    alignas(64) T tile[MR * NR];
-    for (int i = 0; i < MR; ++i)
-      for (int v = 0; v < kNV; ++v) *reinterpret_cast<V*>(tile + i * NR + v * VL) = acc[i][v];
-    write_edge_tile(tile, c, ldc, rows, cols, e, first, last, bias);
-    return;
-  }
-  V bias_v[kNV];
-  for (int v = 0; v < kNV; ++v) {
-    bias_v[v] = V{};
-    if (last && bias) __builtin_memcpy(&bias_v[v], bias + v * VL, sizeof(V));
-  }
+  alignas(64) V tile[MR][kNV];
+#pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
-    for (int v = 0; v < kNV; ++v) {
-      T* cp = c + i * ldc + v * VL;
-      V r = acc[i][v] * e.alpha, old;
-      if (!first || e.beta != T(0)) {
-        __builtin_memcpy(&old, cp, sizeof(V));
-        r += first ? old * e.beta : old;
-      }
-      if (last) {
-        r += bias_v[v];
-        if (e.relu) r = relu_vector(r);
-        if (e.gelu)
-          for (int l = 0; l < VL; ++l) r[l] = gelu(r[l]);
-      }
-      __builtin_memcpy(cp, &r, sizeof(V));
-    }
+#pragma GCC unroll 4
+    for (int v = 0; v < kNV; ++v) tile[i][v] = acc[i][v];
+  write_back<T, MR>(tile, c, ldc, rows, cols, e, first, last, bias);
 }
 
 // ---------------------------------------------------------------- small products
@@ -303,6 +300,9 @@ void gemm_one(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int64
   // transposes A (a 256x256 A took a quarter of the time of its product with a 256x64 B). Not
   // when its rows lie a multiple of 4 KiB apart: a strip's rows would share one L1 set.
   const bool in_place_a = va.cs == 1 && va.rs > 0 && n < kInPlaceMaxN && (va.rs * int64_t(sizeof(T))) % 4096 != 0;
+  // Likewise a row-major B when C is short (each packed B strip would serve a few A strips only:
+  // a recurrent layer's step, 64 rows by 512 from 128, spent a third of its time packing W_hh).
+  const bool in_place_b = vb.cs == 1 && vb.rs > 0 && m <= kInPlaceMaxM && (vb.rs * int64_t(sizeof(T))) % 4096 != 0;
 
   // The loop nest with orphaned work-sharing loops: run by a team when threaded, else by this
   // thread alone without entering a parallel region (whose set-up costs more than a small product).
@@ -316,7 +316,8 @@ void gemm_one(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int64
 #pragma omp for schedule(static)
         for (int64_t s = 0; s < n_strips; ++s) {
           const int64_t cols = nc - s * NR < NR ? nc - s * NR : NR;
-          pack_b_strip(b + pc * vb.rs + (jc + s * NR) * vb.cs, vb, cols, kc, pb + s * NR * kc);
+          if (!in_place_b || cols < NR)
+            pack_b_strip(b + pc * vb.rs + (jc + s * NR) * vb.cs, vb, cols, kc, pb + s * NR * kc);
         }
         for (int64_t ic = 0; ic < m; ic += MC) {
           const int64_t mc = m - ic < MC ? m - ic : MC;
@@ -333,10 +334,12 @@ void gemm_one(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int64
             const int64_t rows = mc - is * MR < MR ? mc - is * MR : MR;
             const int64_t cols = nc - js * NR < NR ? nc - js * NR : NR;
             const int64_t col0 = jc + js * NR;
-            const bool whole = in_place_a && rows == MR;
+            const bool whole = in_place_a && rows == MR, b_whole = in_place_b && cols == NR;
             const T* strip = whole ? a + (ic + is * MR) * va.rs + pc : pa + is * MR * kc;
-            micro_kernel<T, MR>(kc, strip, whole ? va.rs : 0, pb + js * NR * kc, c + (ic + is * MR) * ldc + col0, ldc,
-                                rows, cols, e, first, last, e.bias ? e.bias + col0 : nullptr);
+            const T* b_strip = b_whole ? b + pc * vb.rs + col0 : pb + js * NR * kc;
+            micro_kernel<T, MR>(kc, strip, whole ? va.rs : 0, b_strip, b_whole ? vb.rs : NR,
+                                c + (ic + is * MR) * ldc + col0, ldc, rows, cols, e, first, last,
+                                e.bias ? e.bias + col0 : nullptr);
           }
         }
       }

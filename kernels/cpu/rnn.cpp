@@ -1,18 +1,21 @@
-// The CPU backend of the recurrent time loop: products on the CPU GEMM, cells row by row.
+// The CPU backend of the recurrent time loop: products on the CPU GEMM, cells on their per-ISA
+// loops (rnn_isa.cpp), the batch rows split over the threads for the whole loop.
 #include "kernels/cpu/rnn.h"
 
+#include <omp.h>
 #include <string.h>
 
 #include "kernels/common/rnn_loop.h"
 #include "kernels/cpu/gemm.h"
-#include "kernels/cpu/parallel.h"
+#include "kernels/cpu/float_mode.h"
+#include "kernels/cpu/isa.h"
+
+PYDL_ISA_DECLARE(void rnn_cells_forward_kernel(DType, const RnnArgs&, int64_t, int64_t))
+PYDL_ISA_DECLARE(void rnn_cells_backward_kernel(DType, const RnnArgs&, int64_t, int64_t))
 
 namespace pydl::cpu {
 
 namespace {
-
-using kernels::rnn_cell_backward;
-using kernels::rnn_cell_forward;
 
 template <class T>
 struct CpuRnn {
@@ -23,61 +26,49 @@ struct CpuRnn {
   void zero(void* dst, size_t bytes) const { memset(dst, 0, bytes); }
 
   void forward_cells(const RnnArgs& a, int64_t t, int64_t tp) const {
-    const int64_t B = a.batch, H = a.hidden, GH = rnn_gates(a.cell) * H, S = rnn_saved(a.cell) * H;
-    const T* hp = kernels::rnn_prev_h<T>(a, tp);
-    const bool lstm = a.cell == RnnCell::Lstm;
-    kernels::parallel_ranges(B, H * 16, [&](int64_t b0, int64_t b1) {
-      for (int64_t b = b0; b < b1; ++b) {
-        const T* xp = static_cast<const T*>(a.x_proj) + (t * B + b) * GH;
-        const T* hh = static_cast<const T*>(a.hh) + b * GH;
-        T* h = static_cast<T*>(a.out) + (t * B + b) * H;
-        T* c = lstm ? static_cast<T*>(a.out) + (a.steps * B + b) * H : nullptr;  // the LSTM's running c
-        T* s = S ? static_cast<T*>(a.saved) + (t * B + b) * S : nullptr;
-        const T* hpr = hp + b * H;
-        for (int64_t j = 0; j < H; ++j)
-          rnn_cell_forward(a.cell, H, j, xp, hh, hpr[j], lstm ? c[j] : T(0), h + j, lstm ? c + j : nullptr, s);
-      }
-    });
+    PYDL_ISA_CALL(rnn_cells_forward_kernel, dtype, a, t, tp);
   }
-
   void backward_cells(const RnnArgs& a, int64_t t, int64_t tp) const {
-    const int64_t B = a.batch, H = a.hidden, GH = rnn_gates(a.cell) * H, S = rnn_saved(a.cell) * H;
-    const T* hp = kernels::rnn_prev_h<T>(a, tp);
-    const bool lstm = a.cell == RnnCell::Lstm, gru = a.cell == RnnCell::Gru;
-    kernels::parallel_ranges(B, H * 16, [&](int64_t b0, int64_t b1) {
-      for (int64_t b = b0; b < b1; ++b) {
-        const T* h = static_cast<const T*>(a.out) + (t * B + b) * H;
-        const T* go = static_cast<const T*>(a.grad_out) + (t * B + b) * H;
-        const T* s = S ? static_cast<const T*>(a.saved) + (t * B + b) * S : nullptr;
-        const T* cprev = !lstm ? nullptr
-                         : tp < 0 ? static_cast<const T*>(a.c0) + b * H
-                                  : static_cast<const T*>(a.saved) + (tp * B + b) * S + 4 * H;
-        T* gx = static_cast<T*>(a.grad_x_proj) + (t * B + b) * GH;
-        T* ghh = gru ? static_cast<T*>(a.grad_hh) + (t * B + b) * GH : gx;
-        T* dh = static_cast<T*>(a.dh) + b * H;
-        T* dc = lstm ? static_cast<T*>(a.grad_c0) + b * H : nullptr;
-        T unused = 0;
-        for (int64_t j = 0; j < H; ++j)
-          dh[j] = rnn_cell_backward(a.cell, H, j, h[j], hp[b * H + j], lstm ? cprev[j] : T(0), s, go[j] + dh[j],
-                                    lstm ? dc + j : &unused, gx, ghh);
-      }
-    });
+    PYDL_ISA_CALL(rnn_cells_backward_kernel, dtype, a, t, tp);
   }
 };
+
+// Runs loop(args) over the batch rows: one contiguous slice of rows per thread for the whole loop
+// (the rows never meet, so no thread waits on another), or all rows on this thread, whose
+// products and cells then use the threads themselves, when the batch is too small to split.
+template <class Loop>
+void by_row_slices(const RnnArgs& args, Loop loop) {
+  const int team = omp_get_max_threads();
+  const int64_t work = args.steps * args.batch * args.hidden * args.hidden;
+  if (team < 2 || omp_in_parallel() || args.batch < 2 * team || work < (int64_t(1) << 20)) {
+    loop(args);
+    return;
+  }
+#pragma omp parallel
+  {
+    FloatModeScope float_mode;
+    const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
+    RnnArgs slice = args;
+    slice.row0 = args.batch * id / nt;
+    slice.rows = args.batch * (id + 1) / nt - slice.row0;
+    if (slice.rows > 0) loop(slice);
+  }
+}
 
 }  // namespace
 
 void rnn_forward(DType dtype, const RnnArgs& args) {
   PYDL_DISPATCH_FLOAT(dtype, T, {
     CpuRnn<T> be{dtype};
-    kernels::rnn_forward_loop<T>(args, be);
+    by_row_slices(args, [&](const RnnArgs& a) { kernels::rnn_forward_loop<T>(a, be); });
   });
 }
 
 void rnn_backward(DType dtype, const RnnArgs& args, const void* ones) {
   PYDL_DISPATCH_FLOAT(dtype, T, {
     CpuRnn<T> be{dtype};
-    kernels::rnn_backward_loop<T>(args, static_cast<const T*>(ones), be);
+    by_row_slices(args, [&](const RnnArgs& a) { kernels::rnn_backward_loop<T>(a, be); });
+    kernels::rnn_parameter_grads<T>(args, static_cast<const T*>(ones), be);
   });
 }
 

@@ -17,7 +17,7 @@ __global__ void __launch_bounds__(kBlock) rnn_forward_cells(RnnArgs a, int64_t t
   const int64_t B = a.batch, H = a.hidden, GH = rnn_gates(a.cell) * H, S = rnn_saved(a.cell) * H;
   const bool lstm = a.cell == RnnCell::Lstm;
   for (int64_t q = global_thread(); q < B * H; q += grid_threads()) {
-    const int64_t b = q / H, j = q - b * H;
+    const int64_t b = q / H, j = q - b * H;  // the CUDA backend always runs all rows
     const T* xp = static_cast<const T*>(a.x_proj) + (t * B + b) * GH;
     const T* hh = static_cast<const T*>(a.hh) + b * GH;
     T* h = static_cast<T*>(a.out) + (t * B + b) * H + j;
@@ -84,7 +84,8 @@ void rnn_forward(DType dtype, const RnnArgs& args, void* stream, LaunchCheck che
 void rnn_backward(DType dtype, const RnnArgs& args, const void* ones, void* stream, LaunchCheck check) {
   PYDL_DISPATCH_FLOAT(dtype, T, {
     CudaRnn<T> be{dtype, as_stream(stream), check};
-    kernels::rnn_backward_loop<T>(args, static_cast<const T*>(ones), be);
+    kernels::rnn_backward_loop<T>(args, be);
+    kernels::rnn_parameter_grads<T>(args, static_cast<const T*>(ones), be);
   });
 }
 
