@@ -15,14 +15,14 @@ OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW, "rmspr
               "adagrad": optim.Adagrad, "adadelta": optim.Adadelta}
 
 
-def parse_args(description, epochs, lr, batch_size=64, extra=None):
+def parse_args(description, epochs, lr, batch_size=64, extra=None, optimizer="sgd"):
     """The shared options; `extra(parser)` adds a script's own."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--epochs", type=int, default=epochs)
     p.add_argument("--batch-size", type=int, default=batch_size)
     p.add_argument("--lr", type=float, default=lr)
-    p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="sgd")
+    p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=optimizer)
     p.add_argument("--momentum", type=float, default=0.9, help="for sgd and rmsprop")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", help="full MNIST: a folder with the IDX files, or an .npz (default: the bundled 5,000 digits)")

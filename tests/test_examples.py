@@ -25,3 +25,27 @@ def test_logistic_regression_learns():
     accuracies = [float(a) for a in re.findall(r"val accuracy ([\d.]+)%", out.stdout)]
     assert len(accuracies) == 2
     assert accuracies[-1] > 80.0
+
+
+def test_lstm_example_learns(tmp_path):
+    """The LSTM reading digits row by row, on a two-epoch budget (its default of 20 reached 95.5%)."""
+    out = subprocess.run([sys.executable, str(EXAMPLES / "train_lstm.py"), "--epochs", "2", "--no-progress",
+                          "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    accuracy = float(re.findall(r"validation accuracy ([\d.]+)%", out.stdout)[-1])
+    assert accuracy > 50.0 and (tmp_path / "lstm.safetensors").exists()
+
+
+def test_autoencoder_example_learns(tmp_path):
+    out = subprocess.run([sys.executable, str(EXAMPLES / "autoencoder.py"), "--epochs", "2", "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    val = [float(v) for v in re.findall(r"val mse ([\d.]+)", out.stdout)]
+    assert len(val) == 2 and val[1] < val[0] < 0.12
+    assert (tmp_path / "autoencoder.safetensors").exists()
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert "no reconstruction grid" in out.stdout
+    else:
+        assert (tmp_path / "autoencoder_reconstructions.png").exists()
