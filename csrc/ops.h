@@ -54,13 +54,15 @@ std::tuple<Array, Array, Array> attention_backward(const Array& q, const Array& 
 // one direction of one recurrent layer (ops_rnn.cpp; kernels/common/rnn.h): x_proj (steps, batch,
 // G hidden) the input's projection for all steps, w_hh (G hidden, hidden), b_hh the GRU's, c0 the
 // LSTM's. Returns the hidden states (steps, batch, hidden; then the last c for the LSTM) and what
-// the backward reads; the backward returns the gradients of x_proj, w_hh, b_hh, h0 and c0.
+// the backward reads; the backward returns the gradients of x_proj, w_hh, b_hh, h0 and c0. lengths:
+// (batch,) int64 valid steps per row (kernels/common/rnn.h), or none.
 std::tuple<Array, Array> rnn_layer(RnnCell cell, const Array& x_proj, const Array& w_hh,
                                    const std::optional<Array>& b_hh, const Array& h0, const std::optional<Array>& c0,
-                                   bool reverse);
+                                   bool reverse, const std::optional<Array>& lengths);
 std::tuple<Array, Array, std::optional<Array>, Array, std::optional<Array>> rnn_layer_backward(
     RnnCell cell, const Array& x_proj, const Array& w_hh, const std::optional<Array>& b_hh, const Array& h0,
-    const std::optional<Array>& c0, bool reverse, const Array& out, const Array& saved, const Array& grad_out);
+    const std::optional<Array>& c0, bool reverse, const std::optional<Array>& lengths, const Array& out,
+    const Array& saved, const Array& grad_out);
 
 // linear algebra (ops_linalg.cpp)
 // bias (length n, added to every row) and the epilogue (Identity, Relu or Gelu) run in the

@@ -43,14 +43,26 @@ RnnArgs layer_args(RnnCell cell, const Array& x_proj, const Array& w_hh, const s
   return a;
 }
 
+// lengths: (batch,) int64 on the operands' device, each in [1, steps] (checked by the caller).
+const int64_t* lengths_of(const std::optional<Array>& lengths, const Array& x_proj, const RnnArgs& a, const char* op) {
+  if (!lengths) return nullptr;
+  check_same_device(x_proj, *lengths, op);
+  if (lengths->dtype() != DType::Int64 || lengths->shape() != Shape{a.batch})
+    fail<ValueError>(op, ": expected lengths of shape (", a.batch, ",) in int64, got ", dtype_name(lengths->dtype()),
+                     " ", shape_str(lengths->shape()));
+  return reinterpret_cast<const int64_t*>(lengths->data());
+}
+
 Shape out_shape(const RnnArgs& a) { return {a.steps + (a.cell == RnnCell::Lstm ? 1 : 0), a.batch, a.hidden}; }
 
 }  // namespace
 
 std::tuple<Array, Array> rnn_layer(RnnCell cell, const Array& x_proj, const Array& w_hh,
                                    const std::optional<Array>& b_hh, const Array& h0, const std::optional<Array>& c0,
-                                   bool reverse) {
+                                   bool reverse, const std::optional<Array>& lengths) {
   RnnArgs a = layer_args(cell, x_proj, w_hh, b_hh, h0, c0, reverse, name_of(cell));
+  std::optional<Array> lc = lengths ? std::optional<Array>(lengths->contiguous()) : std::nullopt;
+  a.lengths = lengths_of(lc, x_proj, a, name_of(cell));
   const DType dt = x_proj.dtype();
   const Device dev = x_proj.device();
   Array xp = x_proj.contiguous(), w_t = w_hh.transpose(0, 1).contiguous(), h = h0.contiguous();
@@ -66,9 +78,12 @@ std::tuple<Array, Array> rnn_layer(RnnCell cell, const Array& x_proj, const Arra
 
 std::tuple<Array, Array, std::optional<Array>, Array, std::optional<Array>> rnn_layer_backward(
     RnnCell cell, const Array& x_proj, const Array& w_hh, const std::optional<Array>& b_hh, const Array& h0,
-    const std::optional<Array>& c0, bool reverse, const Array& out, const Array& saved, const Array& grad_out) {
+    const std::optional<Array>& c0, bool reverse, const std::optional<Array>& lengths, const Array& out,
+    const Array& saved, const Array& grad_out) {
   const std::string op = std::string(name_of(cell)) + "_backward";
   RnnArgs a = layer_args(cell, x_proj, w_hh, b_hh, h0, c0, reverse, op.c_str());
+  std::optional<Array> lc = lengths ? std::optional<Array>(lengths->contiguous()) : std::nullopt;
+  a.lengths = lengths_of(lc, x_proj, a, op.c_str());
   expect_shape(out, out_shape(a), x_proj, op.c_str(), "out");
   expect_shape(grad_out, out_shape(a), x_proj, op.c_str(), "grad_out");
   expect_shape(saved, {a.steps, a.batch, rnn_saved(cell) * a.hidden}, x_proj, op.c_str(), "saved");

@@ -151,3 +151,59 @@ ERRORS = [
 def test_errors(fn, message):
     with pytest.raises(ValueError, match=message):
         fn()
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+def test_packed_sequences_match_pytorch(kind, device):
+    """Rows of different lengths (unsorted), 2 layers, both directions: outputs past each length are
+    zero after pad_packed_sequence, final states are each row's last valid step; gradients too."""
+    from pydl.nn.utils import rnn as prnn
+    from torch.nn.utils import rnn as trnn
+
+    mine, theirs = _pair(kind, device, input_size=3, hidden_size=4, num_layers=2, bidirectional=True)
+    r = np.random.default_rng(5)
+    lengths = [4, 6, 2]
+    x = r.standard_normal((6, 3, 3))
+    px, tx = pydl.tensor(x, device=device, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out_p, state_p = mine(prnn.pack_padded_sequence(px, lengths, enforce_sorted=False))
+    out_t, state_t = theirs(trnn.pack_padded_sequence(tx, lengths, enforce_sorted=False))
+    pad_p, len_p = prnn.pad_packed_sequence(out_p)
+    pad_t, len_t = trnn.pad_packed_sequence(out_t)
+    _close(pad_p, pad_t)
+    assert len_p.tolist() == len_t.tolist() == lengths
+    finals_p = state_p if kind == "LSTM" else (state_p,)
+    finals_t = state_t if kind == "LSTM" else (state_t,)
+    for a, b in zip(finals_p, finals_t):
+        _close(a, b)
+    w = r.standard_normal(tuple(pad_t.shape))
+    loss_p = (pad_p * pydl.tensor(w, device=device)).sum() + sum(f.sum() for f in finals_p)
+    loss_t = (pad_t * torch.tensor(w)).sum() + sum(f.sum() for f in finals_t)
+    loss_p.backward()
+    loss_t.backward()
+    _close(px.grad, tx.grad)
+    grads_t = dict(theirs.named_parameters())
+    for key, p in mine.named_parameters():
+        _close(p.grad, grads_t[key].grad)
+
+
+def test_pad_and_pack_sequence_helpers():
+    from pydl.nn.utils import rnn as prnn
+    from torch.nn.utils import rnn as trnn
+
+    seqs = [np.arange(1.0, 4.0), np.arange(5.0, 10.0), np.array([7.0])]
+    for first in (False, True):
+        np.testing.assert_array_equal(prnn.pad_sequence([pydl.tensor(s) for s in seqs], batch_first=first,
+                                                        padding_value=-1).numpy(),
+                                      trnn.pad_sequence([torch.tensor(s) for s in seqs], batch_first=first,
+                                                        padding_value=-1).numpy())
+    packed_p = prnn.pack_sequence([pydl.tensor(s) for s in seqs], enforce_sorted=False)
+    packed_t = trnn.pack_sequence([torch.tensor(s) for s in seqs], enforce_sorted=False)
+    np.testing.assert_array_equal(packed_p.data.numpy(), packed_t.data.numpy())
+    assert packed_p.batch_sizes.tolist() == packed_t.batch_sizes.tolist()
+    assert packed_p.sorted_indices.tolist() == packed_t.sorted_indices.tolist()
+    padded, lengths = prnn.pad_packed_sequence(packed_p, batch_first=True, total_length=7)
+    assert tuple(padded.shape) == (3, 7) and lengths.tolist() == [3, 5, 1]
+    with pytest.raises(ValueError, match="decreasing order"):
+        prnn.pack_padded_sequence(pydl.zeros(5, 2, 1), [2, 4])
+    with pytest.raises(ValueError, match="lengths must lie in"):
+        prnn.pack_padded_sequence(pydl.zeros(5, 2, 1), [6, 4])

@@ -38,6 +38,9 @@ struct RnnArgs {
   // The batch rows [row0, row0 + rows) this call runs (rows < 0: all): the rows are independent
   // through the whole loop, so a CPU thread can take a slice of them from the first step to the last.
   int64_t row0 = 0, rows = -1;
+  // (batch) valid steps per row, or null (all): beyond its length a row's state passes through
+  // unchanged (so a reversed row starts at its own last step) and its gradient flows straight back.
+  const int64_t* lengths = nullptr;
   const void* x_proj = nullptr;  // (steps, batch, G H)
   const void* w_hh = nullptr;    // (G H, H)
   const void* w_hh_t = nullptr;  // forward: W_hh^T (H, G H), contiguous (a B operand the GEMM packs fast)
@@ -63,11 +66,20 @@ struct RnnArgs {
 
 PYDL_KERNELS_BEGIN
 
+// Whether row b takes part in step t (a step within its length).
+PYDL_HD bool rnn_active(const RnnArgs& a, int64_t t, int64_t b) { return !a.lengths || t < a.lengths[b]; }
+
 // One step of unit j of one batch row, forward: xp and hh the row's G H projections, hp / cp the
-// previous state; writes h (and c) and the saved values s (S H per row).
+// previous state; writes h (and c) and the saved values s (S H per row). An inactive row (past its
+// length) keeps its state.
 template <class T>
 PYDL_HD void rnn_cell_forward(RnnCell cell, int64_t H, int64_t j, const T* xp, const T* hh, T hp, T cp, T* h, T* c,
-                              T* s) {
+                              T* s, bool active = true) {
+  if (!active) {
+    *h = hp;
+    if (cell == RnnCell::Lstm) s[4 * H + j] = cp;  // the running c stays as it is; the backward reads it here
+    return;
+  }
   if (cell == RnnCell::Tanh || cell == RnnCell::Relu) {
     const T a = xp[j] + hh[j];
     *h = cell == RnnCell::Tanh ? tanh_fast(a) : (a > T(0) ? a : T(0));
@@ -92,7 +104,13 @@ PYDL_HD void rnn_cell_forward(RnnCell cell, int64_t H, int64_t j, const T* xp, c
 // previous h's gradient that does not go through W_hh (the GRU's z h').
 template <class T>
 PYDL_HD T rnn_cell_backward(RnnCell cell, int64_t H, int64_t j, T h, T hp, T cp, const T* s, T dh, T* dc, T* gx,
-                            T* ghh) {
+                            T* ghh, bool active = true) {
+  if (!active) {  // the state passed through: so does its gradient (dc unchanged), and no gate had any
+    for (int g = 0; g < rnn_gates(cell); ++g) gx[g * H + j] = T(0);
+    if (cell == RnnCell::Gru)
+      for (int g = 0; g < 3; ++g) ghh[g * H + j] = T(0);
+    return dh;
+  }
   if (cell == RnnCell::Tanh) {
     gx[j] = dh * (T(1) - h * h);
     return T(0);

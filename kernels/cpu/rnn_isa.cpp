@@ -26,7 +26,12 @@ void with_cell(RnnCell cell, Fn fn) {
 // function's own parameters, and without it the loop (calls to the cell's exp) is not vectorized.
 template <class T, RnnCell C>
 __attribute__((noinline)) void forward_row(int64_t H, const T* __restrict xp, const T* __restrict hh, const T* __restrict hp, T* __restrict c,
-                 T* __restrict h, T* __restrict s) {
+                 T* __restrict h, T* __restrict s, bool active) {
+  if (!active) {  // past the row's length: the state passes through
+    for (int64_t j = 0; j < H; ++j)
+      rnn_cell_forward(C, H, j, xp, hh, hp[j], C == RnnCell::Lstm ? c[j] : T(0), h + j, c, s, false);
+    return;
+  }
   for (int64_t j = 0; j < H; ++j)
     rnn_cell_forward(C, H, j, xp, hh, hp[j], C == RnnCell::Lstm ? c[j] : T(0), h + j, C == RnnCell::Lstm ? c + j : c,
                      s);
@@ -35,13 +40,17 @@ __attribute__((noinline)) void forward_row(int64_t H, const T* __restrict xp, co
 template <class T, RnnCell C>
 __attribute__((noinline)) void backward_row(int64_t H, const T* __restrict h, const T* __restrict hp, const T* __restrict cp,
                   const T* __restrict s, const T* __restrict go, T* __restrict dh, T* __restrict dc, T* __restrict gx,
-                  T* __restrict ghh) {
+                  T* __restrict ghh, bool active) {
   T unused = 0;
-  for (int64_t j = 0; j < H; ++j) {
-    const bool lstm = C == RnnCell::Lstm;
+  const bool lstm = C == RnnCell::Lstm;
+  if (!active) {
+    for (int64_t j = 0; j < H; ++j)
+      dh[j] = rnn_cell_backward(C, H, j, h[j], hp[j], T(0), s, go[j] + dh[j], &unused, gx, ghh, false);
+    return;
+  }
+  for (int64_t j = 0; j < H; ++j)
     dh[j] = rnn_cell_backward(C, H, j, h[j], hp[j], lstm ? cp[j] : T(0), s, go[j] + dh[j], lstm ? dc + j : &unused, gx,
                               C == RnnCell::Gru ? ghh : gx);
-  }
 }
 
 template <class T, RnnCell C>
@@ -56,7 +65,7 @@ void forward_rows(const RnnArgs& a, int64_t t, int64_t tp) {
       T* h = static_cast<T*>(a.out) + (t * B + b) * H;
       T* s = S ? static_cast<T*>(a.saved) + (t * B + b) * S : nullptr;
       T* c = C == RnnCell::Lstm ? static_cast<T*>(a.out) + (a.steps * B + b) * H : nullptr;  // the running c
-      forward_row<T, C>(H, xp, hh, hp + b * H, c, h, s);
+      forward_row<T, C>(H, xp, hh, hp + b * H, c, h, s, rnn_active(a, t, b));
     }
   });
 }
@@ -79,7 +88,8 @@ void backward_rows(const RnnArgs& a, int64_t t, int64_t tp) {
         cp = tp < 0 ? static_cast<const T*>(a.c0) + b * H : static_cast<const T*>(a.saved) + (tp * B + b) * S + 4 * H;
         dc = static_cast<T*>(a.grad_c0) + b * H;
       }
-      backward_row<T, C>(H, h, hp + b * H, cp, s, go, static_cast<T*>(a.dh) + b * H, dc, gx, ghh);
+      backward_row<T, C>(H, h, hp + b * H, cp, s, go, static_cast<T*>(a.dh) + b * H, dc, gx, ghh,
+                         rnn_active(a, t, b));
     }
   });
 }

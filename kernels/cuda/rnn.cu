@@ -10,6 +10,7 @@ namespace pydl::cuda_kernels {
 namespace {
 
 using kernels::rnn_cell_backward;
+using kernels::rnn_active;
 using kernels::rnn_cell_forward;
 
 template <class T>
@@ -23,7 +24,7 @@ __global__ void __launch_bounds__(kBlock) rnn_forward_cells(RnnArgs a, int64_t t
     T* h = static_cast<T*>(a.out) + (t * B + b) * H + j;
     T* c = lstm ? static_cast<T*>(a.out) + (a.steps * B + b) * H + j : nullptr;
     T* s = S ? static_cast<T*>(a.saved) + (t * B + b) * S : nullptr;
-    rnn_cell_forward(a.cell, H, j, xp, hh, hp[q], lstm ? *c : T(0), h, c, s);
+    rnn_cell_forward(a.cell, H, j, xp, hh, hp[q], lstm ? *c : T(0), h, c, s, rnn_active(a, t, b));
   }
 }
 
@@ -42,7 +43,7 @@ __global__ void __launch_bounds__(kBlock) rnn_backward_cells(RnnArgs a, int64_t 
     T unused = 0;
     const T go = static_cast<const T*>(a.grad_out)[t * B * H + q];
     *dh = rnn_cell_backward(a.cell, H, j, static_cast<const T*>(a.out)[t * B * H + q], hp[q], cp, s, go + *dh,
-                            lstm ? static_cast<T*>(a.grad_c0) + q : &unused, gx, ghh);
+                            lstm ? static_cast<T*>(a.grad_c0) + q : &unused, gx, ghh, rnn_active(a, t, b));
   }
 }
 

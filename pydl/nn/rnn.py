@@ -1,10 +1,12 @@
 """Recurrent layers with torch.nn's signatures, gate order and parameter names (so state dicts load
 from PyTorch): RNN (tanh or relu), LSTM, GRU, stacked (num_layers) and bidirectional, with dropout
 between layers, batch_first, initial states and unbatched inputs; and their one-step cells. Each
-layer and direction runs its whole sequence as one Function (pydl/nn/functional/recurrent.py)."""
+layer and direction runs its whole sequence as one Function (pydl/nn/functional/recurrent.py).
+A PackedSequence input (nn.utils.rnn) runs as its padded batch with each row's state held past its
+length; the output is packed the same way."""
 import math
 
-from pydl.creation import empty, zeros
+from pydl.creation import empty, tensor, zeros
 from pydl.nn import functional as F
 from pydl.nn import init
 from pydl.nn.functional.recurrent import CELLS, RecurrentLayer
@@ -58,7 +60,16 @@ class RNNBase(Module):
         return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
 
     def forward(self, input, hx=None):
+        from pydl.nn.utils.rnn import PackedSequence
+
         name, lstm = type(self).__name__, self.mode == "LSTM"
+        packed = input if isinstance(input, PackedSequence) else None
+        if packed is not None:
+            input, lengths = packed.padded, tensor(packed.lengths, device=packed.padded.device)
+            if self.batch_first:  # the packed batch is time-major whatever batch_first says
+                input = input.transpose(0, 1)
+        else:
+            lengths = None
         if input.dim() not in (2, 3) or input.shape[-1] != self.input_size:
             raise ValueError(f"{name}: expected an input of shape (L, {self.input_size}) or (L, N, "
                              f"{self.input_size}) (N and L swapped with batch_first), got {tuple(input.shape)}")
@@ -76,7 +87,7 @@ class RNNBase(Module):
             for d, suffix in enumerate(("", "_reverse")[:directions]):
                 k = layer * directions + d
                 out = RecurrentLayer.apply(x, *self._layer_params(layer, suffix), h0[k], c0[k] if lstm else None,
-                                           CELLS[self.mode], d == 1)
+                                           CELLS[self.mode], d == 1, lengths)
                 hs = out[:steps] if lstm else out
                 outs.append(hs)
                 h_n.append(hs[steps - 1] if d == 0 else hs[0])
@@ -85,7 +96,9 @@ class RNNBase(Module):
             x = outs[0] if directions == 1 else cat(outs, -1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout)
-        if batched and self.batch_first:
+        if packed is not None:
+            x = PackedSequence(x, packed.lengths, packed.sorted_indices, packed.unsorted_indices)
+        elif batched and self.batch_first:
             x = x.transpose(0, 1)
         h_n = stack(h_n)
         if not batched:
@@ -176,7 +189,7 @@ class _Cell(Module):
         if any(tuple(s.shape) != shape for s in states):
             raise ValueError(f"{name}: expected states of shape {shape if batched else shape[1:]}")
         out = RecurrentLayer.apply(x.unsqueeze(0), self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
-                                   states[0], states[1] if lstm else None, CELLS[self.mode], False)
+                                   states[0], states[1] if lstm else None, CELLS[self.mode], False, None)
         h = out[0] if batched else out[0].squeeze(0)
         if lstm:
             return h, (out[1] if batched else out[1].squeeze(0))

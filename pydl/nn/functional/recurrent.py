@@ -19,10 +19,11 @@ def _arr(t):
 class RecurrentLayer(Function):
     """x (steps, batch, input) -> the hidden states (steps, batch, hidden), followed for the LSTM by
     its last cell state (one more (batch, hidden) block). b_hh is added to the projection except
-    for the GRU, whose b_hh sits inside the reset gate's product."""
+    for the GRU, whose b_hh sits inside the reset gate's product. lengths (batch,) int64: past its
+    length a row's state passes through unchanged (its outputs there are its last state)."""
 
     @staticmethod
-    def forward(ctx, x, w_ih, w_hh, b_ih, b_hh, h0, c0, cell, reverse):
+    def forward(ctx, x, w_ih, w_hh, b_ih, b_hh, h0, c0, cell, reverse, lengths=None):
         steps, batch, features = x._a.shape
         gru = cell == _C.Rnn.GRU
         bias = b_ih._a if b_ih is not None else None
@@ -31,8 +32,8 @@ class RecurrentLayer(Function):
         x2 = x._a.reshape([steps * batch, features])
         x_proj = _C.linear(x2, w_ih._a, bias, False).reshape([steps, batch, w_ih._a.shape[0]])
         gru_bias = _arr(b_hh) if b_hh is not None else _C.full([w_hh._a.shape[0]], 0.0, x._a.dtype, x._a.device)
-        out, saved = _C.rnn_layer(cell, x_proj, w_hh._a, gru_bias if gru else None, h0._a, _arr(c0), reverse)
-        ctx.args = (cell, x_proj, w_hh._a, gru_bias if gru else None, h0._a, _arr(c0), reverse)
+        ctx.args = (cell, x_proj, w_hh._a, gru_bias if gru else None, h0._a, _arr(c0), reverse, _arr(lengths))
+        out, saved = _C.rnn_layer(*ctx.args)
         ctx.x2, ctx.w_ih, ctx.out, ctx.saved = x2, w_ih._a, out, saved
         ctx.has = (b_ih is not None, b_hh is not None)
         return _wrap(out)
@@ -52,4 +53,4 @@ class RecurrentLayer(Function):
             gb_hh = _wrap(g_b_hh if ctx.args[0] == _C.Rnn.GRU else gb_proj)
         gc0 = _wrap(g_c0) if g_c0 is not None and need[6] else None
         return (gx, gw_ih, _wrap(g_w_hh) if need[2] else None, gb_ih, gb_hh, _wrap(g_h0) if need[5] else None, gc0,
-                None, None)
+                None, None, None)
