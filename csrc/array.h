@@ -13,6 +13,14 @@ namespace pydl {
 
 using Shape = std::vector<int64_t>;
 
+// shape with its last two dims replaced by a and b (shape has at least two).
+inline Shape with_last_two(const Shape& shape, int64_t a, int64_t b) {
+  Shape out(shape.begin(), shape.end() - 2);
+  out.push_back(a);
+  out.push_back(b);
+  return out;
+}
+
 Shape contiguous_strides(const Shape& shape);
 int64_t shape_numel(const Shape& shape);  // checked: ValueError on overflow (csrc/size_check.h)
 

@@ -36,13 +36,6 @@ cpu::AttentionShape heads_of(const Array& q, const Array& k, const Array& v, dou
   return s;
 }
 
-Shape with_last_two(const Shape& lead, int64_t a, int64_t b) {
-  Shape out(lead.begin(), lead.end() - 2);
-  out.push_back(a);
-  out.push_back(b);
-  return out;
-}
-
 }  // namespace
 
 std::tuple<Array, Array> attention(const Array& q, const Array& k, const Array& v, double scale, bool causal) {

@@ -143,12 +143,6 @@ Pool2dParams pool_params(const Shape& xs, const Ints& kernel, const Ints& stride
   return p;
 }
 
-Shape pool_out_shape(const Shape& xs, int64_t out_h, int64_t out_w) {
-  Shape s(xs.begin(), xs.end() - 2);
-  s.push_back(out_h);
-  s.push_back(out_w);
-  return s;
-}
 
 void check_pool_input(const Array& x, const char* op) { check_float(x, op, "input"); }
 
@@ -261,7 +255,7 @@ std::tuple<Array, Array> max_pool2d(const Array& x, const Ints& kernel_size, con
   const char* op = "max_pool2d";
   check_pool_input(x, op);
   const Pool2dParams p = pool_params(x.shape(), kernel_size, stride, padding, dilation, ceil_mode, op);
-  const Shape out_shape = pool_out_shape(x.shape(), p.out_h, p.out_w);
+  const Shape out_shape = with_last_two(x.shape(), p.out_h, p.out_w);
   Array y = Array::empty(out_shape, x.dtype(), x.device());
   Array indices = Array::empty(out_shape, DType::Int64, x.device());
   if (y.numel() == 0) return {y, indices};
@@ -322,7 +316,7 @@ Array avg_pool2d(const Array& x, const Ints& kernel_size, const Ints& stride, co
   check_pool_input(x, op);
   if (divisor_override < 0) fail<ValueError>(op, ": divisor_override must be positive, got ", divisor_override);
   const Pool2dParams p = pool_params(x.shape(), kernel_size, stride, padding, {1, 1}, ceil_mode, op);
-  Array y = Array::empty(pool_out_shape(x.shape(), p.out_h, p.out_w), x.dtype(), x.device());
+  Array y = Array::empty(with_last_two(x.shape(), p.out_h, p.out_w), x.dtype(), x.device());
   if (y.numel() == 0) return y;
   const Array xc = x.contiguous();
   PYDL_KERNEL(x.device(), avg_pool2d_forward, x.dtype(), p, count_include_pad, divisor_override, xc.data(), y.data());
@@ -335,7 +329,7 @@ Array avg_pool2d_backward(const Array& grad, const Shape& input_shape, const Int
   check_pool_grad(grad, input_shape, op);
   if (divisor_override < 0) fail<ValueError>(op, ": divisor_override must be positive, got ", divisor_override);
   const Pool2dParams p = pool_params(input_shape, kernel_size, stride, padding, {1, 1}, ceil_mode, op);
-  check_grad(grad, pool_out_shape(input_shape, p.out_h, p.out_w), op);
+  check_grad(grad, with_last_two(input_shape, p.out_h, p.out_w), op);
   Array dx = Array::empty(input_shape, grad.dtype(), grad.device());
   if (dx.numel() == 0) return dx;
   const Array gc = grad.contiguous();
@@ -368,7 +362,7 @@ Array adaptive_avg_pool2d(const Array& x, const Ints& output_size) {
   const char* op = "adaptive_avg_pool2d";
   check_pool_input(x, op);
   const Pool2dParams p = adaptive_params(x.shape(), output_size, op);
-  Array y = Array::empty(pool_out_shape(x.shape(), p.out_h, p.out_w), x.dtype(), x.device());
+  Array y = Array::empty(with_last_two(x.shape(), p.out_h, p.out_w), x.dtype(), x.device());
   if (y.numel() == 0) return y;
   const Array xc = x.contiguous();
   PYDL_KERNEL(x.device(), adaptive_avg_pool2d_forward, x.dtype(), p, xc.data(), y.data());
@@ -383,7 +377,7 @@ Array adaptive_avg_pool2d_backward(const Array& grad, const Shape& input_shape) 
                      shape_str(input_shape));
   const Pool2dParams p =
       adaptive_params(input_shape, {grad.shape()[grad.ndim() - 2], grad.shape()[grad.ndim() - 1]}, op);
-  check_grad(grad, pool_out_shape(input_shape, p.out_h, p.out_w), op);
+  check_grad(grad, with_last_two(input_shape, p.out_h, p.out_w), op);
   Array dx = Array::empty(input_shape, grad.dtype(), grad.device());
   if (dx.numel() == 0) return dx;
   const Array gc = grad.contiguous();

@@ -120,8 +120,8 @@ def test_in_place_scatter_masked_fill_and_clamp_match_pytorch():
         pydl.ones(3, requires_grad=True).scatter_(0, pydl.tensor([0]), 1.0)
 
 
-@pytest.mark.parametrize("module,name", [(pydl, "compile"), (pydl.nn, "TransformerEncoderLayer"), (pydl.nn.functional, "ctc_loss"),
-                                         (pydl.optim, "LBFGS")])
+@pytest.mark.parametrize("module,name", [(pydl, "compile"), (pydl.nn, "TransformerEncoderLayer"),
+                                         (pydl.nn.functional, "ctc_loss"), (pydl.optim, "LBFGS")])
 def test_a_missing_name_says_pydl_lacks_it(module, name):
     with pytest.raises(AttributeError, match=f"pydl has no torch.*{name} .*Porting from PyTorch"):
         getattr(module, name)

@@ -36,7 +36,8 @@ __global__ void __launch_bounds__(kBlock) rnn_backward_cells(RnnArgs a, int64_t 
     const int64_t b = q / H, j = q - b * H;
     const T* s = S ? static_cast<const T*>(a.saved) + (t * B + b) * S : nullptr;
     T cp = T(0);
-    if (lstm) cp = tp < 0 ? static_cast<const T*>(a.c0)[q] : static_cast<const T*>(a.saved)[(tp * B + b) * S + 4 * H + j];
+    if (lstm)
+      cp = tp < 0 ? static_cast<const T*>(a.c0)[q] : static_cast<const T*>(a.saved)[(tp * B + b) * S + 4 * H + j];
     T* gx = static_cast<T*>(a.grad_x_proj) + (t * B + b) * GH;
     T* ghh = gru ? static_cast<T*>(a.grad_hh) + (t * B + b) * GH : gx;
     T* dh = static_cast<T*>(a.dh) + q;

@@ -21,7 +21,8 @@ from pydl.nn import models, utils  # noqa: F401
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Linear", "Identity", "Conv1d", "Conv2d", "Conv3d",
     "ConvTranspose1d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding", "Fold", "Unfold",
-    "Dropout", "Flatten", "Unflatten", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Residual",
+    "Dropout", "Flatten", "Unflatten", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "MaxPool2d", "AvgPool2d",
+    "AdaptiveAvgPool2d", "Residual",
     "BasicBlock", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss", "functional",
     "init", "utils",
 ] + activation.__all__
