@@ -31,8 +31,10 @@ class RecurrentLayer(Function):
             bias = b_hh._a if bias is None else _C.binary(_C.Binary.ADD, bias, b_hh._a)
         x2 = x._a.reshape([steps * batch, features])
         x_proj = _C.linear(x2, w_ih._a, bias, False).reshape([steps, batch, w_ih._a.shape[0]])
-        gru_bias = _arr(b_hh) if b_hh is not None else _C.full([w_hh._a.shape[0]], 0.0, x._a.dtype, x._a.device)
-        ctx.args = (cell, x_proj, w_hh._a, gru_bias if gru else None, h0._a, _arr(c0), reverse, _arr(lengths))
+        gru_bias = None
+        if gru:  # the kernel always takes the GRU's b_hh (inside the reset gate's product)
+            gru_bias = _arr(b_hh) if b_hh is not None else _C.full([w_hh._a.shape[0]], 0.0, x._a.dtype, x._a.device)
+        ctx.args = (cell, x_proj, w_hh._a, gru_bias, h0._a, _arr(c0), reverse, _arr(lengths))
         out, saved = _C.rnn_layer(*ctx.args)
         ctx.x2, ctx.w_ih, ctx.out, ctx.saved = x2, w_ih._a, out, saved
         ctx.has = (b_ih is not None, b_hh is not None)
