@@ -235,8 +235,10 @@ def test_loader_argument_errors():
     for bs in (0, -1, 1.5, True):
         with pytest.raises(ValueError):
             DataLoader(ds, batch_size=bs)
-    with pytest.raises(ValueError):
-        DataLoader(ds, num_workers=2)
+    for bad in ({"num_workers": -1}, {"num_workers": 1.5}, {"persistent_workers": True}, {"prefetch_factor": 2},
+                {"num_workers": 2, "prefetch_factor": 0}, {"timeout": -1}):
+        with pytest.raises(ValueError):
+            DataLoader(ds, **bad)
     with pytest.raises(ValueError):
         DataLoader(ds, sampler=SequentialSampler(ds), shuffle=True)
     with pytest.raises(ValueError):

@@ -5,7 +5,9 @@ from pydl.data.dataloader import (BatchSampler, DataLoader, RandomSampler, Sampl
                                   SubsetRandomSampler, WeightedRandomSampler, default_collate, default_convert)
 from pydl.data.dataset import (CollatedBatch, ConcatDataset, Dataset, Generator, IterableDataset, Subset,
                                TensorDataset, random_split)
+from pydl.data.workers import get_worker_info
 
 __all__ = ["BatchSampler", "CollatedBatch", "ConcatDataset", "DataLoader", "Dataset", "Generator", "IterableDataset",
            "RandomSampler", "Sampler", "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset",
-           "WeightedRandomSampler", "datasets", "default_collate", "default_convert", "random_split", "transforms"]
+           "WeightedRandomSampler", "datasets", "default_collate", "default_convert", "get_worker_info", "random_split",
+           "transforms"]

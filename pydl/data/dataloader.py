@@ -1,4 +1,5 @@
-"""DataLoader and samplers, as ``torch.utils.data`` (single process: num_workers=0).
+"""DataLoader and samplers, as ``torch.utils.data``: loading in the main process (num_workers=0) or
+in worker processes (pydl/data/workers.py).
 
 Shuffling draws from a numpy Generator: the loader's ``generator`` (a pydl.data.Generator or an
 int seed) when given, else one seeded from ``(pydl.initial_seed(), epoch)``, where epoch counts
@@ -247,22 +248,28 @@ def default_convert(data):
 
 # ---------------------------------------------------------------------- DataLoader
 class DataLoader:
-    """Batches of ``dataset``, as ``torch.utils.data.DataLoader`` with ``num_workers=0``.
+    """Batches of ``dataset``, as ``torch.utils.data.DataLoader``.
 
     ``generator``: a pydl.data.Generator or an int seed for the shuffle order (``seed`` is the same
     as an int generator). A dataset with ``__getitems__`` is fetched one batch per call. Each
     ``iter(loader)`` is an epoch; with ``shuffle`` and no generator, epoch k of this loader is
-    shuffled from (pydl.initial_seed(), k)."""
+    shuffled from (pydl.initial_seed(), k). ``num_workers > 0`` fetches and collates in worker
+    processes (``prefetch_factor`` batches each in flight, ``persistent_workers`` kept between
+    epochs, ``worker_init_fn(worker_id)`` at their start, ``timeout`` seconds per batch at most);
+    each batch then runs with pydl's random stream seeded from the epoch and the batch's index."""
 
     def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None, num_workers=0,
                  collate_fn=None, pin_memory=False, drop_last=False, timeout=0, worker_init_fn=None,
                  generator=None, *, seed=None, prefetch_factor=None, persistent_workers=False):
-        if num_workers != 0:
-            raise ValueError(f"DataLoader: num_workers={num_workers!r} is not supported; pydl loads in the main "
-                             f"process (num_workers=0)")
-        if timeout != 0 or worker_init_fn is not None or prefetch_factor is not None or persistent_workers:
-            raise ValueError("DataLoader: timeout, worker_init_fn, prefetch_factor and persistent_workers need "
-                             "worker processes, which pydl does not use (num_workers=0)")
+        if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral) or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers option should be a non-negative integer, got {num_workers!r}")
+        if timeout < 0:
+            raise ValueError(f"DataLoader: timeout option should be non-negative, got {timeout!r}")
+        if num_workers == 0 and (prefetch_factor is not None or persistent_workers):
+            raise ValueError("DataLoader: prefetch_factor and persistent_workers take worker processes "
+                             "(num_workers > 0)")
+        if prefetch_factor is not None and (not isinstance(prefetch_factor, numbers.Integral) or prefetch_factor < 1):
+            raise ValueError(f"DataLoader: prefetch_factor should be a positive integer, got {prefetch_factor!r}")
         if seed is not None:
             if generator is not None:
                 raise ValueError("DataLoader: give either generator or seed, not both")
@@ -273,7 +280,10 @@ class DataLoader:
             raise ValueError(f"DataLoader: batch_size should be a positive integer value, but got "
                              f"batch_size={batch_size!r}")
         self.dataset = dataset
-        self.num_workers = 0
+        self.num_workers = int(num_workers)
+        self.prefetch_factor = 2 if prefetch_factor is None else int(prefetch_factor)
+        self.persistent_workers, self.worker_init_fn, self.timeout = bool(persistent_workers), worker_init_fn, timeout
+        self._pool, self._epoch_seeds = None, _EpochRng(generator, 0x57A7ED, "DataLoader")
         self.pin_memory = pin_memory  # accepted for compatibility; batches stay where the dataset puts them
         self.generator = generator
         self._iterable = isinstance(dataset, IterableDataset)
@@ -319,6 +329,8 @@ class DataLoader:
         return len(self.sampler)
 
     def __iter__(self):
+        if self.num_workers:
+            return self._iter_workers()
         if self._iterable:
             return self._iter_stream()
         if self.batch_sampler is not None:
@@ -331,6 +343,32 @@ class DataLoader:
         for indices in self.batch_sampler:
             data = getitems(indices) if getitems else [ds[i] for i in indices]
             yield collate(data)
+
+    def _iter_workers(self):
+        from pydl.data import workers
+
+        seed = int(self._epoch_seeds.next().integers(1 << 62))
+        if self._pool is None or self._pool.closed:
+            if self._iterable:
+                fetch = workers.StreamFetcher(self.dataset, self.collate_fn, self.batch_size, self.drop_last)
+            else:
+                fetch = workers.MapFetcher(self.dataset, self.collate_fn, self._auto_collation)
+            self._pool = workers.WorkerPool(self, fetch, seed)
+        pool = self._pool
+        if self._iterable:
+            batches = iter(lambda: None, 0)  # endless: the workers' streams end the epoch
+        else:
+            batches = self.batch_sampler if self.batch_sampler is not None else self.sampler
+        try:
+            yield from pool.run(batches, seed)
+        finally:
+            if not self.persistent_workers:
+                pool.close()
+                self._pool = None
+
+    def __del__(self):
+        if getattr(self, "_pool", None) is not None:
+            self._pool.close()
 
     def _iter_stream(self):
         if self.batch_size is None:
