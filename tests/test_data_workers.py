@@ -137,3 +137,15 @@ def test_an_epoch_cut_short_leaves_nothing_behind():
     unbatched = [x[0].item() for x in DataLoader(TensorDataset(pydl.arange(5)), batch_size=None, num_workers=2,
                                                  **LIMIT)]
     assert unbatched == list(range(5))
+
+
+def test_persistent_workers_survive_an_epoch_cut_short():
+    ds = TensorDataset(pydl.arange(40))
+    loader = DataLoader(ds, batch_size=4, num_workers=2, persistent_workers=True, prefetch_factor=3, **LIMIT)
+    it = iter(loader)
+    assert next(it)[0].tolist() == [0, 1, 2, 3]
+    it.close()
+    pool = loader._pool
+    assert not pool.closed and all(p.is_alive() for p in pool.workers)
+    assert [v for b in loader for v in b[0].tolist()] == list(range(40)) and loader._pool is pool
+    pool.close()

@@ -238,6 +238,7 @@ class WorkerPool:
         n, depth = len(self.workers), self.loader.prefetch_factor * len(self.workers)
         pending, sent, received, ended = {}, 0, 0, set()
         source = iter(batches)
+        completed = False
         try:
             while True:
                 while sent - received < depth and len(ended) < n:
@@ -251,6 +252,7 @@ class WorkerPool:
                     self.tasks[sent % n].put((sent, indices, seed))
                     sent += 1
                 if received == sent:
+                    completed = True
                     return
                 while received not in pending:
                     index, payload = self._next_result()
@@ -263,10 +265,19 @@ class WorkerPool:
                     ended.add((received - 1) % n)
                     continue
                 yield _from_shared(payload)
+        except GeneratorExit:  # the epoch was left early
+            if self.loader.persistent_workers:  # collect what is still coming, so the workers stay usable
+                try:
+                    for _ in range(sent - received - len(pending)):
+                        _free_shared(self._next_result()[1])
+                    completed = True
+                except Exception:  # noqa: BLE001  (a worker in trouble: closed below)
+                    pass
+            raise
         finally:
             for payload in pending.values():
                 _free_shared(payload)
-            if received < sent:  # the epoch was cut short: what is still coming is not wanted
+            if not completed:  # a worker failed, or the wait for one did: stop them all
                 self.close()
 
     def _next_result(self):
