@@ -222,7 +222,9 @@ class WorkerPool:
         context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
                                               else "spawn")
         n = loader.num_workers
-        self.loader, self.results = loader, context.Queue()
+        self.depth, self.timeout = loader.prefetch_factor * n, loader.timeout
+        self.persistent = loader.persistent_workers
+        self.results = context.Queue()
         self.tasks = [context.Queue() for _ in range(n)]
         self.workers = [context.Process(target=_worker_loop, daemon=True,
                                         args=(fetch, self.tasks[w], self.results, w, n, base_seed,
@@ -235,7 +237,7 @@ class WorkerPool:
 
     def run(self, batches, seed):
         """Yields the batches of one epoch in order; batches: an iterable of index lists (None for a stream)."""
-        n, depth = len(self.workers), self.loader.prefetch_factor * len(self.workers)
+        n, depth = len(self.workers), self.depth
         pending, sent, received, ended = {}, 0, 0, set()
         source = iter(batches)
         completed = False
@@ -266,7 +268,7 @@ class WorkerPool:
                     continue
                 yield _from_shared(payload)
         except GeneratorExit:  # the epoch was left early
-            if self.loader.persistent_workers:  # collect what is still coming, so the workers stay usable
+            if self.persistent:  # collect what is still coming, so the workers stay usable
                 try:
                     for _ in range(sent - received - len(pending)):
                         _free_shared(self._next_result()[1])
@@ -291,9 +293,8 @@ class WorkerPool:
                 if not proc.is_alive():
                     raise RuntimeError(f"DataLoader worker process {w} exited unexpectedly (exit code "
                                        f"{proc.exitcode})")
-            if self.loader.timeout and waited >= self.loader.timeout:
-                raise RuntimeError(f"DataLoader timed out after {self.loader.timeout} s waiting for a batch "
-                                   f"from its workers")
+            if self.timeout and waited >= self.timeout:
+                raise RuntimeError(f"DataLoader timed out after {self.timeout} s waiting for a batch from its workers")
 
     def close(self):
         if self.closed:
