@@ -21,8 +21,7 @@ const T* rnn_prev_h(const RnnArgs& a, int64_t tp) {
   return tp < 0 ? static_cast<const T*>(a.h0) : static_cast<const T*>(a.out) + tp * a.batch * a.hidden;
 }
 
-// The first row and the number of rows of a call.
-inline int64_t rnn_row0(const RnnArgs& a) { return a.row0; }
+// The number of rows of a call (from a.row0).
 inline int64_t rnn_rows(const RnnArgs& a) { return a.rows < 0 ? a.batch - a.row0 : a.rows; }
 
 // The step processed k-th, and the one before it (-1 for the first).
@@ -33,7 +32,7 @@ inline void rnn_step(const RnnArgs& a, int64_t k, int64_t* t, int64_t* tp) {
 
 template <class T, class Backend>
 void rnn_forward_loop(const RnnArgs& a, Backend& be) {
-  const int64_t B = a.batch, H = a.hidden, GH = rnn_gates(a.cell) * H, r0 = rnn_row0(a), R = rnn_rows(a);
+  const int64_t B = a.batch, H = a.hidden, GH = rnn_gates(a.cell) * H, r0 = a.row0, R = rnn_rows(a);
   if (a.cell == RnnCell::Lstm)  // the running c lives in out's last block, which ends as the last c
     be.copy(static_cast<T*>(a.out) + (a.steps * B + r0) * H, static_cast<const T*>(a.c0) + r0 * H, sizeof(T) * R * H);
   for (int64_t k = 0; k < a.steps; ++k) {
@@ -51,7 +50,7 @@ void rnn_forward_loop(const RnnArgs& a, Backend& be) {
 // for the GRU) of every step, each step's previous h, and the gradients of h0 and c0.
 template <class T, class Backend>
 void rnn_backward_loop(const RnnArgs& a, Backend& be) {
-  const int64_t B = a.batch, H = a.hidden, GH = rnn_gates(a.cell) * H, r0 = rnn_row0(a), R = rnn_rows(a);
+  const int64_t B = a.batch, H = a.hidden, GH = rnn_gates(a.cell) * H, r0 = a.row0, R = rnn_rows(a);
   const T* ghh = static_cast<const T*>(a.cell == RnnCell::Gru ? a.grad_hh : a.grad_x_proj);
   T* dh = static_cast<T*>(a.dh) + r0 * H;
   be.zero(dh, sizeof(T) * R * H);

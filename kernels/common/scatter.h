@@ -6,10 +6,9 @@
 // indices is written is unspecified, as PyTorch's; see kernels/cuda/index.h).
 #pragma once
 
-#include <type_traits>
-
 #include "kernels/common/macros.h"
 #include "kernels/common/registry.h"
+#include "kernels/common/scan.h"
 
 namespace pydl {
 
@@ -27,21 +26,17 @@ PYDL_REGISTRY(ScatterOp, PYDL_SCATTER_OPS)
 
 PYDL_KERNELS_BEGIN
 
-// x's entry after taking in v. Integers wrap around (computed unsigned); amax / amin propagate
-// NaN, as torch.maximum / torch.minimum.
+// x's entry after taking in v: the scans' step (kernels/common/scan.h) for the combining ops, so
+// integers wrap around (computed unsigned) and amax / amin propagate NaN, as torch.maximum /
+// torch.minimum.
 template <class T>
 PYDL_HD T scatter_step(ScatterOp op, T x, T v) {
-  if (op == ScatterOp::Set) return v;
-  if (op == ScatterOp::Max || op == ScatterOp::Min) {
-    if (x != x) return x;
-    if (v != v) return v;
-    return (op == ScatterOp::Max ? v > x : v < x) ? v : x;
-  }
-  if constexpr (std::is_integral<T>::value) {
-    using U = std::make_unsigned_t<T>;
-    return static_cast<T>(op == ScatterOp::Sum ? U(x) + U(v) : U(x) * U(v));
-  } else {
-    return op == ScatterOp::Sum ? x + v : x * v;
+  switch (op) {
+    case ScatterOp::Set: return v;
+    case ScatterOp::Sum: return scan_step(ScanOp::Sum, x, v);
+    case ScatterOp::Prod: return scan_step(ScanOp::Prod, x, v);
+    case ScatterOp::Max: return scan_step(ScanOp::Max, x, v);
+    default: return scan_step(ScanOp::Min, x, v);
   }
 }
 

@@ -58,7 +58,7 @@ __attribute__((noinline)) void backward_row(int64_t H, const T* __restrict h, co
 // fn(b) for the call's batch rows, split over the threads (one thread inside a row slice's loop).
 template <class Fn>
 void for_rows(const RnnArgs& a, Fn fn) {
-  const int64_t r0 = rnn_row0(a);
+  const int64_t r0 = a.row0;
   parallel_ranges(rnn_rows(a), a.hidden * 16, [&](int64_t b0, int64_t b1) {
     for (int64_t b = r0 + b0; b < r0 + b1; ++b) fn(b);
   });

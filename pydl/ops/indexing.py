@@ -345,14 +345,15 @@ class ScatterReduce(Function):
 
     @staticmethod
     def forward(ctx, x, dim, index, src, op, include_self):
+        from pydl.creation import ones, zeros
         from pydl.ops.elementwise import where
 
-        from pydl.creation import ones, zeros
-
         x, src = x.detach(), src.detach()
-        hits = scatter_add(zeros(*x.shape, dtype=int64, device=x.device), dim, index,
-                           ones(*index.shape, dtype=int64, device=x.device))
-        scattered = hits > 0
+        scattered = None  # where src lands: needed without include_self, and by a written place's gradient
+        if not include_self or op == _C.Scatter.SET:
+            hits = scatter_add(zeros(*x.shape, dtype=int64, device=x.device), dim, index,
+                               ones(*index.shape, dtype=int64, device=x.device))
+            scattered = hits > 0
         base = x if include_self else where(scattered, _identity(x.dtype, op), x)
         out = _C.scatter_reduce(op, base._a, dim, index._a, src._a)
         ctx.saved = x, dim, index, src, op, include_self, scattered, out

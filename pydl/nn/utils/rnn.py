@@ -29,9 +29,13 @@ class PackedSequence:
     @property
     def data(self):
         """The steps of all sequences, time-major, longest sequence first within a step (PyTorch's layout)."""
-        rows = [self.padded[t, int(b)] for t in range(int(self.batch_sizes.shape[0])) for b in self._order
+        from pydl.ops.indexing import index_select
+
+        batch = len(self.lengths)
+        rows = [t * batch + int(b) for t in range(int(self.batch_sizes.shape[0])) for b in self._order
                 if self.lengths[int(b)] > t]
-        return stack(rows)
+        flat = self.padded.reshape(self.padded.shape[0] * batch, *self.padded.shape[2:])
+        return index_select(flat, 0, tensor(rows, device=flat.device))
 
     def to(self, *args, **kwargs):
         return PackedSequence(self.padded.to(*args, **kwargs), self.lengths, self.sorted_indices,
