@@ -1,0 +1,54 @@
+"""BatchNormalization over the last axis (channels_last), on pydl's fused batch_norm kernel."""
+from pydl.keras import initializers
+from pydl.keras.layers.core import float_input
+from pydl.keras.layers.layer import Layer
+from pydl.nn import functional as F
+
+
+class BatchNormalization(Layer):
+    """Keras's defaults: axis=-1, momentum=0.99 (moving = 0.99 * moving + 0.01 * batch; PyTorch's
+    momentum=0.01), epsilon=1e-3. In training it normalizes with the batch statistics and updates the
+    moving ones; otherwise (and always when the layer is frozen, trainable=False, as Keras) it uses the
+    moving statistics. Differs from Keras in one detail: the moving variance is updated with the
+    unbiased batch variance (PyTorch's kernel), Keras uses the biased one."""
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
+                 gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones",
+                 **kwargs):
+        super().__init__(**kwargs)
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"BatchNormalization: momentum must be in [0, 1], got {momentum}")
+        self.axis, self.momentum, self.epsilon, self.center, self.scale = axis, momentum, epsilon, center, scale
+        self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
+        self.moving_mean_initializer = moving_mean_initializer
+        self.moving_variance_initializer = moving_variance_initializer
+
+    def build(self, input_shape):
+        ndim = len(input_shape)
+        axis = self.axis if self.axis >= 0 else ndim + self.axis
+        if not 0 < axis < ndim or input_shape[axis] is None:
+            raise ValueError(f"BatchNormalization '{self.name}': axis {self.axis} is not a known feature axis of an "
+                             f"input of shape {input_shape}")
+        self._axis = axis
+        n = (input_shape[axis],)
+        self.gamma = self.add_weight(shape=n, initializer=initializers.get(self.gamma_initializer), name="gamma") \
+            if self.scale else None
+        self.beta = self.add_weight(shape=n, initializer=initializers.get(self.beta_initializer), name="beta") \
+            if self.center else None
+        self.moving_mean = self.add_weight(shape=n, initializer=self.moving_mean_initializer, name="moving_mean",
+                                           trainable=False)
+        self.moving_variance = self.add_weight(shape=n, initializer=self.moving_variance_initializer,
+                                               name="moving_variance", trainable=False)
+
+    def call(self, inputs, training=None):
+        inputs = float_input(self, inputs)
+        c = self.moving_mean.shape[0]
+        if inputs.dim() <= self._axis or inputs.shape[self._axis] != c:
+            raise ValueError(f"BatchNormalization '{self.name}': expected {c} features on axis {self.axis}, got an "
+                             f"input of shape {tuple(inputs.shape)}")
+        order = list(range(inputs.dim()))  # the kernel's channels are dim 1
+        order.insert(1, order.pop(self._axis))
+        x = inputs if self._axis == 1 else inputs.permute(*order)
+        y = F.batch_norm(x, self.moving_mean, self.moving_variance, self.gamma, self.beta,
+                         bool(training) and self.trainable, 1.0 - self.momentum, self.epsilon)
+        return y if self._axis == 1 else y.permute(*[order.index(d) for d in range(len(order))])
