@@ -1,13 +1,15 @@
 """Optimizers with Keras's API and defaults (apply_gradients(zip(grads, vars)), learning_rate,
 iterations), each step one call of pydl's multi-tensor optimizer kernels (pydl.optim.functional).
 
-Where Keras's update differs from PyTorch's (the kernels'):
+Where Keras's update differs from PyTorch's (the kernels'), the kernels are fed so that the
+steps are Keras's:
 - SGD: Keras keeps velocity = momentum * velocity - lr * g, PyTorch buf = momentum * buf + g and
-  steps by lr * buf: the same steps while the learning rate is constant.
+  steps by lr * buf: the same steps while the learning rate is constant (a learning rate changed
+  mid-training scales the momentum already gathered in Keras, not in PyTorch).
 - Adam: Keras adds epsilon to sqrt(v) before the bias correction, PyTorch after; the kernel gets
   epsilon / sqrt(1 - beta_2 ** t), which makes the two equal.
-- RMSprop and Adagrad: Keras adds epsilon under the square root (sqrt(v + eps)), PyTorch's kernels
-  outside it (sqrt(v) + eps); updates differ only while v is near epsilon.
+- RMSprop and Adagrad: Keras adds epsilon under the square root (sqrt(v + eps)), PyTorch outside
+  (sqrt(v) + eps); the kernels keep v + eps as their state (with their own eps 0), which is Keras's.
 - Adadelta: the same update; only the defaults differ (Keras lr 0.001, rho 0.95, eps 1e-7; PyTorch
   lr 1.0, rho 0.9, eps 1e-6).
 Defaults are Keras's: SGD lr 0.01; Adam lr 0.001, eps 1e-7; RMSprop lr 0.001, rho 0.9, eps 1e-7;
@@ -159,10 +161,19 @@ class RMSprop(Optimizer):
         self.rho, self.momentum, self.epsilon, self.centered = rho, momentum, epsilon, centered
 
     def _update(self, variables, grads, lr):
-        F.rmsprop(variables, grads, [self._slot(v, "velocity") for v in variables],
+        # The kernel's square average holds velocity + epsilon: raised by epsilon * (1 - rho) / rho
+        # before the kernel scales it by rho, it comes out as the new velocity + epsilon, and the
+        # kernel's sqrt(state) (eps 0) is Keras's sqrt(velocity + epsilon).
+        exact = self.rho > 0
+        velocities = [self._slot(v, "velocity", self.epsilon if exact else 0.0) for v in variables]
+        if exact:
+            for s in velocities:
+                s.add_(self.epsilon * (1.0 - self.rho) / self.rho)
+        F.rmsprop(variables, grads, velocities,
                   [self._slot(v, "average_gradient") for v in variables] if self.centered else None,
                   [self._slot(v, "momentum") for v in variables] if self.momentum > 0 else None,
-                  lr=lr, alpha=self.rho, eps=self.epsilon, momentum=self.momentum, centered=self.centered)
+                  lr=lr, alpha=self.rho, eps=0.0 if exact else self.epsilon, momentum=self.momentum,
+                  centered=self.centered)
 
 
 class Adagrad(Optimizer):
@@ -172,8 +183,10 @@ class Adagrad(Optimizer):
         self.initial_accumulator_value, self.epsilon = initial_accumulator_value, epsilon
 
     def _update(self, variables, grads, lr):
-        F.adagrad(variables, grads, [self._slot(v, "accumulator", self.initial_accumulator_value) for v in variables],
-                  self.iterations, lr=lr, eps=self.epsilon)
+        # The kernel's sum holds accumulator + epsilon, so its sqrt(sum) (eps 0) is Keras's sqrt(acc + eps).
+        start = self.initial_accumulator_value + self.epsilon
+        F.adagrad(variables, grads, [self._slot(v, "accumulator", start) for v in variables], self.iterations,
+                  lr=lr, eps=0.0)
 
 
 class Adadelta(Optimizer):

@@ -296,7 +296,7 @@ class Layer(Module):
 
     def _convert_input(self, x):
         if isinstance(x, np.ndarray):
-            x = convert_to_tensor(x)
+            x = convert_to_tensor(x, dtype=self._dtype if x.dtype.kind == "f" else None)
         if self.autocast and isinstance(x, Tensor) and x.dtype.is_floating_point and x.dtype != self._dtype \
                 and x.dtype in (pydl.float32, pydl.float64):
             x = x.to(self._dtype)

@@ -1,4 +1,6 @@
 """BatchNormalization over the last axis (channels_last), on pydl's fused batch_norm kernel."""
+import pydl
+from pydl.autograd.grad_mode import no_grad
 from pydl.keras import initializers
 from pydl.keras.layers.core import float_input
 from pydl.keras.layers.layer import Layer
@@ -9,8 +11,8 @@ class BatchNormalization(Layer):
     """Keras's defaults: axis=-1, momentum=0.99 (moving = 0.99 * moving + 0.01 * batch; PyTorch's
     momentum=0.01), epsilon=1e-3. In training it normalizes with the batch statistics and updates the
     moving ones; otherwise (and always when the layer is frozen, trainable=False, as Keras) it uses the
-    moving statistics. Differs from Keras in one detail: the moving variance is updated with the
-    unbiased batch variance (PyTorch's kernel), Keras uses the biased one."""
+    moving statistics. The moving variance follows the biased batch variance, as Keras's (PyTorch's
+    running_var follows the unbiased one)."""
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones",
@@ -49,6 +51,15 @@ class BatchNormalization(Layer):
         order = list(range(inputs.dim()))  # the kernel's channels are dim 1
         order.insert(1, order.pop(self._axis))
         x = inputs if self._axis == 1 else inputs.permute(*order)
-        y = F.batch_norm(x, self.moving_mean, self.moving_variance, self.gamma, self.beta,
-                         bool(training) and self.trainable, 1.0 - self.momentum, self.epsilon)
+        if training and self.trainable:
+            # the kernel's momentum-1 "running" statistics are the batch's: the mean and the unbiased variance
+            batch_mean, batch_var = pydl.zeros_like(self.moving_mean), pydl.zeros_like(self.moving_variance)
+            y = F.batch_norm(x, batch_mean, batch_var, self.gamma, self.beta, True, 1.0, self.epsilon)
+            n = x.numel() // c
+            with no_grad():
+                self.moving_mean.mul_(self.momentum).add_(batch_mean * (1.0 - self.momentum))
+                self.moving_variance.mul_(self.momentum).add_(batch_var * ((1.0 - self.momentum) * (n - 1) / n))
+        else:
+            y = F.batch_norm(x, self.moving_mean, self.moving_variance, self.gamma, self.beta, False, 0.0,
+                             self.epsilon)
         return y if self._axis == 1 else y.permute(*[order.index(d) for d in range(len(order))])

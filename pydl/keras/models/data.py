@@ -15,11 +15,12 @@ def _is_array(x):
     return isinstance(x, (np.ndarray, Tensor))
 
 
-def make_data(op, x, y=None, batch_size=None):
+def make_data(op, x, y=None, batch_size=None, dtype=None):
+    """Float arrays become `dtype` (the model's) once, here, rather than batch by batch."""
     if x is None:
         raise ValueError(f"{op}: x is required")
     if all(_is_array(leaf) for leaf in flatten(x)) and isinstance(x, (np.ndarray, Tensor, list, tuple, dict)):
-        return ArrayData(op, x, y, batch_size or 32)
+        return ArrayData(op, x, y, batch_size or 32, dtype)
     if y is not None:
         raise ValueError(f"{op}: y must not be given when x is an iterable of (x, y) batches")
     if not hasattr(x, "__iter__"):
@@ -29,11 +30,12 @@ def make_data(op, x, y=None, batch_size=None):
 
 
 class ArrayData:
-    def __init__(self, op, x, y, batch_size):
+    def __init__(self, op, x, y, batch_size, dtype=None):
         if not isinstance(batch_size, int) or batch_size <= 0:
             raise ValueError(f"{op}: batch_size must be a positive int, got {batch_size!r}")
         self.op, self.batch_size = op, batch_size
-        self.x = map_structure(convert_to_tensor, x)
+        as_float = lambda t: t.dtype.is_floating_point if isinstance(t, Tensor) else t.dtype.kind == "f"  # noqa: E731
+        self.x = map_structure(lambda t: convert_to_tensor(t, dtype=dtype if as_float(t) else None), x)
         self.y = None if y is None else convert_to_tensor(y)
         sizes = {int(t.shape[0]) if t.dim() else -1 for t in flatten(self.x)}
         if len(sizes) != 1 or -1 in sizes:

@@ -134,10 +134,11 @@ class Trainer:
         if class_weight is not None or sample_weight is not None:
             raise NotImplementedError("fit: class_weight and sample_weight are not supported in pydl.keras")
         verbose = 1 if verbose == "auto" else int(verbose)
-        train = make_data("fit", x, y, batch_size)
+        train = make_data("fit", x, y, batch_size, self.dtype)
         val = None
         if validation_data is not None:
-            val = make_data("fit", *_unpack_validation(validation_data), validation_batch_size or batch_size)
+            val = make_data("fit", *_unpack_validation(validation_data), validation_batch_size or batch_size,
+                            self.dtype)
         elif validation_split:
             if not isinstance(train, ArrayData):
                 train.split(validation_split)  # raises: needs arrays
@@ -179,7 +180,7 @@ class Trainer:
         if sample_weight is not None:
             raise NotImplementedError("evaluate: sample_weight is not supported in pydl.keras")
         verbose = 1 if verbose == "auto" else int(verbose)
-        data = make_data("evaluate", x, y, batch_size)
+        data = make_data("evaluate", x, y, batch_size, self.dtype)
         with tqdm(total=data.steps, desc="evaluate", unit="step", file=sys.stdout, disable=verbose != 1,
                   dynamic_ncols=True) as bar:
             logs = self._run_epoch(data, self.test_step, bar, steps=steps)
@@ -192,7 +193,7 @@ class Trainer:
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The model's outputs (inference mode) for all of x, as numpy arrays."""
         verbose = 1 if verbose == "auto" else int(verbose)
-        data = make_data("predict", x, None, batch_size)
+        data = make_data("predict", x, None, batch_size, self.dtype)
         outputs = []
         with no_grad(), tqdm(total=data.steps, desc="predict", unit="step", file=sys.stdout,
                              disable=verbose != 1, dynamic_ncols=True) as bar:
@@ -219,7 +220,7 @@ class Trainer:
         return self.predict(x, batch_size=batch_size_of(make_data("predict", x).x), verbose=0)
 
     def _on_batch(self, x, y, step_fn, return_dict):
-        data = make_data("train_on_batch", x, y, None)
+        data = make_data("train_on_batch", x, y, None, self.dtype)
         data.batch_size = data.n
         logs = self._run_epoch(data, step_fn)
         if return_dict:
