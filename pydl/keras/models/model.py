@@ -17,6 +17,7 @@ class Model(Trainer, Layer):
             if len(args) != 2 or inputs is not None:
                 raise TypeError("Model: positional arguments are (inputs, outputs)")
             inputs, outputs = args
+        kwargs.setdefault("autocast", False)  # the layers inside cast for themselves
         super().__init__(**kwargs)
         object.__setattr__(self, "_graph", None)
         if inputs is not None or outputs is not None:

@@ -112,7 +112,7 @@ class Trainer:
                 callbacks.on_train_batch_end(step, self._logs(total, count))
             elif callbacks is not None:
                 callbacks.on_train_batch_end(step, None)
-            if self.stop_training:
+            if callbacks is not None and self.stop_training:
                 break
         if count == 0:
             raise ValueError("fit/evaluate: the data gave no batches")
