@@ -49,3 +49,14 @@ def test_autoencoder_example_learns(tmp_path):
         assert "no reconstruction grid" in out.stdout
     else:
         assert (tmp_path / "autoencoder_reconstructions.png").exists()
+
+
+def test_keras_mnist_example_learns(tmp_path):
+    """Sequential + compile + fit through pydl.keras, on a two-epoch budget (its default of 10 reached 91.4%)."""
+    out = subprocess.run([sys.executable, str(EXAMPLES / "keras_mnist.py"), "--epochs", "2", "--no-progress",
+                          "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert 'Model: "mlp"' in out.stdout and "Total params: 101,770" in out.stdout
+    assert len(re.findall(r"epoch \d: val accuracy", out.stdout)) == 2
+    accuracy = float(re.findall(r"test accuracy ([\d.]+)%", out.stdout)[-1])
+    assert accuracy > 80.0 and (tmp_path / "keras_mlp.weights.safetensors").exists()
