@@ -230,3 +230,24 @@ def test_fit_takes_a_dataloader_and_checks_its_arguments():
         model.fit(loader, validation_split=0.2, verbose=0)
     with pytest.raises(ValueError, match="unknown optimizer"):
         model.compile(optimizer="adamx", loss="mse")
+
+
+def test_fit_on_each_device_with_one_hot_targets(device):
+    """device= holds the weights there; numpy batches follow them. CategoricalCrossentropy on softmax outputs
+    with keras.utils.to_categorical targets, as the course writes it."""
+    x, y = _data()
+    onehot = keras.utils.to_categorical(y, 3)
+    assert onehot.shape == (96, 3) and onehot[np.arange(96), y].sum() == 96
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), layers.Dense(16), layers.ReLU(), layers.Dense(3),
+                              layers.Softmax()], device=device)
+    assert all(w.device == pydl.device(device) for w in model.weights)
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, onehot, epochs=5, batch_size=16, verbose=0)
+    assert history.history["accuracy"][-1] > 0.8 and history.history["loss"][-1] < history.history["loss"][0]
+    probs = model.predict(x, verbose=0)
+    np.testing.assert_allclose(probs.sum(1), 1.0, rtol=1e-5)
+    lazy = keras.Sequential([layers.Dense(2)], device=device)
+    assert lazy(x).device == pydl.device(device) and lazy.layers[0].kernel.device == pydl.device(device)
+    with pytest.raises(ValueError, match="out of range for num_classes=2"):
+        keras.utils.to_categorical([0, 2], 2)

@@ -1,6 +1,7 @@
 """Callbacks for fit(), as keras.callbacks: History, EarlyStopping, ModelCheckpoint, LambdaCallback."""
 import math
 import os
+import warnings
 
 
 class Callback:
@@ -104,8 +105,6 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, epoch, logs=None):
         current = (logs or {}).get(self.monitor)
         if current is None:
-            import warnings
-
             warnings.warn(f"EarlyStopping: '{self.monitor}' is not among the logged metrics "
                           f"({', '.join(logs or {})}); not stopping on it")
             return
@@ -155,8 +154,6 @@ class ModelCheckpoint(Callback):
         if self.save_best_only:
             current = logs.get(self.monitor)
             if current is None or (isinstance(current, float) and math.isnan(current)):
-                import warnings
-
                 warnings.warn(f"ModelCheckpoint: can save best model only with '{self.monitor}' available")
                 return
             better = self.best is None or (current > self.best if self.mode == "max" else current < self.best)

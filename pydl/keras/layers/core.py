@@ -1,4 +1,4 @@
-"""Dense, Activation, Dropout, Flatten, Reshape."""
+"""Dense, Activation (and ReLU, Softmax, LeakyReLU), Dropout, Flatten, Reshape, Add, Concatenate."""
 import math
 
 import pydl
@@ -61,6 +61,29 @@ class Activation(Layer):
 
     def call(self, inputs):
         return self.activation(inputs)
+
+
+class ReLU(Activation):
+    def __init__(self, **kwargs):
+        super().__init__("relu", **kwargs)
+
+
+class Softmax(Layer):
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = axis
+
+    def call(self, inputs):
+        return F.softmax(inputs, dim=self.axis)
+
+
+class LeakyReLU(Layer):
+    def __init__(self, negative_slope=0.3, **kwargs):  # Keras's default slope (PyTorch's is 0.01)
+        super().__init__(**kwargs)
+        self.negative_slope = negative_slope
+
+    def call(self, inputs):
+        return F.leaky_relu(inputs, self.negative_slope)
 
 
 class Dropout(Layer):

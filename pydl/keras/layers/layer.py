@@ -97,7 +97,7 @@ class Layer(Module):
             cls.build = build
 
     def __init__(self, trainable=True, name=None, dtype=None, input_shape=None, input_dim=None, autocast=True,
-                 **kwargs):
+                 device=None, **kwargs):
         super().__init__()
         batch_input_shape = kwargs.pop("batch_input_shape", None)  # Keras 2: the shape with its batch size
         if kwargs:
@@ -109,7 +109,7 @@ class Layer(Module):
         object.__setattr__(self, "_trainable_vars", [])
         object.__setattr__(self, "_non_trainable_vars", [])
         object.__setattr__(self, "_output_shape", None)
-        object.__setattr__(self, "_device", None)
+        object.__setattr__(self, "_device", None if device is None else pydl.device(device))  # None: the input's
         object.__setattr__(self, "_symbolic_outputs", None)
         object.__setattr__(self, "autocast", autocast)
         if batch_input_shape is not None:
@@ -296,7 +296,7 @@ class Layer(Module):
 
     def _convert_input(self, x):
         if isinstance(x, np.ndarray):
-            x = convert_to_tensor(x, dtype=self._dtype if x.dtype.kind == "f" else None)
+            x = convert_to_tensor(x, dtype=self._dtype if x.dtype.kind == "f" else None, device=self._device)
         if self.autocast and isinstance(x, Tensor) and x.dtype.is_floating_point and x.dtype != self._dtype \
                 and x.dtype in (pydl.float32, pydl.float64):
             x = x.to(self._dtype)

@@ -62,6 +62,8 @@ class Model(Trainer, Layer):
                 self.add_module(str(i), layer)
         object.__setattr__(self, "_graph", (inputs, outputs, nodes, layers))
         object.__setattr__(self, "built", True)
+        if self._device is not None:
+            self.to(self._device)
         object.__setattr__(self, "_output_shape", map_structure(lambda k: k.shape, outputs))
 
     def _run_graph(self, inputs):
@@ -115,7 +117,7 @@ class Model(Trainer, Layer):
         """Creates the weights by running the model once on zeros of input_shape (batch None -> 1)."""
         object.__setattr__(self, "built", True)
         shapes = _shape_structure(input_shape)
-        zero = lambda s: pydl.zeros(*[1 if d is None else d for d in s], dtype=self.dtype)  # noqa: E731
+        zero = lambda s: pydl.zeros(*[1 if d is None else d for d in s], dtype=self.dtype, device=self._device)  # noqa
         zeros = [zero(s) for s in shapes] if isinstance(shapes, list) else zero(shapes)
         with no_grad():
             self(zeros, training=False)

@@ -1,5 +1,6 @@
 """Sequential: a stack of layers, each fed the previous one's output. With an Input (or InputLayer,
-or input_shape= on the first layer) it is built at once; otherwise on its first call."""
+or input_shape= on the first layer) it is built at once; otherwise on its first call. device= puts
+its weights there (default: the CPU, or wherever its first input is)."""
 from pydl.keras.keras_tensor import KerasTensor
 from pydl.keras.layers.input_layer import InputLayer
 from pydl.keras.layers.layer import Layer
@@ -7,8 +8,8 @@ from pydl.keras.models.model import Model, _check_shape
 
 
 class Sequential(Model):
-    def __init__(self, layers=None, trainable=True, name=None):
-        super().__init__(trainable=trainable, name=name)
+    def __init__(self, layers=None, trainable=True, name=None, device=None):
+        super().__init__(trainable=trainable, name=name, device=device)
         object.__setattr__(self, "_input_layer", None)
         for layer in layers or ():
             self.add(layer, rebuild=False)
@@ -50,6 +51,8 @@ class Sequential(Model):
             x = layer(x)
         object.__setattr__(self, "built", True)
         object.__setattr__(self, "_output_shape", x.shape)
+        if self._device is not None:
+            self.to(self._device)
 
     @property
     def layers(self):

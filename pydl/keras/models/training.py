@@ -64,7 +64,9 @@ class Trainer:
 
     def _data_device(self):
         weights = self.weights
-        return weights[0].device if weights else pydl.device("cpu")
+        if weights:
+            return weights[0].device
+        return self._device if self._device is not None else pydl.device("cpu")
 
     # ------------------------------------------------------------------ steps
     def train_step(self, x, y):
