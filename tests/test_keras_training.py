@@ -191,13 +191,14 @@ def test_subclassed_model_passes_the_training_flag_down():
             self.hidden = layers.Dense(6, activation="relu")
             self.probe = Probe()
             self.blocks = [layers.Dense(6), layers.Dropout(0.5)]
-            self.out = layers.Dense(3)
+            self.heads = []  # filled after assignment: tracked all the same
+            self.heads.append(layers.Dense(3))
 
         def call(self, x, training=None):
             x = self.probe(self.hidden(x))
             for block in self.blocks:
                 x = block(x)
-            return self.out(x)
+            return self.heads[0](x)
 
     x, y = _data(n=32)
     net = Net()
@@ -206,7 +207,8 @@ def test_subclassed_model_passes_the_training_flag_down():
     net.predict(x, verbose=0)
     net(x)
     assert seen == [True, False, False]
-    assert len(net.trainable_weights) == 6 and [l.name for l in net.layers][-1] == net.out.name
+    assert len(net.trainable_weights) == 6 and [l.name for l in net.layers][-1] == net.heads[0].name
+    assert {"heads.0.bias", "heads.0.kernel", "blocks.0.kernel"} <= set(net.state_dict())
     np.testing.assert_array_equal(net.predict(x, verbose=0), net.predict(x, verbose=0))  # no dropout at inference
 
 

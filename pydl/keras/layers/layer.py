@@ -188,6 +188,16 @@ class Layer(Module):
                 out.append(v)
         return out
 
+    def _track_containers(self):
+        """Registers the layers held in plain lists / tuples / dicts attributes (filled after assignment,
+        as `self.blocks = []` then append), so their weights are tracked, saved and moved."""
+        for name, value in list(self.__dict__.items()):
+            items = value.items() if isinstance(value, dict) else \
+                enumerate(value) if isinstance(value, (list, tuple)) else ()
+            for key, m in items:
+                if isinstance(m, Module) and all(m is not r for r in self._modules.values()):
+                    self._modules[f"{name}.{key}"] = m
+
     def _sublayer_weights(self):
         out = []
         for m in self._modules.values():
@@ -303,6 +313,7 @@ class Layer(Module):
         return x
 
     def _build_from(self, inputs):
+        self._track_containers()
         leaves = [t for t in flatten(inputs) if isinstance(t, Tensor)]
         if leaves and self._device is None:
             object.__setattr__(self, "_device", leaves[0].device)

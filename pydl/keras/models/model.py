@@ -111,6 +111,7 @@ class Model(Trainer, Layer):
         return self._run_graph(inputs)
 
     def _build_from(self, inputs):
+        self._track_containers()
         object.__setattr__(self, "built", True)  # the sublayers build themselves during the call
 
     def build(self, input_shape):
