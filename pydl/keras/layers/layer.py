@@ -364,12 +364,6 @@ class Layer(Module):
                                  f"shape")
         return self._output_shape
 
-    def compute_output_shape(self, input_shape):
-        from pydl.keras.keras_tensor import KerasTensor as KT
-
-        out = self._symbolic_call((KT(input_shape, self._dtype),), {})
-        return map_structure(lambda k: k.shape, out)
-
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable, "dtype": str(self._dtype).replace("pydl.", "")}
 
