@@ -52,6 +52,7 @@ py::dtype numpy_dtype(DType d) {
   switch (d) {
     case DType::Bool: return py::dtype::of<bool>();
     case DType::UInt8: return py::dtype::of<uint8_t>();
+    case DType::Int32: return py::dtype::of<int32_t>();
     case DType::Int64: return py::dtype::of<int64_t>();
     case DType::Float32: return py::dtype::of<float>();
     case DType::Float16: return py::dtype("float16");
@@ -70,10 +71,11 @@ Array from_numpy(py::array arr) {
   else if (kind == 'f' && size == 4) dt = DType::Float32;
   else if (kind == 'f' && size == 8) dt = DType::Float64;
   else if (kind == 'i' && size == 8) dt = DType::Int64;
+  else if (kind == 'i' && size == 4) dt = DType::Int32;
   else if (kind == 'u' && size == 1) dt = DType::UInt8;
   else if (kind == 'b') dt = DType::Bool;
   else fail<TypeError>("from_numpy: unsupported numpy dtype ", std::string(py::str(arr.dtype())),
-                       "; supported: float16, float32, float64, int64, uint8, bool");
+                       "; supported: float16, float32, float64, int64, int32, uint8, bool");
   if (arr.dtype().byteorder() == '>') fail<TypeError>("from_numpy: byte-swapped arrays are not supported");
   Shape shape(arr.ndim()), strides(arr.ndim());
   for (ssize_t d = 0; d < arr.ndim(); ++d) {
@@ -109,6 +111,7 @@ py::object item(const Array& x) {
   switch (c.dtype()) {
     case DType::Bool: return py::bool_(*reinterpret_cast<bool*>(c.data()));
     case DType::UInt8: return py::int_(*reinterpret_cast<uint8_t*>(c.data()));
+    case DType::Int32: return py::int_(*reinterpret_cast<int32_t*>(c.data()));
     case DType::Int64: return py::int_(*reinterpret_cast<int64_t*>(c.data()));
     case DType::Float32: return py::float_(*reinterpret_cast<float*>(c.data()));
     default: return py::float_(*reinterpret_cast<double*>(c.data()));

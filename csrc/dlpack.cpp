@@ -17,6 +17,7 @@ DLDataType dl_dtype(DType d) {
   switch (d) {
     case DType::Bool: return DLDataType{kDLBool, 8, 1};
     case DType::UInt8: return DLDataType{kDLUInt, 8, 1};
+    case DType::Int32: return DLDataType{kDLInt, 32, 1};
     case DType::Int64: return DLDataType{kDLInt, 64, 1};
     case DType::Float32: return DLDataType{kDLFloat, 32, 1};
     case DType::Float16: return DLDataType{kDLFloat, 16, 1};
@@ -29,6 +30,7 @@ DType from_dl_dtype(DLDataType t) {
   if (t.lanes == 1) {
     if (t.code == kDLBool && t.bits == 8) return DType::Bool;
     if (t.code == kDLUInt && t.bits == 8) return DType::UInt8;
+    if (t.code == kDLInt && t.bits == 32) return DType::Int32;
     if (t.code == kDLInt && t.bits == 64) return DType::Int64;
     if (t.code == kDLFloat && t.bits == 32) return DType::Float32;
     if (t.code == kDLFloat && t.bits == 64) return DType::Float64;

@@ -11,6 +11,7 @@
 //   a unary op keeps its input's dtype, except that integer inputs are computed in float32
 //     by the ops of the Floating domain and refused by those of the FloatOnly domain.
 #include <cstring>
+#include <limits>
 
 #include "csrc/cuda/dispatch.h"
 #include "csrc/errors.h"
@@ -109,12 +110,19 @@ Array binary(BinaryOp op, const Array& a, const Array& b) {
   return out;
 }
 
-// A Python scalar as a 0-d operand of dtype `dt`, living on the stack.
+// A Python scalar as a 0-d operand of dtype `dt`, living on the stack. An integer type must
+// hold it (as PyTorch, which refuses `int32_tensor + 2**40`): the conversion would be undefined.
 struct ScalarOperand {
   alignas(8) char bytes[8];
   Shape none;
-  ScalarOperand(double s, DType dt) {
-    PYDL_DISPATCH_ALL(dt, T, *reinterpret_cast<T*>(bytes) = static_cast<T>(s));
+  ScalarOperand(double s, DType dt, const char* op) {
+    PYDL_DISPATCH_ALL(dt, T, {
+      using Limits = std::numeric_limits<T>;
+      if (std::is_integral<T>::value && !std::is_same<T, bool>::value &&
+          !(s >= double(Limits::lowest()) && s < double(Limits::max()) + 1.0))
+        fail<ValueError>(op, ": the scalar ", s, " does not fit in ", dtype_name(dt));
+      *reinterpret_cast<T*>(bytes) = static_cast<T>(s);
+    });
   }
   LoopOperand operand(DType dt) { return LoopOperand{bytes, &none, &none, itemsize(dt)}; }
 };
@@ -137,7 +145,7 @@ Array binary_scalar(BinaryOp op, const Array& a, double s, bool is_float, bool r
     fail<ValueError>("pow: integers to negative integer powers are not allowed (got exponent ", s, ")");
   Array ac = a.astype(dt);
   Array out = Array::empty(a.shape(), is_comparison(op) ? DType::Bool : dt, a.device());
-  ScalarOperand scalar(s, dt);
+  ScalarOperand scalar(s, dt, name_of(op));
   StridedLoop loop = reverse ? make_loop(out.shape(), {operand(out), scalar.operand(dt), operand(ac)})
                              : make_loop(out.shape(), {operand(out), operand(ac), scalar.operand(dt)});
   run_binary(op, dt, out, loop, reverse ? 1 : 2);
@@ -170,7 +178,7 @@ void binary_inplace(BinaryOp op, Array& a, const Array& b) {
 
 void binary_scalar_inplace(BinaryOp op, Array& a, double s) {
   check_inplace(op, a);
-  ScalarOperand scalar(s, a.dtype());
+  ScalarOperand scalar(s, a.dtype(), name_of(op));
   run_binary(op, a.dtype(), a, make_loop(a.shape(), {operand(a), operand(a), scalar.operand(a.dtype())}), 2);
 }
 

@@ -14,10 +14,12 @@ namespace pydl {
 
 namespace {
 
+// int32 indices are widened (one copy, as small as the index).
 Array checked_index(const Array& index, const Array& x, const char* op) {
   check_same_device(x, index, op);
+  if (index.dtype() == DType::Int32) return index.astype(DType::Int64);
   if (index.dtype() != DType::Int64)
-    fail<TypeError>(op, ": expected an int64 index, got ", dtype_name(index.dtype()));
+    fail<TypeError>(op, ": expected an int64 or int32 index, got ", dtype_name(index.dtype()));
   return index.contiguous();
 }
 

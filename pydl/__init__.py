@@ -16,7 +16,7 @@ except ImportError as e:  # a source checkout without the built extension
     ) from e
 from pydl._C import ArgumentError, DTypeError
 from pydl._dtype import bool_ as bool  # noqa: A001  (pydl.bool, as torch.bool)
-from pydl._dtype import bfloat16, device, dtype, float16, float32, float64, half, int64, uint8
+from pydl._dtype import bfloat16, device, dtype, float16, float32, float64, half, int32, int64, uint8
 from pydl.autograd import (Function, enable_grad, gradcheck, inference_mode, is_grad_enabled, no_grad,
                            set_grad_enabled)
 from pydl.creation import (arange, empty, empty_like, eye, from_numpy, full, full_like, initial_seed, linspace,
@@ -48,12 +48,13 @@ from pydl.data import Generator  # torch.Generator's place: seeds shuffling, spl
 float = float32  # noqa: A001  (as torch.float)
 double = float64
 long = int64
+int = int32  # noqa: A001  (as torch.int)
 clip = clamp
 
 
 def set_num_threads(n):
     """Threads used by the CPU kernels (OpenMP); OMP_NUM_THREADS sets the default."""
-    _C.set_num_threads(int(n))
+    _C.set_num_threads(_builtins.int(n))
 
 
 def get_num_threads():

@@ -29,6 +29,7 @@ def _code(name):
 
 bool_ = dtype("bool", _code("bool"), 1, False, np.bool_)
 uint8 = dtype("uint8", _code("uint8"), 1, False, np.uint8)
+int32 = dtype("int32", _code("int32"), 4, False, np.int32)
 int64 = dtype("int64", _code("int64"), 8, False, np.int64)
 float32 = dtype("float32", _code("float32"), 4, True, np.float32)
 float64 = dtype("float64", _code("float64"), 8, True, np.float64)
@@ -39,11 +40,12 @@ float16 = dtype("float16", _code("float16"), 2, True, np.float16)
 bfloat16 = dtype("bfloat16", _code("bfloat16"), 2, True, None)
 half = float16
 
-DTYPES = tuple(sorted((bool_, uint8, int64, float32, float64, float16, bfloat16), key=lambda d: d.code))  # by code
+DTYPES = tuple(sorted((bool_, uint8, int32, int64, float32, float64, float16, bfloat16), key=lambda d: d.code))  # by code
 assert len(DTYPES) == len(_C.DType.__members__), "a dtype of _C.DType has no pydl.dtype"
 HALF_CODES = (float16.code, bfloat16.code)
 _ALIASES = {
-    "bool": bool_, "uint8": uint8, "int64": int64, "long": int64, "float32": float32, "float": float32,
+    "bool": bool_, "uint8": uint8, "int32": int32, "int": int32, "int64": int64, "long": int64,
+    "float32": float32, "float": float32,
     "float64": float64, "double": float64, "float16": float16, "half": float16, "bfloat16": bfloat16,
 }
 
@@ -67,12 +69,12 @@ def as_dtype(d):
     try:
         return from_numpy_dtype(np.dtype(d))
     except TypeError:
-        raise TypeError(f"unsupported dtype {d!r}; expected one of bool, uint8, int64, float32, float64, float16, "
+        raise TypeError(f"unsupported dtype {d!r}; expected one of bool, uint8, int32, int64, float32, float64, float16, "
                         "bfloat16") from None
 
 
 def from_numpy_dtype(nd):
-    """Our dtype for a numpy one, widening what we lack: other integers to int64."""
+    """Our dtype for a numpy one, widening what we lack: other integers (int8, int16, uint16, ...) to int64."""
     for d in DTYPES:
         if d.numpy == nd:
             return d

@@ -14,7 +14,7 @@ import numpy as np
 from pydl import _C
 from pydl._dtype import DTYPES, as_dtype, device, device_str
 from pydl._dtype import bfloat16 as _bfloat16, bool_ as _bool, float16 as _float16, float32 as _float32
-from pydl._dtype import float64 as _float64, int64 as _int64, uint8 as _uint8
+from pydl._dtype import float64 as _float64, int32 as _int32, int64 as _int64, uint8 as _uint8
 from pydl.autograd.function import Function, backward as _backward
 from pydl.autograd.tensor_base import TensorBase
 
@@ -244,6 +244,9 @@ class Tensor(TensorBase):
 
     def long(self):
         return to_tensor(self, None, _int64)
+
+    def int(self):
+        return to_tensor(self, None, _int32)
 
     def bool(self):
         return to_tensor(self, None, _bool)

@@ -18,7 +18,7 @@ def test_tensor_dtype_inference(device):
         ([1.5, 2.0], pydl.float32), ([1, 2], pydl.int64), ([True, False], pydl.bool), (3.0, pydl.float32),
         (3, pydl.int64), (True, pydl.bool), ([1, 2.5], pydl.float32), ([[1, 2], [3, 4]], pydl.int64),
         (np.array([1.0, 2.0]), pydl.float64), (np.array([1.0], np.float32), pydl.float32),
-        (np.array([1, 2], np.int32), pydl.int64), (np.array([1, 2], np.uint8), pydl.uint8),
+        (np.array([1, 2], np.int32), pydl.int32), (np.array([1, 2], np.int16), pydl.int64), (np.array([1, 2], np.uint8), pydl.uint8),
         (np.array([True]), pydl.bool), (np.float64(2.0), pydl.float64), ([], pydl.float32),
     ]
     for data, dtype in cases:

@@ -85,7 +85,7 @@ def test_versioned_capsule():
 
 def test_import_errors():
     with pytest.raises(TypeError, match="unsupported dtype"):
-        pydl.from_dlpack(np.arange(3, dtype=np.int32))
+        pydl.from_dlpack(np.arange(3, dtype=np.int16))
     with pytest.raises(ValueError, match="negative strides"):
         pydl.from_dlpack(np.arange(4.0)[::-1])
     with pytest.raises(TypeError, match="DLPack capsule"):

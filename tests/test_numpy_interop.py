@@ -23,7 +23,7 @@ def test_from_numpy_shares_memory():
     with pytest.raises(TypeError, match="from_numpy"):
         pydl.from_numpy([1, 2])
     with pytest.raises(TypeError, match="from_numpy"):
-        pydl.from_numpy(np.zeros(3, np.int32))
+        pydl.from_numpy(np.zeros(3, np.int16))
 
 
 def test_numpy_shares_memory():

@@ -131,7 +131,7 @@ def test_every_cpu_isa_gives_the_same_bits():
 def test_registries_reach_python_as_enums():
     assert _C.Unary.TANH.grad_from_output and not _C.Unary.RELU.grad_from_output
     assert pydl.float32.code == int(_C.DType.FLOAT32) and pydl.bool.code == int(_C.DType.BOOL)
-    assert {d.name for d in (pydl.bool, pydl.uint8, pydl.int64, pydl.float32, pydl.float64, pydl.float16,
+    assert {d.name for d in (pydl.bool, pydl.uint8, pydl.int32, pydl.int64, pydl.float32, pydl.float64, pydl.float16,
                              pydl.bfloat16)} == {n.lower() for n in _C.DType.__members__}
     assert set(_C.Reduction.__members__) == {"NONE", "MEAN", "SUM"}
     for name in _C.PointwiseLoss.__members__:  # each loss is the nn.functional function of its name

@@ -210,11 +210,12 @@ def test_complex_numpy_rejected(np_dtype):
 
 
 def test_other_numpy_dtypes():
-    # tensor() widens, from_numpy (which shares memory) refuses; float16 is a dtype of its own
-    assert pydl.tensor(np.arange(3, dtype=np.int32)).dtype == pydl.int64
+    # tensor() widens, from_numpy (which shares memory) refuses; int32 and float16 are dtypes of their own
+    assert pydl.tensor(np.arange(3, dtype=np.int16)).dtype == pydl.int64
+    assert pydl.tensor(np.arange(3, dtype=np.int32)).dtype == pydl.int32
     assert pydl.tensor(np.ones(2, dtype=np.float16)).dtype == pydl.float16
     with pytest.raises(TypeError):
-        pydl.from_numpy(np.arange(3, dtype=np.int32))
+        pydl.from_numpy(np.arange(3, dtype=np.int16))
     with pytest.raises(TypeError):
         pydl.from_numpy([1.0, 2.0])
     with pytest.raises(TypeError):

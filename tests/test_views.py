@@ -413,7 +413,7 @@ def test_getitem_errors(device):
         x[0, 0, 0]
     with pytest.raises(IndexError, match="ellipsis"):
         x[..., ...]
-    with pytest.raises(IndexError, match="int64 or bool"):
+    with pytest.raises(IndexError, match="int64, int32 or bool"):
         x[pydl.tensor([0.0], device=device)]
     with pytest.raises(IndexError, match="too many indices.*0 dimension"):
         pydl.tensor(1.0, device=device)[0]

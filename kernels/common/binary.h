@@ -11,6 +11,14 @@
 
 PYDL_KERNELS_BEGIN
 
+// Integers wrap around on overflow, as PyTorch's: computed unsigned (defined behaviour, same bits).
+template <class T, bool = std::is_integral<T>::value && !std::is_same<T, bool>::value>
+struct Wrapping { using type = T; };
+template <class T>
+struct Wrapping<T, true> { using type = std::make_unsigned_t<T>; };
+template <class T>
+using wrapping_t = typename Wrapping<T>::type;
+
 PYDL_HD float fpow(float a, float b) { return powf(a, b); }
 PYDL_HD double fpow(double a, double b) { return pow(a, b); }
 
@@ -21,17 +29,29 @@ PYDL_HD T int_pow(T base, T exp) {
   }
   T result = 1;
   while (exp) {
-    if (exp & 1) result = static_cast<T>(result * base);
-    base = static_cast<T>(base * base);
+    if (exp & 1) result = static_cast<T>(wrapping_t<T>(result) * wrapping_t<T>(base));
+    base = static_cast<T>(wrapping_t<T>(base) * wrapping_t<T>(base));
     exp >>= 1;
   }
   return result;
 }
 
 // ---------------------------------------------------------------- binary
-struct AddF { template <class T> PYDL_HD T operator()(T a, T b) const { return static_cast<T>(a + b); } };
-struct SubF { template <class T> PYDL_HD T operator()(T a, T b) const { return static_cast<T>(a - b); } };
-struct MulF { template <class T> PYDL_HD T operator()(T a, T b) const { return static_cast<T>(a * b); } };
+struct AddF {
+  template <class T> PYDL_HD T operator()(T a, T b) const {
+    return static_cast<T>(wrapping_t<T>(a) + wrapping_t<T>(b));
+  }
+};
+struct SubF {
+  template <class T> PYDL_HD T operator()(T a, T b) const {
+    return static_cast<T>(wrapping_t<T>(a) - wrapping_t<T>(b));
+  }
+};
+struct MulF {
+  template <class T> PYDL_HD T operator()(T a, T b) const {
+    return static_cast<T>(wrapping_t<T>(a) * wrapping_t<T>(b));
+  }
+};
 struct DivF {
   template <class T> PYDL_HD T operator()(T a, T b) const {
     if constexpr (std::is_floating_point<T>::value) return a / b;

@@ -9,14 +9,15 @@
 
 namespace pydl {
 
-// The dtype registry: X(Name, "name", itemsize). Order matters among the first five:
-// promotion picks the larger code (bool < uint8 < int64 < float32 < float64). float16 and
+// The dtype registry: X(Name, "name", itemsize). Order matters among the first six:
+// promotion picks the larger code (bool < uint8 < int32 < int64 < float32 < float64). float16 and
 // bfloat16 come after and take no part in promotion: they are storage types for the GPU's
 // tensor cores (creation, casts and matmul); every other op raises a TypeError for them
 // (see csrc/promote.h). Python reads the codes as _C.DType.FLOAT32 etc.
 #define PYDL_DTYPES(X)      \
   X(Bool, "bool", 1)        \
   X(UInt8, "uint8", 1)      \
+  X(Int32, "int32", 4)      \
   X(Int64, "int64", 8)      \
   X(Float32, "float32", 4)  \
   X(Float64, "float64", 8)  \
@@ -52,6 +53,7 @@ template <class T>
 constexpr DType dtype_of() {
   return std::is_same<T, bool>::value      ? DType::Bool
          : std::is_same<T, uint8_t>::value ? DType::UInt8
+         : std::is_same<T, int32_t>::value ? DType::Int32
          : std::is_same<T, int64_t>::value ? DType::Int64
          : std::is_same<T, float>::value   ? DType::Float32
                                            : DType::Float64;
@@ -59,7 +61,7 @@ constexpr DType dtype_of() {
 
 }  // namespace pydl
 
-// Runs the statements with `T` bound to the C++ type of `dtype`. The macros cover the five
+// Runs the statements with `T` bound to the C++ type of `dtype`. The macros cover the six
 // computing types only; any other dtype raises UnsupportedDType.
 #define PYDL_DTYPE_CASE(code, type, T, ...) \
   case ::pydl::DType::code: {               \
@@ -71,6 +73,7 @@ constexpr DType dtype_of() {
   switch (dtype) {                                          \
     PYDL_DTYPE_CASE(Bool, bool, T, __VA_ARGS__)             \
     PYDL_DTYPE_CASE(UInt8, uint8_t, T, __VA_ARGS__)         \
+    PYDL_DTYPE_CASE(Int32, int32_t, T, __VA_ARGS__)         \
     PYDL_DTYPE_CASE(Int64, int64_t, T, __VA_ARGS__)         \
     PYDL_DTYPE_CASE(Float32, float, T, __VA_ARGS__)         \
     PYDL_DTYPE_CASE(Float64, double, T, __VA_ARGS__)        \
@@ -80,6 +83,7 @@ constexpr DType dtype_of() {
 #define PYDL_DISPATCH_NUMERIC(dtype, T, ...)                 \
   switch (dtype) {                                          \
     PYDL_DTYPE_CASE(UInt8, uint8_t, T, __VA_ARGS__)         \
+    PYDL_DTYPE_CASE(Int32, int32_t, T, __VA_ARGS__)         \
     PYDL_DTYPE_CASE(Int64, int64_t, T, __VA_ARGS__)         \
     PYDL_DTYPE_CASE(Float32, float, T, __VA_ARGS__)         \
     PYDL_DTYPE_CASE(Float64, double, T, __VA_ARGS__)        \

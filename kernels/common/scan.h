@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include <limits>
 #include <type_traits>
 
 #include "kernels/common/macros.h"
@@ -39,8 +40,8 @@ PYDL_HD A scan_identity(ScanOp op) {
     if (op == ScanOp::LogSumExp || op == ScanOp::Max) return -INFINITY;
     if (op == ScanOp::Min) return INFINITY;
   } else {
-    if (op == ScanOp::Max) return INT64_MIN;  // integers scan in int64
-    if (op == ScanOp::Min) return INT64_MAX;
+    if (op == ScanOp::Max) return std::numeric_limits<A>::lowest();
+    if (op == ScanOp::Min) return std::numeric_limits<A>::max();
   }
   return op == ScanOp::Sum ? A(0) : A(1);
 }

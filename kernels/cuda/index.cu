@@ -15,6 +15,7 @@ namespace {
 // (see index.h).
 __device__ __forceinline__ void atomic_add(float* p, float v) { atomicAdd(p, v); }
 __device__ __forceinline__ void atomic_add(double* p, double v) { atomicAdd(p, v); }
+__device__ __forceinline__ void atomic_add(int32_t* p, int32_t v) { atomicAdd(reinterpret_cast<int*>(p), int(v)); }
 __device__ __forceinline__ void atomic_add(int64_t* p, int64_t v) {
   // Two's complement: an unsigned 64-bit add is the signed add.
   atomicAdd(reinterpret_cast<unsigned long long*>(p), static_cast<unsigned long long>(v));
@@ -184,6 +185,7 @@ __global__ void __launch_bounds__(kBlock)
 
 #define PYDL_DISPATCH_ATOMIC(dtype, T, ...)          \
   switch (dtype) {                                  \
+    PYDL_DTYPE_CASE(Int32, int32_t, T, __VA_ARGS__) \
     PYDL_DTYPE_CASE(Int64, int64_t, T, __VA_ARGS__) \
     PYDL_DTYPE_CASE(Float32, float, T, __VA_ARGS__) \
     PYDL_DTYPE_CASE(Float64, double, T, __VA_ARGS__) \

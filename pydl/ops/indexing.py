@@ -167,7 +167,7 @@ def _parse(x, index):
                 continue
             if arr._a.dtype != int64.code:
                 if arr.dtype.is_floating_point:
-                    raise IndexError("index: tensors used as indices must be int64 or bool")
+                    raise IndexError("index: tensors used as indices must be int64, int32 or bool")
                 arr = arr.long()
             expanded.append(arr.to(x.device))  # CPU indices (lists, arrays) serve a CUDA tensor too
         elif it is None or it is Ellipsis or isinstance(it, (slice, numbers.Integral)):

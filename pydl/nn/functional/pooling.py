@@ -5,7 +5,7 @@ import numbers
 
 from pydl import _C
 from pydl._C import ArgumentError
-from pydl._dtype import float64, int64, uint8
+from pydl._dtype import float64, int32, int64, uint8
 from pydl.autograd.function import Function
 from pydl.nn.functional.conv import _pair, _tensor
 from pydl.tensor import _wrap
@@ -40,7 +40,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     k = _pair(kernel_size, "kernel_size", "max_pool2d")
     window = (k, _stride(stride, k, "max_pool2d"), _pair(padding, "padding", "max_pool2d"),
               _pair(dilation, "dilation", "max_pool2d"))
-    if input.dtype in (uint8, int64):  # integers: pooled exactly through float64
+    if input.dtype in (uint8, int32, int64):  # integers: pooled exactly through float64
         if input.dtype == int64 and input.numel() and input.abs().amax().item() > 2 ** 53:
             raise ArgumentError("max_pool2d: int64 values beyond 2**53 are not supported")
         values, indices = _C.max_pool2d(input._a.astype(float64.code), *window, bool(ceil_mode))
