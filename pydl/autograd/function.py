@@ -122,9 +122,23 @@ def _topological_order(root):
     return order
 
 
+class PostAccumulateGradHook:
+    """A hook in a leaf's ``_hooks`` that runs after its ``.grad`` was updated (takes the leaf)."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+
 def _accumulate_leaf(t, g):
-    """Adds this backward's total gradient g into leaf t's .grad, after t's hooks (which may replace g)."""
+    """Adds this backward's total gradient g into leaf t's .grad, after t's hooks (which may replace g);
+    then runs its post-accumulate hooks."""
+    post = ()
     for hook in t._hooks or ():
+        if type(hook) is PostAccumulateGradHook:
+            post += (hook,)
+            continue
         replaced = hook(g)
         if replaced is not None:
             g = replaced
@@ -132,12 +146,15 @@ def _accumulate_leaf(t, g):
         t.grad = g if g._a.is_contiguous() else g.contiguous()
     else:
         t.grad = t.grad + g
+    for hook in post:
+        hook.fn(t)
 
 
 class _Backward(threading.local):
     # The ones that this thread's backward in progress seeded itself (loss.backward()), while
     # it runs: a Function may take it as exactly 1 without reading it back from a GPU.
     unit_seed = None
+    callbacks = None  # what queue_callback() asked to run when this thread's backward ends
 
 
 _backward = _Backward()
@@ -146,6 +163,14 @@ _backward = _Backward()
 def is_unit_seed(g):
     """Whether the incoming gradient g is backward()'s own seed of ones."""
     return g is _backward.unit_seed
+
+
+def queue_callback(fn):
+    """Runs fn() once the backward in progress on this thread has accumulated every gradient
+    (what DistributedDataParallel waits for its gradient all-reduces in)."""
+    if _backward.callbacks is None:
+        raise RuntimeError("queue_callback: no backward is running on this thread")
+    _backward.callbacks.append(fn)
 
 
 def backward(tensor, grad=None, retain_graph=False):
@@ -164,20 +189,35 @@ def backward(tensor, grad=None, retain_graph=False):
         raise ValueError(f"backward: gradient shape {tuple(grad.shape)} does not match tensor shape {tuple(tensor.shape)}")
     root = tensor._node
     with no_grad():
-        if root is None:
-            _accumulate_leaf(tensor, grad)
-            return
-        _backward.unit_seed = grad if seeded else None
+        _backward.unit_seed = grad if seeded and root is not None else None
+        _backward.callbacks = callbacks = []
         try:
-            _run_backward(root, grad, retain_graph)
+            if root is None:
+                _accumulate_leaf(tensor, grad)
+            else:
+                _run_backward(root, grad, retain_graph)
+            for fn in callbacks:
+                fn()
         finally:
-            _backward.unit_seed = None
+            _backward.unit_seed = _backward.callbacks = None
+
+
+def _last_uses(order):
+    """Leaf id -> the position in order of the last node that feeds it a gradient."""
+    last = {}
+    for i, node in enumerate(order):
+        for t in node.inputs:
+            if t is not None and t._node is None:
+                last[id(t)] = i
+    return last
 
 
 def _run_backward(root, grad, retain_graph):
     pending = {id(root): grad}
     leaves = {}  # id -> (leaf, summed gradient): hooks see one total per backward, as PyTorch
-    for node in _topological_order(root):
+    order = _topological_order(root)
+    last = _last_uses(order)
+    for i, node in enumerate(order):
         g = pending.pop(id(node), None)
         if g is None:
             continue
@@ -196,9 +236,15 @@ def _run_backward(root, grad, retain_graph):
                 key = id(t._node)
                 prev = pending.get(key)
                 pending[key] = gi if prev is None else prev + gi
+        # A leaf's gradient is whole once the last node that feeds it has run: accumulate it now,
+        # so that its hooks (DistributedDataParallel's all-reduce) start while backward goes on.
+        for t in node.inputs:
+            if t is not None and t._node is None and last.get(id(t)) == i:
+                total = leaves.pop(id(t), None)
+                if total is not None:
+                    _accumulate_leaf(*total)
         if not retain_graph:
             node.inputs = None
             node.__dict__.clear()
-    for t, g in leaves.values():
+    for t, g in leaves.values():  # those whose last feeding node received no gradient
         _accumulate_leaf(t, g)
-

@@ -21,3 +21,28 @@ class TensorBase:
     def _grad_seed(self):
         """backward()'s implicit gradient: ones with this tensor's shape, dtype and device."""
         raise NotImplementedError
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Calls hook(tensor) each time a backward has accumulated this leaf's ``.grad`` (the leaf's
+        gradient for that backward is whole: the rest of the backward may still be running).
+        Returns a handle whose ``remove()`` unregisters it."""
+        from pydl.autograd.function import PostAccumulateGradHook
+
+        if self._node is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook: hooks are supported on leaf tensors only")
+        entry = PostAccumulateGradHook(hook)
+        self._hooks = (self._hooks or ()) + (entry,)
+        return _HookHandle(self, entry)
+
+
+class _HookHandle:
+    __slots__ = ("_tensor", "_entry")
+
+    def __init__(self, tensor, entry):
+        self._tensor, self._entry = tensor, entry
+
+    def remove(self):
+        t = self._tensor
+        if t is not None and t._hooks:
+            t._hooks = tuple(h for h in t._hooks if h is not self._entry) or None
+        self._tensor = None

@@ -16,7 +16,7 @@ from pydl.nn.norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from pydl.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from pydl.nn.residual import BasicBlock, Residual
 from pydl.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
-from pydl.nn import models, utils  # noqa: F401
+from pydl.nn import models, parallel, utils  # noqa: F401
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Linear", "Identity", "Conv1d", "Conv2d", "Conv3d",
@@ -24,7 +24,7 @@ __all__ = [
     "Dropout", "Flatten", "Unflatten", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "MaxPool2d", "AvgPool2d",
     "AdaptiveAvgPool2d", "Residual",
     "BasicBlock", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss", "functional",
-    "init", "utils",
+    "init", "parallel", "utils",
 ] + activation.__all__
 
 __getattr__ = _module_getattr("pydl.nn")
