@@ -12,5 +12,6 @@ void bind_norm(pybind11::module_& m);  // bind_norm.cpp: dropout, batch-norm
 void bind_conv(pybind11::module_& m);  // bind_conv.cpp: conv2d, pooling
 void bind_optim(pybind11::module_& m);  // bind_optim.cpp: optimizer update kernels
 void bind_runtime(pybind11::module_& m);  // bind_runtime.cpp: CUDA memory stats and streams, DLPack
+void bind_nccl(pybind11::module_& m);  // bind_nccl.cpp: NCCL, loaded at run time (pydl.distributed)
 
 }  // namespace pydl

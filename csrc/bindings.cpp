@@ -131,6 +131,7 @@ PYBIND11_MODULE(_C, m) {
   bind_conv(m);
   bind_optim(m);
   bind_runtime(m);
+  bind_nccl(m);
 }
 
 void pydl::bind_core(py::module_& m) {
