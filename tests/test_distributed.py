@@ -170,6 +170,17 @@ def test_launcher_without_mpi_sets_the_environment_and_stops_the_job_when_a_rank
     assert time.monotonic() - started < 20
 
 
+@needs_mpi
+def test_the_ddp_example_trains_on_two_ranks(tmp_path):
+    example = HERE.parent / "examples" / "train_ddp.py"
+    proc = subprocess.run([sys.executable, "-m", "pydl.distributed.run", "--nproc-per-node", "2", str(example),
+                           "--epochs", "1", "--out", str(tmp_path)], capture_output=True, text=True, timeout=120,
+                          env=_env())
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    accuracy = float(re.findall(r"epoch 1: validation accuracy ([\d.]+)% \(2 ranks\)", proc.stdout)[0])
+    assert accuracy > 75.0 and (tmp_path / "mlp_ddp.safetensors").exists()
+
+
 # ---------------------------------------------------------------------- NCCL without a GPU
 @needs_nccl
 def test_nccl_loads_at_run_time():
