@@ -215,6 +215,22 @@ def ddp_bucket_order(rank, size):
 
 
 @case
+def ddp_buckets_start_during_backward(rank, size):
+    pydl.manual_seed(6)
+    model = nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 3))
+    started_before_first_layer = []
+    # Runs before DDP's own hook on the first layer's weight, the last gradient backward produces.
+    model[0].weight.register_post_accumulate_grad_hook(lambda p: started_before_first_layer.append(ddp.reducer._next))
+    ddp = DDP(model, bucket_cap_mb=1e-5)  # one parameter a bucket: 4.bias, 4.weight, 2.bias, ..., 0.weight
+    assert len(ddp.reducer.buckets) == 6
+    ddp(pydl.randn(4, 6)).sum().backward()
+    # The buckets of layers 4 and 2 were in flight before backward reached layer 0.
+    assert len(started_before_first_layer) == 1 and started_before_first_layer[0] >= 4, started_before_first_layer
+    assert ddp.reducer._next == 0 and not ddp.reducer.armed  # all waited for when backward returned
+    assert allclose_ranks(np.concatenate([p.grad.numpy().reshape(-1) for p in model.parameters()]))
+
+
+@case
 def ddp_batchnorm_buffers_in_sync(rank, size):
     pydl.manual_seed(3)
     model = nn.Sequential(nn.Linear(4, 5), nn.BatchNorm1d(5), nn.ReLU(), nn.Linear(5, 2))

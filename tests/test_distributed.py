@@ -181,6 +181,17 @@ def test_the_ddp_example_trains_on_two_ranks(tmp_path):
     assert accuracy > 75.0 and (tmp_path / "mlp_ddp.safetensors").exists()
 
 
+@needs_mpi
+def test_the_mpi_backend_refuses_ranks_that_mpiexec_did_not_start(tmp_path):
+    script = tmp_path / "job.py"
+    script.write_text("import pydl.distributed as dist\ndist.init_process_group('mpi')\n")
+    proc = subprocess.run([sys.executable, "-m", "pydl.distributed.run", "--backend", "nccl", "--nproc-per-node", "2",
+                           str(script)], capture_output=True, text=True, timeout=60, env=_env())
+    assert proc.returncode != 0
+    assert "WORLD_SIZE is 2 but MPI sees 1 process(es): the mpi backend needs its ranks started by mpiexec" \
+        in proc.stderr
+
+
 # ---------------------------------------------------------------------- NCCL without a GPU
 @needs_nccl
 def test_nccl_loads_at_run_time():
