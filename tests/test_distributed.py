@@ -11,6 +11,7 @@ import pathlib
 import re
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 
@@ -35,6 +36,8 @@ except ImportError:
     MPIEXEC = None
 needs_mpi = pytest.mark.skipif(MPIEXEC is None, reason="needs mpi4py and mpiexec: pip install \"pydl[distributed]\"")
 needs_nccl = pytest.mark.skipif(nccl_library.find() is None, reason="needs NCCL: pip install \"pydl[nccl]\"")
+LAUNCH = [sys.executable, "-m", "pydl.distributed.run"]
+LAUNCH = [sys.executable, "-m", "pydl.distributed.run"]
 LAUNCH_TIMEOUT = 90  # seconds for one mpiexec run of every case (about 1 s here)
 
 
@@ -42,16 +45,20 @@ def _env(**extra):
     return dict(os.environ, OMP_NUM_THREADS="1", **extra)
 
 
+def _run(command, timeout=60, **env):
+    """Runs command outside the source tree (whose pydl/ has no _C), OMP_NUM_THREADS=1 and env added."""
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=_env(**env),
+                          cwd=tempfile.gettempdir())
+
+
 def _mpiexec(n, *args, timeout=LAUNCH_TIMEOUT, **env):
     started = time.monotonic()
-    proc = subprocess.run([MPIEXEC, "-n", str(n), sys.executable, str(HERE / "distributed_cases.py"), *args],
-                          capture_output=True, text=True, timeout=timeout, env=_env(**env))
+    proc = _run([MPIEXEC, "-n", str(n), sys.executable, str(HERE / "distributed_cases.py"), *args], timeout, **env)
     return proc, time.monotonic() - started
 
 
 def _python(code, timeout=60, **env):
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          timeout=timeout, env=_env(**env))
+    return _run([sys.executable, "-c", textwrap.dedent(code)], timeout, **env)
 
 
 # ---------------------------------------------------------------------- every case, on 2 and 3 ranks
@@ -141,8 +148,7 @@ def test_launcher_starts_an_mpi_job(tmp_path):
         print(f"rank {dist.get_rank()} of {dist.get_world_size()}: {t.item()} {sys.argv[1:]}")
         dist.destroy_process_group()
     """))
-    proc = subprocess.run([sys.executable, "-m", "pydl.distributed.run", "--nproc-per-node", "2", str(script),
-                           "--lr", "0.1"], capture_output=True, text=True, timeout=60, env=_env())
+    proc = _run([*LAUNCH, "--nproc-per-node", "2", str(script), "--lr", "0.1"])
     assert proc.returncode == 0, proc.stderr[-3000:]
     # (mpiexec forwards each rank's writes as they come: a line may arrive in pieces)
     assert sorted(re.findall(r"rank \d of 2: [\d.]+ \[.*?\]", proc.stdout)) == \
@@ -161,8 +167,7 @@ def test_launcher_without_mpi_sets_the_environment_and_stops_the_job_when_a_rank
         time.sleep(60)
     """))
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "pydl.distributed.run", "--backend", "nccl", "--nproc-per-node", "3",
-                           str(script)], capture_output=True, text=True, timeout=60, env=_env())
+    proc = _run([*LAUNCH, "--backend", "nccl", "--nproc-per-node", "3", str(script)])
     assert proc.returncode == 3
     lines = sorted(line for line in proc.stdout.splitlines() if line)
     assert lines == [f"{r} 3 {r} 3 127.0.0.1 True" for r in range(3)]
@@ -173,9 +178,7 @@ def test_launcher_without_mpi_sets_the_environment_and_stops_the_job_when_a_rank
 @needs_mpi
 def test_the_ddp_example_trains_on_two_ranks(tmp_path):
     example = HERE.parent / "examples" / "train_ddp.py"
-    proc = subprocess.run([sys.executable, "-m", "pydl.distributed.run", "--nproc-per-node", "2", str(example),
-                           "--epochs", "1", "--out", str(tmp_path)], capture_output=True, text=True, timeout=120,
-                          env=_env())
+    proc = _run([*LAUNCH, "--nproc-per-node", "2", str(example), "--epochs", "1", "--out", str(tmp_path)], 120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     accuracy = float(re.findall(r"epoch 1: validation accuracy ([\d.]+)% \(2 ranks\)", proc.stdout)[0])
     assert accuracy > 75.0 and (tmp_path / "mlp_ddp.safetensors").exists()
@@ -185,8 +188,7 @@ def test_the_ddp_example_trains_on_two_ranks(tmp_path):
 def test_the_mpi_backend_refuses_ranks_that_mpiexec_did_not_start(tmp_path):
     script = tmp_path / "job.py"
     script.write_text("import pydl.distributed as dist\ndist.init_process_group('mpi')\n")
-    proc = subprocess.run([sys.executable, "-m", "pydl.distributed.run", "--backend", "nccl", "--nproc-per-node", "2",
-                           str(script)], capture_output=True, text=True, timeout=60, env=_env())
+    proc = _run([*LAUNCH, "--backend", "nccl", "--nproc-per-node", "2", str(script)])
     assert proc.returncode != 0
     assert "WORLD_SIZE is 2 but MPI sees 1 process(es): the mpi backend needs its ranks started by mpiexec" \
         in proc.stderr
@@ -288,9 +290,8 @@ def test_nccl_cuda_two_ranks_on_one_gpu(tmp_path):
         pytest.skip("two ranks on one GPU need NCCL >= 2.30 (NCCL_MULTI_RANK_GPU_ENABLE)")
     script = tmp_path / "job.py"
     script.write_text(textwrap.dedent(NCCL_JOB))
-    proc = subprocess.run([sys.executable, "-m", "pydl.distributed.run", "--backend", "nccl", "--nproc-per-node", "2",
-                           str(script)], capture_output=True, text=True, timeout=120,
-                          env=_env(NCCL_MULTI_RANK_GPU_ENABLE="1"))
+    proc = _run([*LAUNCH, "--backend", "nccl", "--nproc-per-node", "2", str(script)], 120,
+                NCCL_MULTI_RANK_GPU_ENABLE="1")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert sorted(line for line in proc.stdout.splitlines() if line) == ["ok 0", "ok 1"]
 
