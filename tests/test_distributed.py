@@ -37,7 +37,6 @@ except ImportError:
 needs_mpi = pytest.mark.skipif(MPIEXEC is None, reason="needs mpi4py and mpiexec: pip install \"pydl[distributed]\"")
 needs_nccl = pytest.mark.skipif(nccl_library.find() is None, reason="needs NCCL: pip install \"pydl[nccl]\"")
 LAUNCH = [sys.executable, "-m", "pydl.distributed.run"]
-LAUNCH = [sys.executable, "-m", "pydl.distributed.run"]
 LAUNCH_TIMEOUT = 90  # seconds for one mpiexec run of every case (about 1 s here)
 
 
