@@ -74,6 +74,7 @@ int nccl_type(DType d, const char* op) {
   switch (d) {
     case DType::Bool:
     case DType::UInt8: return ncclUint8;
+    case DType::Int32: return ncclInt32;
     case DType::Int64: return ncclInt64;
     case DType::Float32: return ncclFloat32;
     case DType::Float64: return ncclFloat64;
@@ -81,7 +82,6 @@ int nccl_type(DType d, const char* op) {
     case DType::BFloat16: return ncclBfloat16;
     default: break;
   }
-  if (itemsize(d) == 4) return ncclInt32;  // int32
   fail<TypeError>(op, ": NCCL has no type for this tensor's dtype");
 }
 
