@@ -4,6 +4,7 @@
 
 #include "csrc/array.h"
 #include "csrc/bind.h"
+#include "csrc/cpu_allocator.h"
 #include "csrc/cuda/allocator.h"
 #include "csrc/cuda/runtime.h"
 #include "csrc/dlpack.h"
@@ -87,6 +88,13 @@ void pydl::bind_runtime(py::module_& m) {
   m.def("cuda_current_stream", [](int device) { return reinterpret_cast<intptr_t>(cuda::current_stream(device)); });
   m.def("cuda_make_stream_wait", &cuda::make_stream_wait);
   m.def("cuda_sync_checks_enabled", &cuda::sync_checks_enabled);
+  m.def("cpu_cache_stats", [] {
+    const cpu_allocator::Stats s = cpu_allocator::stats();
+    py::dict d;
+    d["cached_bytes"] = s.cached_bytes, d["cap_bytes"] = s.cap_bytes, d["hits"] = s.hits, d["misses"] = s.misses;
+    return d;
+  });
+  m.def("cpu_empty_cache", &cpu_allocator::empty_cache);
 
   m.def("dlpack_device", [](const Array& a) {
     DLDevice d = dlpack_device(a);

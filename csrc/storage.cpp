@@ -1,7 +1,6 @@
 #include "csrc/storage.h"
 
-#include <cstdlib>
-
+#include "csrc/cpu_allocator.h"
 #include "csrc/cuda/runtime.h"
 #include "csrc/errors.h"
 
@@ -9,10 +8,8 @@ namespace pydl {
 
 std::shared_ptr<Storage> Storage::allocate(size_t nbytes, Device device) {
   if (device.is_cpu()) {
-    const size_t rounded = ((nbytes ? nbytes : 1) + 63) & ~size_t(63);
-    void* p = std::aligned_alloc(64, rounded);
-    if (!p) fail<MemoryError>("cpu: out of memory allocating ", nbytes, " bytes");
-    return std::make_shared<Storage>(p, nbytes, device, [](void* q) { std::free(q); });
+    void* p = cpu_allocator::allocate(nbytes);
+    return std::make_shared<Storage>(p, nbytes, device, [nbytes](void* q) { cpu_allocator::release(q, nbytes); });
   }
   // The device's caching allocator (csrc/cuda/allocator.h): freeing returns the block to its cache.
   const int index = device.index;
