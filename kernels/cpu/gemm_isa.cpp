@@ -8,7 +8,9 @@
 //                                 so each ISA gets its own register width)
 //
 // Transposes are absorbed by the packing (row/column strides), edges by zero-padded
-// panels and a masked write-back, alpha/beta/bias/ReLU/GELU by the write-back.
+// panels and a masked write-back, alpha/beta/bias/ReLU by the write-back (whole tiles from
+// the registers). Where packing does not pay, the micro-kernel reads A or B in place
+// (gemm_one says when).
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -59,17 +61,32 @@ constexpr int64_t kThreadedMacs = int64_t(1) << 22;
 
 thread_local ScratchBuffer tls_a, tls_b;
 
-// Below this many columns of C, a row-major A is not packed; up to this many rows, nor is a
-// row-major B (gemm_one).
-constexpr int64_t kInPlaceMaxN = 512;
+// Up to this many rows of C, a row-major B is not packed (gemm_one).
 constexpr int64_t kInPlaceMaxM = 64;
 
 struct View {  // element (i, j) of op(X) is x[i * rs + j * cs]
   int64_t rs, cs;
 };
 
+// Packs MR rows of op(A) over kc: dst[p * MR + i] = A(i, p), rows past `rows` zero. The two
+// layouts of a whole strip get loops whose access is contiguous (a transposed A, the weight
+// gradients' A^T, is MR consecutive elements per p; a row-major one is read along its rows).
 template <class T, int MR>
-void pack_a_strip(const T* a, View v, int64_t rows, int64_t kc, T* dst) {
+void pack_a_strip(const T* a, View v, int64_t rows, int64_t kc, T* __restrict dst) {
+  if (rows == MR && v.rs == 1) {
+    for (int64_t p = 0; p < kc; ++p) {
+      const T* __restrict src = a + p * v.cs;
+      for (int i = 0; i < MR; ++i) dst[p * MR + i] = src[i];
+    }
+    return;
+  }
+  if (rows == MR && v.cs == 1) {
+    for (int i = 0; i < MR; ++i) {
+      const T* __restrict src = a + i * v.rs;
+      for (int64_t p = 0; p < kc; ++p) dst[p * MR + i] = src[p];
+    }
+    return;
+  }
   for (int64_t p = 0; p < kc; ++p)
     for (int i = 0; i < MR; ++i) dst[p * MR + i] = i < rows ? a[i * v.rs + p * v.cs] : T(0);
 }
@@ -80,6 +97,10 @@ void pack_b_strip(const T* b, View v, int64_t cols, int64_t kc, T* dst) {
   if (v.rs == 1 && v.cs != 1) {  // B transposed (x @ W.T): read each of W's rows along K, write the strip in L1
     for (int j = 0; j < NR; ++j)
       for (int64_t p = 0; p < kc; ++p) dst[p * NR + j] = j < cols ? b[p + j * v.cs] : T(0);
+    return;
+  }
+  if (v.cs == 1 && cols == NR) {  // row-major B: whole rows of the strip
+    for (int64_t p = 0; p < kc; ++p) __builtin_memcpy(dst + p * NR, b + p * v.rs, sizeof(T) * NR);
     return;
   }
   for (int64_t p = 0; p < kc; ++p)
@@ -127,7 +148,7 @@ __attribute__((noinline)) void write_back(const typename Cfg<T>::V (*tile)[kNV],
         r += first ? old * e.beta : old;
       }
       if (last) {
-        r += bias_v;
+        if (bias) r += bias_v;
         if (e.relu) r = relu_vector(r);
         if (e.gelu)
           for (int l = 0; l < VL; ++l) r[l] = gelu(r[l]);
@@ -140,9 +161,9 @@ __attribute__((noinline)) void write_back(const typename Cfg<T>::V (*tile)[kNV],
 
 // The MR x NR register tile of op(A) @ op(B) over kc, written back into C:
 // C = (first ? beta*C : C) + alpha*AB, then bias and ReLU once the last K block is in.
-// A is a packed strip (element (i, p) at pa[p * MR + i]) or, when lda > 0, MR rows of a
-// row-major A read in place (at pa[i * lda + p]). B's strip has its rows ldb apart: NR when
-// packed, or a row-major B's stride when read in place.
+// A's element (i, p) is at pa[i * lda + p] for MR rows of a row-major A read in place (lda > 0),
+// else at pa[p * -lda + i]: a packed strip (lda = -MR) or a transposed A read in place. B's strip
+// has its rows ldb apart: NR when packed, or a row-major B's stride when read in place.
 template <class T, int MR>
 void micro_kernel(int64_t kc, const T* __restrict pa, int64_t lda, const T* __restrict pb, int64_t ldb, T* c,
                   int64_t ldc, int64_t rows, int64_t cols, const Epilogue<T>& e, bool first, bool last,
@@ -163,21 +184,27 @@ void micro_kernel(int64_t kc, const T* __restrict pa, int64_t lda, const T* __re
   if (lda > 0)
     for (int64_t p = 0; p < kc; ++p) step(p, [&](int i) { return pa[i * lda + p]; });
   else
-    for (int64_t p = 0; p < kc; ++p) step(p, [&](int i) { return pa[p * MR + i]; });
-  const bool plain = !(last && (bias || e.relu || e.gelu)) && (!first || e.beta == T(0));
-  if (plain && rows == MR && cols == NR) {  // the common tile, unrolled from the registers
-    const V alpha = V{} + e.alpha;
+    for (int64_t p = 0; p < kc; ++p) step(p, [&](int i) { return pa[p * -lda + i]; });
+  if (rows == MR && cols == NR && !(last && e.gelu)) {  // a whole tile, written from the registers
+    const V alpha = V{} + e.alpha, beta = V{} + (first ? e.beta : T(1));
+    const bool add_old = !first || e.beta != T(0), add_bias = last && bias, relu = last && e.relu;
+    V bias_v[kNV];
+    for (int v = 0; v < kNV; ++v) bias_v[v] = V{};
+    if (add_bias)
+      for (int v = 0; v < kNV; ++v) __builtin_memcpy(&bias_v[v], bias + v * VL, sizeof(V));
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
-      for (int v = 0; v < kNV; ++v) {
+      for (int v = 0; v < kNV; ++v) {  // the operations of write_back, in its order
         T* cp = c + i * ldc + v * VL;
         V r = acc[i][v] * alpha;
-        if (!first) {
+        if (add_old) {
           V old;
           __builtin_memcpy(&old, cp, sizeof(V));
-          r += old;
+          r += first ? old * beta : old;
         }
+        if (add_bias) r += bias_v[v];
+        if (relu) r = relu_vector(r);
         __builtin_memcpy(cp, &r, sizeof(V));
       }
     return;
@@ -295,11 +322,16 @@ void gemm_one(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int64
   const int64_t kc_max = k < KC ? (k ? k : 1) : KC;
   T* pb = tls_b.get<T>(kc_max * (((n < NC ? n : NC) + NR - 1) / NR) * NR);
   T* pa = tls_a.get<T>(kc_max * (((m < MC ? m : MC) + MR - 1) / MR) * MR);
-  // A row-major is read in place (whole strips; the last, partial one is packed) where packing
-  // it would not pay: a narrow C reuses each packed strip for a few B strips only, and packing
-  // transposes A (a 256x256 A took a quarter of the time of its product with a 256x64 B). Not
-  // when its rows lie a multiple of 4 KiB apart: a strip's rows would share one L1 set.
-  const bool in_place_a = va.cs == 1 && va.rs > 0 && n < kInPlaceMaxN && (va.rs * int64_t(sizeof(T))) % 4096 != 0;
+  // A row-major is read in place (whole strips; the last, partial one is packed): packing
+  // transposes it, which cost more than the micro-kernel's reads along its rows save (a 256x256 A
+  // took a quarter of the time of its product with a 256x64 B; 64x128 by 128x512 ran 10-15%
+  // faster unpacked, and no shape measured slower). Not when its rows lie a multiple of 4 KiB
+  // apart: a strip's rows would share one L1 set.
+  const bool in_place_a = va.cs == 1 && va.rs > 0 && (va.rs * int64_t(sizeof(T))) % 4096 != 0;
+  // A transposed (a weight gradient's) holds each p's MR entries side by side, as a packed strip
+  // does, but lda apart: read in place when C is one B strip wide, so that packing A would serve
+  // that strip only (512x1792 by 1792x28: 61 -> 82 GFLOP/s on one Intel core).
+  const bool in_place_at = va.rs == 1 && va.cs > 1 && n <= NR && (va.cs * int64_t(sizeof(T))) % 4096 != 0;
   // Likewise a row-major B when C is short (each packed B strip would serve a few A strips only:
   // a recurrent layer's step, 64 rows by 512 from 128, spent a third of its time packing W_hh).
   const bool in_place_b = vb.cs == 1 && vb.rs > 0 && m <= kInPlaceMaxM && (vb.rs * int64_t(sizeof(T))) % 4096 != 0;
@@ -325,7 +357,7 @@ void gemm_one(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int64
 #pragma omp for schedule(static)
           for (int64_t s = 0; s < m_strips; ++s) {
             const int64_t rows = mc - s * MR < MR ? mc - s * MR : MR;
-            if (!in_place_a || rows < MR)
+            if (!(in_place_a || in_place_at) || rows < MR)
               pack_a_strip<T, MR>(a + (ic + s * MR) * va.rs + pc * va.cs, va, rows, kc, pa + s * MR * kc);
           }
 #pragma omp for schedule(static)
@@ -335,9 +367,12 @@ void gemm_one(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int64
             const int64_t cols = nc - js * NR < NR ? nc - js * NR : NR;
             const int64_t col0 = jc + js * NR;
             const bool whole = in_place_a && rows == MR, b_whole = in_place_b && cols == NR;
-            const T* strip = whole ? a + (ic + is * MR) * va.rs + pc : pa + is * MR * kc;
+            const bool whole_t = in_place_at && rows == MR;
+            const T* strip = whole     ? a + (ic + is * MR) * va.rs + pc
+                             : whole_t ? a + (ic + is * MR) + pc * va.cs
+                                       : pa + is * MR * kc;
             const T* b_strip = b_whole ? b + pc * vb.rs + col0 : pb + js * NR * kc;
-            micro_kernel<T, MR>(kc, strip, whole ? va.rs : 0, b_strip, b_whole ? vb.rs : NR,
+            micro_kernel<T, MR>(kc, strip, whole ? va.rs : whole_t ? -va.cs : -MR, b_strip, b_whole ? vb.rs : NR,
                                 c + (ic + is * MR) * ldc + col0, ldc, rows, cols, e, first, last,
                                 e.bias ? e.bias + col0 : nullptr);
           }
