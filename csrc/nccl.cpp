@@ -141,7 +141,11 @@ Communicator::Communicator(const std::string& id, int nranks, int rank, int devi
     fail<ValueError>("NcclComm: the unique id should have ", sizeof(ncclUniqueId), " bytes, got ", id.size());
   if (nranks < 1 || rank < 0 || rank >= nranks)
     fail<ValueError>("NcclComm: expected 0 <= rank < nranks, got rank ", rank, " of ", nranks);
-  if (streams::available()) streams::set_device(device);
+  if (streams::available()) {
+    if (cuda::device_count() == 0)
+      fail<RuntimeError>("init_process_group(backend='nccl'): ", cuda::unavailable_reason());
+    streams::set_device(device);
+  }
   ncclUniqueId uid;
   std::copy(id.begin(), id.end(), uid.internal);
   ncclComm_t comm = nullptr;
