@@ -37,8 +37,8 @@ from pydl.ops.reduction import (all, amax, amin, any, argmax, argmin, logsumexp,
                                 sum, var, var_mean)
 from pydl.ops.scan import cummax, cummin, cumprod, cumsum, logcumsumexp, prod
 from pydl.ops.sort import argsort, kthvalue, msort, sort, topk
-from pydl.ops.shape import (broadcast_to, cat, chunk, clone, concat, flatten, narrow, permute, repeat_interleave,
-                            reshape, split, squeeze, stack, tile, transpose, unbind, unsqueeze)
+from pydl.ops.shape import (broadcast_to, cat, chunk, clone, concat, flatten, movedim, narrow, permute,
+                            repeat_interleave, reshape, split, squeeze, stack, tile, transpose, unbind, unsqueeze)
 from pydl.tensor import Size, Tensor
 from pydl.dlpack import from_dlpack
 from pydl.serialization import load, save

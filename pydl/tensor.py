@@ -477,6 +477,7 @@ class Tensor(TensorBase):
     flatten = _op(_SHAPE)
     unflatten = _op(_SHAPE)
     permute = _op(_SHAPE)
+    movedim = _op(_SHAPE)
     transpose = _op(_SHAPE)
     t = _op(_SHAPE)
     expand = _op(_SHAPE)

@@ -1,13 +1,13 @@
 """GradientTape, as tf.GradientTape, over pydl's autograd graph.
 
 pydl records the graph whenever grad mode is on and an input requires grad (trainable weights do), so
-the tape turns grad mode on while it is open and, in gradient(), walks the recorded graph back from
-the target, collecting the gradients of the sources only: nobody's .grad is touched. Tensors that do
-not require grad are recorded once watch()ed.
+the tape turns grad mode on while it is open and, in gradient(), asks pydl.autograd.grad for the
+gradients of the sources: nobody's .grad is touched. Tensors that do not require grad are recorded
+once watch()ed.
 """
 import pydl
-from pydl.autograd import function as _fn
-from pydl.autograd.grad_mode import enable_grad, no_grad, set_grad_enabled
+from pydl.autograd import grad
+from pydl.autograd.grad_mode import enable_grad, set_grad_enabled
 from pydl.keras.keras_tensor import flatten, pack_like
 from pydl.tensor import Tensor
 
@@ -17,6 +17,7 @@ class GradientTape:
         self.persistent = persistent
         self.watch_accessed_variables = watch_accessed_variables
         self._watched = []  # tensors watch() made require grad; put back when the tape closes
+        self._recorded = []  # all that watch() made require grad, for gradient() after the tape closed
         self._recording = False
         self._used = False
         self._mode = None
@@ -46,6 +47,7 @@ class GradientTape:
             if not t.requires_grad:
                 t.requires_grad = True
                 self._watched.append(t)
+                self._recorded.append(t)
 
     def stop_recording(self):
         """A context in which nothing is recorded (grad mode off)."""
@@ -69,84 +71,41 @@ class GradientTape:
         for i, s in enumerate(flat):
             if not isinstance(s, Tensor):
                 raise TypeError(f"GradientTape.gradient: source {i} is a {type(s).__name__}, not a pydl Tensor")
-        root, seed, unit = _root(target, output_gradients)
-        grads = _gradients(root, seed, flat, self.persistent, unit)
+        targets, seeds = _targets(target, output_gradients)
+        closed = [t for t in self._recorded if not t.requires_grad]
+        for t in closed:  # watched while the tape was open, so recorded: a source again for this call
+            t.requires_grad = True
+        try:
+            live = [i for i, t in enumerate(targets) if t.requires_grad]
+            wanted = [i for i, s in enumerate(flat) if s.requires_grad]
+            grads = [None] * len(flat)
+            if live and wanted:  # an unwatched constant (or a target made of them) has no gradient
+                found = grad([targets[i] for i in live], [flat[i] for i in wanted], [seeds[i] for i in live],
+                             retain_graph=self.persistent, allow_unused=True)
+                for i, g in zip(wanted, found):
+                    grads[i] = g
+        finally:
+            for t in closed:
+                t.requires_grad = False
         if unconnected_gradients == "zero":
             grads = [pydl.zeros_like(s.detach()) if g is None else g for s, g in zip(flat, grads)]
         return pack_like(sources, grads)
 
 
-def _root(target, output_gradients):
-    """(the tensor to walk back from, its gradient, whether that is ours of ones): one target as is,
-    several summed."""
+def _targets(target, output_gradients):
+    """The targets and the gradient each is seeded with: None (ones, from autograd.grad) for a scalar;
+    ones for a target that is not, which sums it, as TensorFlow."""
     targets = flatten(target)
     seeds = flatten(output_gradients) if output_gradients is not None else [None] * len(targets)
     if len(seeds) != len(targets):
         raise ValueError(f"GradientTape.gradient: {len(targets)} targets but {len(seeds)} output_gradients")
-    for t in targets:
+    for i, (t, g) in enumerate(zip(targets, seeds)):
         if not isinstance(t, Tensor):
             raise TypeError(f"GradientTape.gradient: the target is a {type(t).__name__}, not a pydl Tensor")
-    if len(targets) == 1:
-        t, g = targets[0], seeds[0]
         if g is None:
-            return t, pydl.ones_like(t.detach()), True
-        if tuple(g.shape) != tuple(t.shape):
+            if t.numel() != 1:
+                seeds[i] = pydl.ones_like(t.detach())
+        elif tuple(g.shape) != tuple(t.shape):
             raise ValueError(f"GradientTape.gradient: output_gradients has shape {tuple(g.shape)}, the target "
                              f"{tuple(t.shape)}")
-        return t, g.to(t.dtype), False
-    with enable_grad():
-        total = None
-        for t, g in zip(targets, seeds):
-            part = (t if g is None else t * g).sum()
-            total = part if total is None else total + part
-    return total, pydl.ones_like(total.detach()), True
-
-
-def _gradients(root, seed, sources, retain_graph, unit_seed):
-    """The gradient of root (seeded with seed) with respect to each source, by one reverse walk of
-    the recorded graph; leaves' .grad are left alone. A non-leaf source gets the total gradient that
-    flows into the node that made it."""
-    results = [None] * len(sources)
-    leaf_index, node_index = {}, {}
-    for i, s in enumerate(sources):
-        if s._node is None:
-            leaf_index.setdefault(id(s), []).append(i)
-        else:
-            node_index.setdefault(id(s._node), []).append(i)
-
-    def collect(indices, g):
-        for i in indices:
-            results[i] = g if results[i] is None else results[i] + g
-
-    collect(leaf_index.get(id(root), ()) if root._node is None else node_index.get(id(root._node), ()), seed)
-    if root._node is None or not root.requires_grad:
-        return results
-    with no_grad():
-        _fn._backward.unit_seed = seed if unit_seed else None  # fused losses may take it as exactly 1
-        try:
-            pending = {id(root._node): seed}
-            for node in _fn._topological_order(root._node):
-                g = pending.pop(id(node), None)
-                if g is None:
-                    continue
-                if node is not root._node:
-                    collect(node_index.get(id(node), ()), g)
-                grads = node.backward(node, g)
-                if not isinstance(grads, tuple):
-                    grads = (grads,)
-                for t, gi in zip(node.inputs, grads):
-                    if t is None or gi is None:
-                        continue
-                    if gi._a.dtype != t._a.dtype:
-                        gi = gi.to(t.dtype)
-                    if t._node is None:
-                        collect(leaf_index.get(id(t), ()), gi)
-                    else:
-                        key = id(t._node)
-                        pending[key] = gi if key not in pending else pending[key] + gi
-                if not retain_graph:
-                    node.inputs = None
-                    node.__dict__.clear()
-        finally:
-            _fn._backward.unit_seed = None
-    return [None if g is None else (g if g._a.is_contiguous() else g.contiguous()) for g in results]
+    return targets, seeds

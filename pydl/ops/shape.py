@@ -1,5 +1,7 @@
 """Views and shape ops: reshape/view/squeeze/unsqueeze/flatten, permute/transpose,
 expand, slicing (narrow/split/chunk), cat/stack, contiguous/clone. Views share storage."""
+import operator
+
 from pydl import _C
 from pydl._C import ArgumentError
 from pydl.autograd.function import Function
@@ -90,6 +92,40 @@ class Permute(Function):
 
 def permute(x, *dims):
     return Permute.apply(x, _shape_arg(dims))
+
+
+def _movedim_dims(dims, nd, what):
+    """movedim's source or destination as non-negative dims (an int or a sequence of ints)."""
+    dims = [dims] if not isinstance(dims, (tuple, list)) else list(dims)
+    out = []
+    for d in dims:
+        try:
+            d = operator.index(d)
+        except TypeError:
+            raise TypeError(f"movedim: {what} must be an int or a sequence of ints, got {type(d).__name__}") from None
+        n = max(nd, 1)  # a 0-d tensor takes dim 0 (or -1), as PyTorch
+        if not -n <= d < n:
+            raise IndexError(f"movedim: {what} dim {d} is out of range for a tensor of {nd} dimension(s)")
+        out.append(d % n)
+    if len(set(out)) != len(out):
+        raise ArgumentError(f"movedim: repeated dim in {what} {tuple(dims)}")
+    return out
+
+
+def movedim(x, source, destination):
+    """A view with the dims in source moved to the places in destination; the others keep their order."""
+    nd = x._a.ndim
+    src = _movedim_dims(source, nd, "source")
+    dst = _movedim_dims(destination, nd, "destination")
+    if len(src) != len(dst):
+        raise ArgumentError(f"movedim: source has {len(src)} dims but destination has {len(dst)}")
+    if nd == 0:
+        return Permute.apply(x, [])
+    perm = [None] * nd
+    for s, d in zip(src, dst):
+        perm[d] = s
+    rest = iter(d for d in range(nd) if d not in src)
+    return Permute.apply(x, [next(rest) if p is None else p for p in perm])
 
 
 class Transpose(Function):
