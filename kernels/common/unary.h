@@ -29,10 +29,22 @@ struct IdentityOp {
   PYDL_HD T backward(T dy, T) const { return dy; }
 };
 
+// -x; a signed integer's computed unsigned, so that the most negative value wraps to itself (as
+// PyTorch's) rather than overflow (undefined behaviour).
+template <class T>
+PYDL_HD T negate(T x) {
+  if constexpr (std::is_integral<T>::value && std::is_signed<T>::value) {
+    using U = std::make_unsigned_t<T>;
+    return static_cast<T>(U(0) - static_cast<U>(x));
+  } else {
+    return static_cast<T>(-x);
+  }
+}
+
 template <class T>
 struct NegOp {
   PYDL_HD NegOp(double, double) {}
-  PYDL_HD T forward(T x) const { return static_cast<T>(-x); }
+  PYDL_HD T forward(T x) const { return negate(x); }
   PYDL_HD T backward(T dy, T) const { return -dy; }
 };
 
@@ -46,7 +58,7 @@ struct SignOp {
 template <class T>
 struct AbsOp {
   PYDL_HD AbsOp(double, double) {}
-  PYDL_HD T forward(T x) const { return x < T(0) ? static_cast<T>(-x) : x; }
+  PYDL_HD T forward(T x) const { return x < T(0) ? negate(x) : x; }
   PYDL_HD T backward(T dy, T x) const { return dy * SignOp<T>(0, 0).forward(x); }
 };
 
