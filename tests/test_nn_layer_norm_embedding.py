@@ -65,6 +65,23 @@ def test_layer_norm_gradients_do_not_depend_on_the_thread_count():
         np.testing.assert_array_equal(a, b)
 
 
+def test_layer_norm_outputs_past_the_caches():
+    # 9 MiB outputs (float64), written with streaming stores on the CPU: the same values as a small batch's rows
+    r = np.random.default_rng(3)
+    x, w, b = r.standard_normal((1100, 1030)), r.standard_normal(1030), r.standard_normal(1030)
+    g = r.standard_normal((1100, 1030))
+    px, pw, pb = (pydl.tensor(a, requires_grad=True) for a in (x, w, b))
+    out = F.layer_norm(px, (1030,), pw, pb)
+    out.backward(pydl.tensor(g))
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    ref = TF.layer_norm(tx, (1030,), tw, tb)
+    ref.backward(torch.tensor(g))
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+    _grads_match([px, pw, pb], [tx, tw, tb], rtol=1e-9, atol=1e-10)
+    head = F.layer_norm(pydl.tensor(x[:3]), (1030,), pydl.tensor(w), pydl.tensor(b))
+    np.testing.assert_array_equal(out.detach().numpy()[:3], head.numpy())
+
+
 def test_layer_norm_module_and_state_dict_both_ways():
     mine = pydl.nn.LayerNorm((3, 4), eps=1e-6, dtype=pydl.float64)
     theirs = torch.nn.LayerNorm((3, 4), eps=1e-6, dtype=torch.float64)

@@ -11,6 +11,7 @@
 #include "kernels/common/dtype.h"
 #include "kernels/common/layernorm.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/stream_store.h"
 
 PYDL_KERNELS_BEGIN
 
@@ -59,10 +60,13 @@ void forward(const LayerNormArgs& a) {
   const int64_t n = a.cols;
   const T* w = static_cast<const T*>(a.weight);
   const T* b = static_cast<const T*>(a.bias);
+  const bool stream = a.rows * n * int64_t(sizeof(T)) >= kStreamBytes;  // rows staged, then streamed out
   parallel_ranges(a.rows, 4 * n, [&](int64_t r0, int64_t r1) {
+    std::vector<T> stage(stream ? size_t(n) : 0);
     for (int64_t r = r0; r < r1; ++r) {
       const T* __restrict x = static_cast<const T*>(a.x) + r * n;
-      T* __restrict y = static_cast<T*>(a.y) + r * n;
+      T* out = static_cast<T*>(a.y) + r * n;
+      T* __restrict y = stream ? stage.data() : out;
       // Moments around the row's first entry: one pass, and no cancellation for a large mean.
       double s1, s2;
       shifted_moments(x, n, double(x[0]), &s1, &s2);
@@ -75,7 +79,9 @@ void forward(const LayerNormArgs& a) {
       else if (w) for (int64_t i = 0; i < n; ++i) y[i] = (x[i] * scale + shift) * w[i];
       else if (b) for (int64_t i = 0; i < n; ++i) y[i] = (x[i] * scale + shift) + b[i];
       else for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale + shift;
+      if (stream) stream_copy(out, y, n);
     }
+    if (stream) stream_fence();
   });
 }
 
@@ -107,10 +113,12 @@ void backward(const LayerNormArgs& a) {
   const T* w = static_cast<const T*>(a.weight);
   const bool params = a.dweight || a.dbias;
   std::vector<double> partial(params ? size_t(2 * blocks * n) : 0);  // per block: dweight's then dbias' sums
+  const bool stream = a.rows * n * int64_t(sizeof(T)) >= kStreamBytes;  // rows staged, then streamed out
   parallel_ranges(blocks, per * n * 6, [&](int64_t b0, int64_t b1) {
-    std::vector<T> stage(size_t(2 * n));
+    std::vector<T> stage(size_t(3 * n));
     T* __restrict xhat = stage.data();
     T* __restrict gw = xhat + n;
+    T* __restrict dx_row = gw + n;
     for (int64_t blk = b0; blk < b1; ++blk) {
       double* __restrict pw = params ? partial.data() + 2 * blk * n : nullptr;
       double* __restrict pb = pw ? pw + n : nullptr;
@@ -129,9 +137,12 @@ void backward(const LayerNormArgs& a) {
         if (!a.dx) continue;
         if (w) for (int64_t i = 0; i < n; ++i) gw[i] = g[i] * w[i];
         else memcpy(gw, g, sizeof(T) * size_t(n));
-        row_dx(gw, xhat, n, rstd, static_cast<T*>(a.dx) + r * n);
+        T* dx = static_cast<T*>(a.dx) + r * n;
+        row_dx(gw, xhat, n, rstd, stream ? dx_row : dx);
+        if (stream) stream_copy(dx, dx_row, n);
       }
     }
+    if (stream) stream_fence();
   });
   if (!params) return;
   for (int64_t i = 0; i < n; ++i) {
