@@ -59,16 +59,21 @@ def broadcast(tensor, src=0, group=None, async_op=False):
     return _done(g.broadcast(tensor, src), async_op)
 
 
+def _check_tensor_list(tensors, like, size, op, what):
+    """tensors: a list of world_size tensors shaped like `like`."""
+    if not isinstance(tensors, (list, tuple)) or len(tensors) != size:
+        got = f"{len(tensors)} tensors" if isinstance(tensors, (list, tuple)) else type(tensors).__name__
+        raise ValueError(f"{op}: {what} should hold world_size={size} tensors, got {got}")
+    for i, t in enumerate(tensors):
+        _check_tensor(t, op, f"{what}[{i}]")
+        _same(t, like, op, f"{what}[{i}]")
+
+
 def all_gather(tensor_list, tensor, group=None, async_op=False):
     """``tensor_list[r]`` receives rank r's ``tensor`` (the list holds world_size tensors like it)."""
     g = _check_group(group, "all_gather")
     _check_tensor(tensor, "all_gather")
-    if not isinstance(tensor_list, (list, tuple)) or len(tensor_list) != g.size:
-        got = f"{len(tensor_list)} tensors" if isinstance(tensor_list, (list, tuple)) else type(tensor_list).__name__
-        raise ValueError(f"all_gather: tensor_list should hold world_size={g.size} tensors, got {got}")
-    for i, t in enumerate(tensor_list):
-        _check_tensor(t, "all_gather", f"tensor_list[{i}]")
-        _same(t, tensor, "all_gather", f"tensor_list[{i}]")
+    _check_tensor_list(tensor_list, tensor, g.size, "all_gather", "tensor_list")
     return _done(g.all_gather(list(tensor_list), tensor), async_op)
 
 
@@ -86,12 +91,7 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
     g = _check_group(group, "reduce_scatter")
     _check_tensor(output, "reduce_scatter", "output")
     _check_op(op, "reduce_scatter")
-    if not isinstance(input_list, (list, tuple)) or len(input_list) != g.size:
-        got = f"{len(input_list)} tensors" if isinstance(input_list, (list, tuple)) else type(input_list).__name__
-        raise ValueError(f"reduce_scatter: input_list should hold world_size={g.size} tensors, got {got}")
-    for i, t in enumerate(input_list):
-        _check_tensor(t, "reduce_scatter", f"input_list[{i}]")
-        _same(t, output, "reduce_scatter", f"input_list[{i}]")
+    _check_tensor_list(input_list, output, g.size, "reduce_scatter", "input_list")
     return _done(g.reduce_scatter(output, list(input_list), op), async_op)
 
 
