@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "csrc/cuda/dispatch.h"
+#include "csrc/cuda/host_allocator.h"
 #include "csrc/cuda/runtime.h"
 #include "csrc/errors.h"
 #include "csrc/loop.h"
@@ -34,6 +35,11 @@ Array Array::empty(const Shape& shape, DType dtype, Device device, const char* o
   if (!device.is_cpu() && cuda::device_count() == 0) fail<RuntimeError>(cuda::unavailable_reason());
   auto storage = Storage::allocate(bytes, device);
   return Array(std::move(storage), shape, contiguous_strides(shape), 0, dtype);
+}
+
+Array Array::empty_pinned(const Shape& shape, DType dtype, const char* op) {
+  const size_t bytes = checked_nbytes(shape, dtype, op);
+  return Array(Storage::allocate_pinned(bytes, op), shape, contiguous_strides(shape), 0, dtype);
 }
 
 bool Array::is_contiguous() const {
@@ -269,12 +275,14 @@ Array Array::astype(DType dtype) const {
   return out;
 }
 
-void Array::copy_from(const Array& src) {
+void Array::copy_from(const Array& src, bool non_blocking) {
   if (src.device() != device()) {
     if (!src.is_contiguous() || src.dtype() != dtype_ || src.shape() != shape_ || !is_contiguous())
-      return copy_from(src.astype(dtype_).expand(shape_).contiguous().to(device()));
+      return copy_from(src.astype(dtype_).expand(shape_).contiguous().to(device(), non_blocking));
     const size_t bytes = numel_ * itemsize();
     if (device().is_cpu()) cuda::copy_to_host(data(), src.data(), bytes, src.device().index);
+    else if (non_blocking && src.is_pinned())
+      cuda::copy_pinned_to_device(data(), src.data(), bytes, device().index, src.storage()->data);
     else cuda::copy_to_device(data(), src.data(), bytes, device().index);
     return;
   }
@@ -290,9 +298,18 @@ void Array::fill(double value) {
   PYDL_KERNEL(device(), fill, dtype_, loop, value);
 }
 
-Array Array::to(Device device) const {
+Array Array::to(Device device, bool non_blocking) const {
   if (device == this->device()) return *this;
   Array out = empty(shape_, dtype_, device);
+  out.copy_from(*this, non_blocking);
+  return out;
+}
+
+Array Array::pin_memory() const {
+  if (is_pinned()) return *this;
+  if (!device().is_cpu())
+    fail<RuntimeError>("pin_memory: only CPU tensors can be pinned, got a tensor on ", device().str());
+  Array out = empty_pinned(shape_, dtype_, "pin_memory");
   out.copy_from(*this);
   return out;
 }

@@ -31,6 +31,9 @@ class Array {
 
   // Uninitialized; `op` names the caller when the shape's size overflows.
   static Array empty(const Shape& shape, DType dtype, Device device, const char* op = "empty");
+  // Uninitialized, on the CPU in pinned memory (csrc/cuda/host_allocator.h); RuntimeError naming
+  // `op` and why when CUDA is unusable.
+  static Array empty_pinned(const Shape& shape, DType dtype, const char* op);
 
   const Shape& shape() const { return shape_; }
   const Shape& strides() const { return strides_; }
@@ -38,6 +41,7 @@ class Array {
   DType dtype() const { return dtype_; }
   Device device() const { return storage_->device; }
   const std::shared_ptr<Storage>& storage() const { return storage_; }
+  bool is_pinned() const { return storage_->pinned; }
   int64_t ndim() const { return static_cast<int64_t>(shape_.size()); }
   int64_t numel() const { return numel_; }
   size_t itemsize() const { return pydl::itemsize(dtype_); }
@@ -62,8 +66,12 @@ class Array {
   Array contiguous() const;  // itself when already contiguous
   Array clone() const;
   Array astype(DType dtype) const;  // itself when already that dtype
-  Array to(Device device) const;    // itself when already there
-  void copy_from(const Array& src);  // broadcasts and casts src into this (a view may be written)
+  // Itself when already there. non_blocking: a copy from pinned memory to a GPU is queued on the
+  // device's stream without waiting; every other copy returns once done.
+  Array to(Device device, bool non_blocking = false) const;
+  Array pin_memory() const;  // a copy in pinned memory; itself when already pinned
+  // Broadcasts and casts src into this (a view may be written); non_blocking as for to().
+  void copy_from(const Array& src, bool non_blocking = false);
   void fill(double value);
 
  private:

@@ -6,6 +6,7 @@
 #include "csrc/bind.h"
 #include "csrc/cpu_allocator.h"
 #include "csrc/cuda/allocator.h"
+#include "csrc/cuda/host_allocator.h"
 #include "csrc/cuda/runtime.h"
 #include "csrc/dlpack.h"
 #include "csrc/errors.h"
@@ -88,6 +89,14 @@ void pydl::bind_runtime(py::module_& m) {
   m.def("cuda_current_stream", [](int device) { return reinterpret_cast<intptr_t>(cuda::current_stream(device)); });
   m.def("cuda_make_stream_wait", &cuda::make_stream_wait);
   m.def("cuda_sync_checks_enabled", &cuda::sync_checks_enabled);
+  m.def("cuda_host_memory_stats", [] {
+    const cuda::HostStats s = cuda::host_stats();
+    py::dict d;
+    d["allocated_bytes"] = s.allocated_bytes, d["cached_bytes"] = s.cached_bytes;
+    d["pending_bytes"] = s.pending_bytes, d["num_host_allocs"] = s.host_allocs;
+    return d;
+  });
+  m.def("cuda_host_empty_cache", &cuda::host_empty_cache);
   m.def("cpu_cache_stats", [] {
     const cpu_allocator::Stats s = cpu_allocator::stats();
     py::dict d;

@@ -197,15 +197,21 @@ void pydl::bind_core(py::module_& m) {
              return a.astype(to_dtype(dt));
            })
       .def("to",
-           [](const Array& a, const std::string& dev) {
+           [](const Array& a, const std::string& dev, bool non_blocking) {
              const Device device = Device::parse(dev);
              GilRelease release(a.numel());
-             return a.to(device);
-           })
+             return a.to(device, non_blocking);
+           }, py::arg("device"), py::arg("non_blocking") = false)
       .def("copy_",
-           [](Array& a, const Array& src) {
+           [](Array& a, const Array& src, bool non_blocking) {
              GilRelease release(a.numel());
-             a.copy_from(src);
+             a.copy_from(src, non_blocking);
+           }, py::arg("src"), py::arg("non_blocking") = false)
+      .def_property_readonly("is_pinned", &Array::is_pinned)
+      .def("pin_memory",
+           [](const Array& a) {
+             GilRelease release(a.numel());
+             return a.pin_memory();
            })
       .def("fill_",
            [](Array& a, double v) {
@@ -217,6 +223,9 @@ void pydl::bind_core(py::module_& m) {
 
   m.def("from_numpy", &from_numpy);
   m.def("empty", [](const Shape& s, int dt, const std::string& dev) { return Array::empty(s, to_dtype(dt), Device::parse(dev)); });
+  m.def("empty_pinned", [](const Shape& s, int dt, const std::string& op) {
+    return Array::empty_pinned(s, to_dtype(dt), op.c_str());
+  });
   m.def("full", [](const Shape& s, double v, int dt, const std::string& dev) { return full(s, v, to_dtype(dt), Device::parse(dev)); });
   m.def("arange", [](double a, double b, double step, int dt, const std::string& dev) {
     return arange(a, b, step, to_dtype(dt), Device::parse(dev));

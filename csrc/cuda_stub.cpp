@@ -1,6 +1,7 @@
 // The CUDA runtime interface in a build without CUDA: nothing is available.
 #ifndef PYDL_WITH_CUDA
 #include "csrc/cuda/allocator.h"
+#include "csrc/cuda/host_allocator.h"
 #include "csrc/cuda/runtime.h"
 #include "csrc/errors.h"
 
@@ -32,6 +33,14 @@ size_t max_memory_allocated(int) { return 0; }
 void reset_peak_memory_stats(int) {}
 void empty_cache(int) {}
 uint64_t allocator_num_cuda_mallocs(int) { return 0; }
+
+void* host_alloc(size_t, const char* op) {
+  fail<RuntimeError>(op, ": pinned memory is page-locked host memory from the CUDA runtime, and ", kNoCuda);
+}
+void host_free(void*) noexcept {}
+void copy_pinned_to_device(void*, const void*, size_t, int, const void*) { fail<RuntimeError>(kNoCuda); }
+HostStats host_stats() { return {0, 0, 0, 0}; }
+void host_empty_cache() {}
 
 }  // namespace pydl::cuda
 #endif

@@ -1,6 +1,7 @@
 #include "csrc/storage.h"
 
 #include "csrc/cpu_allocator.h"
+#include "csrc/cuda/host_allocator.h"
 #include "csrc/cuda/runtime.h"
 #include "csrc/errors.h"
 
@@ -15,6 +16,19 @@ std::shared_ptr<Storage> Storage::allocate(size_t nbytes, Device device) {
   const int index = device.index;
   void* p = cuda::malloc(nbytes, index);
   return std::make_shared<Storage>(p, nbytes, device, [index](void* q) { cuda::free(q, index); });
+}
+
+std::shared_ptr<Storage> Storage::allocate_pinned(size_t nbytes, const char* op) {
+  void* p = cuda::host_alloc(nbytes, op);
+  std::shared_ptr<Storage> s;
+  try {
+    s = std::make_shared<Storage>(p, nbytes, Device{}, [](void* q) { cuda::host_free(q); });
+  } catch (...) {
+    cuda::host_free(p);
+    throw;
+  }
+  s->pinned = true;
+  return s;
 }
 
 Device Device::parse(const std::string& name) {

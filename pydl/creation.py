@@ -100,22 +100,42 @@ def _finish(arr, requires_grad):
     return t
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False):
-    return _finish(_C.empty(_shape(size, "empty"), (as_dtype(dtype) or float32).code, device_str(device)), requires_grad)
+def _pinned_empty(op, shape, code, device):
+    """``pin_memory=True``: page-locked host memory (``Tensor.pin_memory``), for CPU tensors only."""
+    if device_str(device) != "cpu":
+        raise RuntimeError(f"{op}: only CPU tensors can be pinned (pin_memory=True), got device={device!r}")
+    return _C.empty_pinned(shape, code, op)
 
 
-def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+def _filled(op, shape, value, code, device, pin_memory):
+    if not pin_memory:
+        return _C.full(shape, value, code, device_str(device))
+    arr = _pinned_empty(op, shape, code, device)
+    arr.fill_(value)
+    return arr
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    shape, code = _shape(size, "empty"), (as_dtype(dtype) or float32).code
+    arr = _pinned_empty("empty", shape, code, device) if pin_memory else _C.empty(shape, code, device_str(device))
+    return _finish(arr, requires_grad)
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False, pin_memory=False):
     if dtype is None:
         dtype = "bool" if isinstance(fill_value, bool) else "int64" if isinstance(fill_value, int) else float32
-    return _finish(_C.full(_shape((size,), "full"), float(fill_value), as_dtype(dtype).code, device_str(device)), requires_grad)
+    return _finish(_filled("full", _shape((size,), "full"), float(fill_value), as_dtype(dtype).code, device,
+                           pin_memory), requires_grad)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False):
-    return _finish(_C.full(_shape(size, "zeros"), 0.0, (as_dtype(dtype) or float32).code, device_str(device)), requires_grad)
+def zeros(*size, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    return _finish(_filled("zeros", _shape(size, "zeros"), 0.0, (as_dtype(dtype) or float32).code, device,
+                           pin_memory), requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False):
-    return _finish(_C.full(_shape(size, "ones"), 1.0, (as_dtype(dtype) or float32).code, device_str(device)), requires_grad)
+def ones(*size, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    return _finish(_filled("ones", _shape(size, "ones"), 1.0, (as_dtype(dtype) or float32).code, device,
+                           pin_memory), requires_grad)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):

@@ -87,3 +87,18 @@ def memory_stats(device=None):
     d = _index(device)
     return {"allocated_bytes": _C.cuda_memory_allocated(d), "reserved_bytes": _C.cuda_memory_reserved(d),
             "peak_allocated_bytes": _C.cuda_max_memory_allocated(d), "num_cuda_mallocs": _C.cuda_num_mallocs(d)}
+
+
+# ---------------------------------------------------------------- pinned host memory
+# Tensor.pin_memory() and DataLoader(pin_memory=True) take page-locked host memory from a cache of
+# its own (csrc/cuda/host_allocator.h). "pending" blocks were freed while a queued copy may still
+# read them; they are reused once it is done.
+
+def host_memory_stats():
+    """Bytes of pinned host memory: held by tensors, cached for reuse, pending; cudaHostAlloc calls."""
+    return dict(_C.cuda_host_memory_stats())
+
+
+def host_empty_cache():
+    """Returns the cached pinned blocks to the CUDA runtime (cudaFreeHost)."""
+    _C.cuda_host_empty_cache()

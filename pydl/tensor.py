@@ -206,7 +206,7 @@ class Tensor(TensorBase):
     def to(self, *args, **kwargs):
         """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other_tensor)``, or keywords."""
         dev, dt = kwargs.pop("device", None), kwargs.pop("dtype", None)
-        kwargs.pop("non_blocking", None)
+        non_blocking = bool(kwargs.pop("non_blocking", False))
         kwargs.pop("copy", None)
         if kwargs:
             raise TypeError(f"to: unexpected keyword arguments {sorted(kwargs)}")
@@ -215,15 +215,33 @@ class Tensor(TensorBase):
                 dev, dt = a.device, a.dtype
             elif isinstance(a, (str, device)):
                 dev = a
+            elif isinstance(a, bool):  # to(device, dtype, non_blocking) positionally, as PyTorch
+                non_blocking = a
             else:
                 dt = a
-        return to_tensor(self, dev, as_dtype(dt))
+        return to_tensor(self, dev, as_dtype(dt), non_blocking)
 
     def cpu(self):
         return to_tensor(self, "cpu", None)
 
-    def cuda(self, device=None):
-        return to_tensor(self, "cuda" if device is None else (f"cuda:{device}" if isinstance(device, int) else device), None)
+    def cuda(self, device=None, non_blocking=False):
+        """A copy on the GPU. ``non_blocking=True`` from pinned memory (``pin_memory()``) queues the
+        copy on pydl's stream and returns at once; from ordinary memory the copy is done on return."""
+        target = "cuda" if device is None else (f"cuda:{device}" if isinstance(device, int) else device)
+        return to_tensor(self, target, None, non_blocking)
+
+    def pin_memory(self, device=None):
+        """A copy of this CPU tensor in page-locked host memory, which a GPU copies from
+        asynchronously (``.to("cuda", non_blocking=True)``); the tensor itself when already pinned.
+        RuntimeError when pydl has no usable CUDA GPU, as PyTorch without an accelerator."""
+        if device is not None and not device_str(device).startswith("cuda"):
+            raise ValueError(f"pin_memory: device should be a CUDA device, got {device!r}")
+        if self._a.is_pinned:
+            return self
+        return _PinMemory.apply(self)
+
+    def is_pinned(self, device=None):
+        return self._a.is_pinned
 
     def type(self, dtype=None):
         if dtype is None:
@@ -576,28 +594,38 @@ def _wrap_dim(dim, ndim, op):
     return dim % n
 
 
-def to_tensor(t, dev, dt):
+def to_tensor(t, dev, dt, non_blocking=False):
     """``t`` moved and/or cast, differentiably; ``t`` itself when nothing changes."""
     arr = t._a
     target = device_str(dev) if dev is not None else arr.device
     if target == arr.device and (dt is None or dt.code == arr.dtype):
         return t
     if dt is not None and not dt.is_floating_point:  # integer results never carry gradients
-        return _wrap(arr.astype(dt.code).to(target))
-    return _To.apply(t, target, dt)
+        return _wrap(arr.astype(dt.code).to(target, non_blocking))
+    return _To.apply(t, target, dt, non_blocking)
 
 
 class _To(Function):
     @staticmethod
-    def forward(ctx, t, target, dt):
+    def forward(ctx, t, target, dt, non_blocking):
         ctx.src = (t._a.device, t._a.dtype)
         arr = t._a
         if dt is not None:
             arr = arr.astype(dt.code)
-        return _wrap(arr.to(target))
+        return _wrap(arr.to(target, non_blocking))
 
     @staticmethod
     def backward(ctx, g):
         dev, code = ctx.src
-        return _wrap(g._a.to(dev).astype(code)), None, None
+        return _wrap(g._a.to(dev).astype(code)), None, None, None
+
+
+class _PinMemory(Function):
+    @staticmethod
+    def forward(ctx, t):
+        return _wrap(t._a.pin_memory())
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
 

@@ -72,18 +72,18 @@ size_t allocator_round_size(size_t bytes) {
   return (bytes + step - 1) / step * step;
 }
 
+namespace detail {
+
 // PYDL_CUDA_NO_CACHING=1: every block is exactly the size asked for and goes back to the driver
 // when freed, so that a memory checker (compute-sanitizer memcheck, or the CUDA emulation under
 // AddressSanitizer) sees every access past a tensor's end. Slow; for checking only.
-static bool caching_disabled() {
+bool caching_disabled() {
   static const bool disabled = [] {
     const char* v = std::getenv("PYDL_CUDA_NO_CACHING");
     return v && v[0] && std::strcmp(v, "0") != 0;
   }();
   return disabled;
 }
-
-namespace detail {
 
 void* allocator_malloc(size_t bytes, int device) {
   const size_t bucket = caching_disabled() ? bytes : allocator_round_size(bytes);

@@ -32,5 +32,7 @@ namespace pydl::cuda::detail {
 // For runtime.cu: the device is valid and current when these are called.
 void* allocator_malloc(size_t bytes, int device);  // bytes > 0
 void allocator_free(void* ptr, int device) noexcept;
+// PYDL_CUDA_NO_CACHING=1: exact blocks, freed at once (for memory checkers; host_allocator.h too).
+bool caching_disabled();
 constexpr int kMaxDevices = 64;
 }  // namespace pydl::cuda::detail

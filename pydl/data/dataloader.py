@@ -13,6 +13,7 @@ import numpy as np
 
 from pydl.creation import from_numpy, tensor
 from pydl.data.dataset import CollatedBatch, IterableDataset, as_numpy_rng, seeded_rng
+from pydl.data.pin_memory import check_pin_memory_device, pin_memory as pin_batch, pinning_usable
 from pydl.tensor import Tensor
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
@@ -256,11 +257,14 @@ class DataLoader:
     shuffled from (pydl.initial_seed(), k). ``num_workers > 0`` fetches and collates in worker
     processes (``prefetch_factor`` batches each in flight, ``persistent_workers`` kept between
     epochs, ``worker_init_fn(worker_id)`` at their start, ``timeout`` seconds per batch at most);
-    each batch then runs with pydl's random stream seeded from the epoch and the batch's index."""
+    each batch then runs with pydl's random stream seeded from the epoch and the batch's index.
+    ``pin_memory=True`` returns each batch's tensors in pinned host memory when a CUDA GPU is usable
+    (so that ``.to("cuda", non_blocking=True)`` does not wait); without one it warns, as PyTorch does,
+    and batches are ordinary CPU tensors."""
 
     def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None, num_workers=0,
                  collate_fn=None, pin_memory=False, drop_last=False, timeout=0, worker_init_fn=None,
-                 generator=None, *, seed=None, prefetch_factor=None, persistent_workers=False):
+                 generator=None, *, seed=None, prefetch_factor=None, persistent_workers=False, pin_memory_device=""):
         if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral) or num_workers < 0:
             raise ValueError(f"DataLoader: num_workers option should be a non-negative integer, got {num_workers!r}")
         if timeout < 0:
@@ -284,7 +288,8 @@ class DataLoader:
         self.prefetch_factor = 2 if prefetch_factor is None else int(prefetch_factor)
         self.persistent_workers, self.worker_init_fn, self.timeout = bool(persistent_workers), worker_init_fn, timeout
         self._pool, self._epoch_seeds = None, _EpochRng(generator, 0x57A7ED, "DataLoader")
-        self.pin_memory = pin_memory  # accepted for compatibility; batches stay where the dataset puts them
+        self.pin_memory = bool(pin_memory)
+        self.pin_memory_device = check_pin_memory_device(pin_memory_device)
         self.generator = generator
         self._iterable = isinstance(dataset, IterableDataset)
 
@@ -329,6 +334,12 @@ class DataLoader:
         return len(self.sampler)
 
     def __iter__(self):
+        batches = self._iter_unpinned()
+        if self.pin_memory and pinning_usable():
+            return (pin_batch(b) for b in batches)
+        return batches
+
+    def _iter_unpinned(self):
         if self.num_workers:
             return self._iter_workers()
         if self._iterable:

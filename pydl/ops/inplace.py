@@ -50,9 +50,10 @@ def fill_(x, value):
     return x
 
 
-def copy_(x, src):
+def copy_(x, src, non_blocking=False):
+    """``non_blocking=True``: a copy from pinned memory to a GPU is queued, as in ``Tensor.to``."""
     _check_writable(x, "copy_")
-    x._a.copy_(src._a if hasattr(src, "_a") else as_tensor_like(src, x)._a)
+    x._a.copy_(src._a if hasattr(src, "_a") else as_tensor_like(src, x)._a, bool(non_blocking))
     return x
 
 

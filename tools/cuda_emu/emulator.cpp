@@ -543,6 +543,7 @@ std::atomic<uint64_t> g_launches{0};
 
 void run_grid(const LaunchConfig& cfg, const std::type_info& params, const std::type_info& launcher,
               void (*body)(void*), void* ctx) {
+  run_queued_copies();  // the stream's earlier work comes first
   std::lock_guard<std::mutex> lock(g_launch_mu);
   ++g_launches;
   static const bool trace = getenv("PYDL_EMU_TRACE") != nullptr;

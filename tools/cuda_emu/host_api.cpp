@@ -103,13 +103,21 @@ cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
   return cudaSuccess;
 }
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind) {
+  pydl_emu::run_queued_copies();
   if (bytes) memmove(dst, src, bytes);
   return cudaSuccess;
 }
+// Between the host and pinned memory the copy is queued (host_memory.cpp); from pageable memory a
+// GPU stages the data before returning, so it is done at once.
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t) {
+  if (kind != cudaMemcpyDeviceToDevice && (pydl_emu::is_pinned(src) || pydl_emu::is_pinned(dst))) {
+    pydl_emu::queue_copy(dst, src, bytes);
+    return cudaSuccess;
+  }
   return cudaMemcpy(dst, src, bytes, kind);
 }
 cudaError_t cudaMemsetAsync(void* dst, int value, size_t bytes, cudaStream_t) {
+  pydl_emu::run_queued_copies();
   if (bytes) memset(dst, value, bytes);
   return cudaSuccess;
 }
@@ -120,22 +128,39 @@ cudaError_t cudaStreamCreate(cudaStream_t* s) {
 static cudaError_t pending_error() { return g_last_error; }
 static std::atomic<uint64_t> g_synchronizations{0};  // where a GPU would make the host wait
 cudaError_t cudaStreamSynchronize(cudaStream_t) {
+  pydl_emu::run_queued_copies();
   ++g_synchronizations;
   return pending_error();
 }
 cudaError_t cudaDeviceSynchronize() {
+  pydl_emu::run_queued_copies();
   ++g_synchronizations;
   return pending_error();
 }
 cudaError_t cudaStreamWaitEvent(cudaStream_t, cudaEvent_t, unsigned) { return cudaSuccess; }
+// An event completes once the queued copies before its record have run.
+struct EmuEvent {
+  uint64_t ticket = 0;
+};
 cudaError_t cudaEventCreate(cudaEvent_t* e) {
-  *e = reinterpret_cast<cudaEvent_t>(new char);
+  *e = reinterpret_cast<cudaEvent_t>(new EmuEvent);
   return cudaSuccess;
 }
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned) { return cudaEventCreate(e); }
-cudaError_t cudaEventRecord(cudaEvent_t, cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t) {
+  reinterpret_cast<EmuEvent*>(e)->ticket = pydl_emu::copies_queued();
+  return cudaSuccess;
+}
+cudaError_t cudaEventQuery(cudaEvent_t e) {
+  return pydl_emu::copies_done_through(reinterpret_cast<EmuEvent*>(e)->ticket) ? cudaSuccess : cudaErrorNotReady;
+}
+cudaError_t cudaEventSynchronize(cudaEvent_t) {
+  pydl_emu::run_queued_copies();
+  ++g_synchronizations;
+  return pending_error();
+}
 cudaError_t cudaEventDestroy(cudaEvent_t e) {
-  delete reinterpret_cast<char*>(e);
+  delete reinterpret_cast<EmuEvent*>(e);
   return cudaSuccess;
 }
 // Errors are not sticky here: a test that provokes one can go on with the next.
@@ -153,6 +178,7 @@ const char* cudaGetErrorName(cudaError_t err) {
     case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
     case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
     case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
+    case cudaErrorNotReady: return "cudaErrorNotReady";
     case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
     default: return "cudaError";
   }
