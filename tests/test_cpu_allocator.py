@@ -1,6 +1,6 @@
 """The CPU block cache (csrc/cpu_allocator.h): large freed blocks are reused, small ones are not
 cached, the cap holds, empty_cache() gives everything back, PYDL_CPU_CACHE_MB=0 turns it off, and
-reused memory never leaks old values into results."""
+reused memory never leaks old values into results; blocks of 4 MiB and more are huge-page aligned."""
 import os
 import subprocess
 import sys
@@ -32,6 +32,16 @@ def test_large_blocks_are_reused():
     del y
     pydl.backends.cpu.empty_cache()
     assert stats()["cached_bytes"] == 0
+
+
+def test_blocks_of_4_mib_and_more_start_on_huge_page_boundaries():
+    # so that transparent huge pages can back them whole, as numpy's large arrays
+    for numel in (1 << 20, 3 << 20, (5 << 20) + 7):
+        x = pydl.empty(numel)
+        assert x.data_ptr() % (2 << 20) == 0, numel
+        x.fill_(1.0)
+        assert float(x.sum()) == numel
+    assert pydl.empty(1000).data_ptr() % 64 == 0
 
 
 @cache_on

@@ -3,12 +3,13 @@
 Parameters are grouped in reverse order (roughly the order backward produces their gradients)
 into buckets of one dtype and device: the first holds up to 1 MiB (or ``bucket_cap_mb`` when
 smaller), so that communication starts early, the others up to ``bucket_cap_mb``. When the last
-gradient of a bucket has been accumulated, the bucket's gradients are copied into one flat tensor
+gradient of a bucket has been accumulated, the bucket's gradients are copied into its flat tensor
 whose all-reduce (AVG) starts at once, asynchronously; buckets start in index order on every rank
 (the order collectives must share). At the end of backward every bucket is waited for and each
-parameter's ``.grad`` becomes its slice of the averaged flat tensor (a fresh one each step, so
-nothing a caller holds is overwritten, and a flat tensor in flight stays alive until its work is
-waited for).
+parameter's ``.grad`` becomes its view into the averaged flat tensor. A bucket keeps its flat
+tensor and views from step to step (as PyTorch's reducer keeps its buckets), so a step costs no
+allocation and no view making: a ``.grad`` kept from an earlier step is overwritten by the next
+synchronized backward, as with PyTorch's ``gradient_as_bucket_view``.
 """
 from pydl import distributed as dist
 from pydl.autograd.function import queue_callback
@@ -18,12 +19,12 @@ FIRST_BUCKET_BYTES = 1 << 20
 
 
 class _Bucket:
-    __slots__ = ("params", "offsets", "numel", "dtype", "device", "ready", "flat", "work")
+    __slots__ = ("params", "offsets", "numel", "dtype", "device", "ready", "flat", "views", "work")
 
     def __init__(self, dtype, device):
         self.params, self.offsets, self.numel = [], [], 0
         self.dtype, self.device = dtype, device
-        self.ready, self.flat, self.work = 0, None, None
+        self.ready, self.flat, self.views, self.work = 0, None, None, None
 
     def add(self, p):
         self.params.append(p)
@@ -32,6 +33,19 @@ class _Bucket:
 
     def nbytes(self):
         return self.numel * self.dtype.itemsize
+
+    def gather(self):
+        """Copies the parameters' gradients into the flat tensor (zeros for a parameter without one)."""
+        if self.flat is None:
+            self.flat = empty(self.numel, dtype=self.dtype, device=self.device)
+            self.views = [self.flat[off:off + p.numel()].view(tuple(p.shape))
+                          for p, off in zip(self.params, self.offsets)]
+        for p, view in zip(self.params, self.views):
+            g = p.grad
+            if g is None:  # not used by this step's graph: it contributes zeros
+                view.zero_()
+            elif g is not view:  # (a .grad left from the last step, untouched since, is in place already)
+                view.copy_(g)
 
 
 def assign_buckets(params, cap_bytes, first_cap_bytes=FIRST_BUCKET_BYTES):
@@ -83,15 +97,8 @@ class Reducer:
             started.work.is_completed()
 
     def _start(self, b):
-        flat = empty(b.numel, dtype=b.dtype, device=b.device)
-        for p, off in zip(b.params, b.offsets):
-            part = flat[off:off + p.numel()]
-            if p.grad is None:  # not used by this step's graph: it contributes zeros
-                part.zero_()
-            else:
-                part.copy_(p.grad.reshape(-1))
-        b.flat = flat
-        b.work = dist.all_reduce(flat, op=dist.ReduceOp.AVG, async_op=True)
+        b.gather()
+        b.work = dist.all_reduce(b.flat, op=dist.ReduceOp.AVG, async_op=True)
 
     def _finish(self):
         try:
@@ -100,9 +107,9 @@ class Reducer:
                 self._next += 1
             for b in self.buckets:
                 b.work.wait()
-                for p, off in zip(b.params, b.offsets):
-                    p.grad = b.flat[off:off + p.numel()].view(tuple(p.shape))
+                for p, view in zip(b.params, b.views):
+                    p.grad = view
         finally:
             for b in self.buckets:
-                b.ready, b.flat, b.work = 0, None, None
+                b.ready, b.work = 0, None
             self._next, self._in_backward, self.armed = 0, False, False
