@@ -7,10 +7,13 @@ what pydl's all_reduce costs against a plain mpi4py Allreduce of the same bytes.
 Scaling: the MLP 784-100-10 and LeNet-5 step (forward, loss, backward, SGD with momentum) at a fixed
 global batch, each rank one thread: 1 process on the whole batch (no DDP) against N ranks of
 DistributedDataParallel on batch / N each. efficiency = t(1 rank) / (N * t(N ranks)); 1.0 is
-perfect scaling. Also timed: 1 process on batch / N, the compute a rank does, so that
-t(N ranks) - t(batch / N) is what distribution adds (communication not hidden behind backward,
-bucket copies, stragglers). Runs alternate between the configurations, `--rounds` times each;
-the median over rounds of each run's median step time is reported.
+perfect scaling. Also timed: 1 process on batch / N, the compute a rank does, and N such
+processes at once without communicating (what sharing the machine costs: memory bandwidth, clock
+speed), so that t(N ranks) - t(N processes) is what distribution adds (communication not hidden
+behind backward, bucket copies, waiting for the slowest rank); and 1 rank of DDP on batch / N,
+whose excess over the plain process is DDP's own bookkeeping (hooks, bucket copies, the averaging). Runs alternate between the
+configurations, `--rounds` times each; the median over rounds of each run's median step time is
+reported.
 
 Bandwidth: all_reduce (SUM, float32, in place) from 4 KiB to 64 MiB between N ranks, pydl's
 against mpi4py's Allreduce(IN_PLACE) on a numpy array, interleaved in the same job. Bus bandwidth
@@ -104,36 +107,47 @@ def worker(args):
 
 
 # ---------------------------------------------------------------------- the driver's side
-def _run(cmd_args, ranks=None):
+def _run(cmd_args, ranks=None, copies=1):
+    """The RESULT a worker prints: of rank 0 under mpiexec -n ranks, or, without ranks, of each of
+    `copies` independent processes started together (a list when copies > 1)."""
     from pydl.distributed.run import find_mpiexec
     cmd = [sys.executable, os.path.abspath(__file__), *cmd_args]
     if ranks:
         cmd = [find_mpiexec(), "-n", str(ranks), *cmd]
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith(RESULT)]
-    if proc.returncode or not lines:
-        raise SystemExit(f"ddp bench: {' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
-    return json.loads(lines[-1][len(RESULT):])
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+             for _ in range(copies)]
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=600)
+        lines = [line for line in out.splitlines() if line.startswith(RESULT)]
+        if proc.returncode or not lines:
+            raise SystemExit(f"ddp bench: {' '.join(cmd)} failed ({proc.returncode}):\n{out}{err}")
+        results.append(json.loads(lines[-1][len(RESULT):]))
+    return results if copies > 1 else results[0]
 
 
 def scaling_rows(ranks, batch, rounds, steps):
     rows = []
     for name in MODELS:
-        configs = {"1 rank": (["--batch", str(batch)], None),
-                   f"1 rank, batch/{ranks}": (["--batch", str(batch // ranks)], None),
-                   f"{ranks} ranks": (["--batch", str(batch // ranks), "--ddp"], ranks)}
+        shard = ["--batch", str(batch // ranks)]
+        configs = {"one": (["--batch", str(batch)], None, 1), "shard": (shard, None, 1),
+                   "together": (shard, None, ranks), "ddp1": (shard + ["--ddp"], 1, 1),
+                   "ranks": (shard + ["--ddp"], ranks, 1)}
         runs = {k: [] for k in configs}
         for _ in range(rounds):
-            for k, (extra, n) in configs.items():
-                runs[k].append(_run(["--worker", "steps", "--model", name, "--steps", str(steps), *extra], n))
+            for k, (extra, n, copies) in configs.items():
+                result = _run(["--worker", "steps", "--model", name, "--steps", str(steps), *extra], n, copies)
+                runs[k] += result if copies > 1 else [result]
         t = {k: (float(np.median([r[0] for r in v])), float(np.median([r[1] for r in v]))) for k, v in runs.items()}
-        single, half, many = t["1 rank"], t[f"1 rank, batch/{ranks}"], t[f"{ranks} ranks"]
+        single, many = t["one"], t["ranks"]
         rows.append({"model": name, "global_batch": batch, "ranks": ranks, "threads_per_rank": 1,
                      "one_rank_ms": round(single[0] * 1e3, 3), "one_rank_p90_ms": round(single[1] * 1e3, 3),
-                     "shard_compute_ms": round(half[0] * 1e3, 3),
+                     "shard_compute_ms": round(t["shard"][0] * 1e3, 3),
+                     "shards_together_ms": round(t["together"][0] * 1e3, 3),
+                     "ddp_bookkeeping_ms": round((t["ddp1"][0] - t["shard"][0]) * 1e3, 3),
                      "ranks_ms": round(many[0] * 1e3, 3), "ranks_p90_ms": round(many[1] * 1e3, 3),
-                     "added_ms": round((many[0] - half[0]) * 1e3, 3),
+                     "added_ms": round((many[0] - t["together"][0]) * 1e3, 3),
                      "gradient_bytes": 4 * sum(p.numel() for p in MODELS[name](pydl.nn).parameters()),
                      "efficiency": round(single[0] / (ranks * many[0]), 3)})
     return rows
@@ -176,6 +190,8 @@ def main():
     if scaling:
         _common.print_table(scaling, [("model", "model", ""), ("one_rank_ms", "1 rank ms", ".2f"),
                                       ("shard_compute_ms", f"batch/{args.ranks} ms", ".2f"),
+                                      ("shards_together_ms", f"{args.ranks} at once ms", ".2f"),
+                                      ("ddp_bookkeeping_ms", "DDP own ms", ".2f"),
                                       ("ranks_ms", f"{args.ranks} ranks ms", ".2f"),
                                       ("ranks_p90_ms", "p90 ms", ".2f"), ("added_ms", "added ms", ".2f"),
                                       ("efficiency", "efficiency", ".3f")],

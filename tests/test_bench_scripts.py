@@ -151,3 +151,20 @@ def test_gpu_check_script_parses_and_plans_every_step():
     bad = subprocess.run(["bash", script], env={**os.environ, "STEPS": "no-such-step"}, capture_output=True,
                          text=True, timeout=30)
     assert bad.returncode == 2
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mpi4py") is None, reason="needs pip install '.[distributed]'")
+def test_ddp_benchmark_measures_scaling_and_bandwidth(tmp_path):
+    run_bench("ddp.py", ["--batch", "16", "--steps", "1", "--rounds", "1", "--save"], tmp_path)
+    doc = json.loads((tmp_path / common.device_slug() / "ddp.json").read_text())
+    assert doc["benchmark"] == "ddp" and doc["mpi"]
+    scaling = [r for r in doc["rows"] if "model" in r]
+    bandwidth = [r for r in doc["rows"] if "bytes" in r]
+    assert [r["model"] for r in scaling] == ["mlp 784-100-10", "lenet5"]
+    for r in scaling:
+        assert r["ranks"] == 2 and r["global_batch"] == 16
+        assert r["efficiency"] == pytest.approx(r["one_rank_ms"] / (2 * r["ranks_ms"]), rel=0.01)
+    assert [r["bytes"] for r in bandwidth] == [4096 << 2 * k for k in range(8)]
+    for r in bandwidth:
+        assert r["speedup"] == pytest.approx(r["mpi4py_us"] / r["pydl_us"], rel=0.01)
+        assert r["pydl_bus_gbs"] == pytest.approx(r["bytes"] / r["pydl_us"] / 1e3, rel=0.01)  # 2 ranks: factor 1
