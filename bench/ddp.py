@@ -11,9 +11,9 @@ perfect scaling. Also timed: 1 process on batch / N, the compute a rank does, an
 processes at once without communicating (what sharing the machine costs: memory bandwidth, clock
 speed), so that t(N ranks) - t(N processes) is what distribution adds (communication not hidden
 behind backward, bucket copies, waiting for the slowest rank); and 1 rank of DDP on batch / N,
-whose excess over the plain process is DDP's own bookkeeping (hooks, bucket copies, the averaging). Runs alternate between the
-configurations, `--rounds` times each; the median over rounds of each run's median step time is
-reported.
+whose excess over the plain process is DDP's own bookkeeping (hooks, bucket copies, the
+averaging). Runs alternate between the configurations, `--rounds` times each; the median over
+rounds of each run's median step time is reported.
 
 Bandwidth: all_reduce (SUM, float32, in place) from 4 KiB to 64 MiB between N ranks, pydl's
 against mpi4py's Allreduce(IN_PLACE) on a numpy array, interleaved in the same job. Bus bandwidth
