@@ -54,6 +54,20 @@ Plan plan_reduction(const Array& x, const std::vector<int64_t>& dims_in, bool ke
     return p;
   }
   std::vector<int64_t> order;
+  if (std::all_of(reduced.begin(), reduced.end(), [](bool r) { return r; })) {
+    // Everything reduced from a permuted contiguous array (a transposed one): its memory in
+    // memory order, without a copy. The order of the terms changes, not the result beyond rounding.
+    for (int64_t d = 0; d < nd; ++d) order.push_back(d);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int64_t a, int64_t b) { return x.strides()[a] > x.strides()[b]; });
+    Array in_memory_order = x.permute(order);
+    if (in_memory_order.is_contiguous()) {
+      p.input = in_memory_order;
+      p.r = x.numel();
+      return p;
+    }
+    order.clear();
+  }
   for (int64_t d = 0; d < nd; ++d) if (!reduced[d]) { order.push_back(d); p.outer *= x.shape()[d]; }
   for (int64_t d = 0; d < nd; ++d) if (reduced[d]) { order.push_back(d); p.r *= x.shape()[d]; }
   p.input = x.permute(order).contiguous();

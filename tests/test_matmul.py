@@ -148,6 +148,30 @@ def test_row_major_a_read_in_place(npdt, device, rng):
           aligned[:, :600].astype(np.float64) @ b[:600].astype(np.float64), np.float32)
 
 
+@pytest.mark.parametrize("npdt", DTYPES, ids=DT_IDS)
+def test_tall_transposed_products_computed_swapped(npdt, device, rng):
+    """C = A^T B much taller than wide and deep enough (a weight gradient g^T x with few inputs) runs on
+    the CPU as C^T = B^T A, transposed back: the same products in the same order, so the same bits as
+    the same product within a batch (which keeps the direct route), and float64-accurate."""
+    for m, n, k in [(512, 28, 1792), (300, 100, 700), (257, 33, 300)]:
+        a, b = rng.standard_normal((k, m)).astype(npdt), rng.standard_normal((k, n)).astype(npdt)
+        got = T(a, device).mT @ T(b, device)
+        check(got, a.T.astype(np.float64) @ b.astype(np.float64), npdt)
+        if device == "cpu":
+            direct = (T(np.stack([a, a]), device).mT @ T(np.stack([b, b]), device))[1]
+            np.testing.assert_array_equal(got.numpy(), direct.numpy())
+
+
+@pytest.mark.parametrize("npdt", DTYPES, ids=DT_IDS)
+def test_row_counts_around_the_tile_choice(npdt, device, rng):
+    """On Intel the register tile has 12 rows, or 8 where 8-row strips pad fewer rows (32, 64): each
+    count around the switch is right, from a row-major A read in place and from a transposed one."""
+    for m in (24, 32, 36, 40, 64, 72, 96, 100):
+        a, b, ref = operands(rng, (m, 128), (128, 512), npdt)
+        check(T(a, device) @ T(b, device), ref, npdt)
+        check(T(np.ascontiguousarray(a.T), device).mT @ T(b, device), ref, npdt)
+
+
 ODD = [
     (1, 1, 1), (1, 7, 1), (7, 1, 7), (7, 7, 7), (33, 1, 33), (1, 33, 127), (127, 33, 1), (33, 127, 7),
     (127, 127, 127), (1000, 3, 5), (5, 1000, 3), (3, 5, 1000), (7, 600, 33),  # k beyond one 256-deep block

@@ -386,3 +386,18 @@ def test_against_torch(device, rng):
     assert int(t.argmax()) == int(tt.argmax())
     b = torch.tensor([True, False, True])
     assert pydl.tensor(b.numpy()).sum().dtype == pydl.int64 and b.sum().dtype == torch.int64
+
+
+@pytest.mark.parametrize("op", ["sum", "mean", "var", "max", "min"])
+def test_whole_reductions_of_permuted_and_strided_views(op, rng):
+    """Reducing every axis of a transposed or permuted array reads its memory in place; a view with
+    gaps (a step) still gives the logical result. Each against numpy in float64."""
+    base = rng.standard_normal((6, 5, 7))
+    views = {"transposed": lambda t: t.transpose(0, 1), "permuted": lambda t: t.permute(2, 0, 1),
+             "stepped": lambda t: t[:, ::2]}
+    npviews = {"transposed": lambda a: a.transpose(1, 0, 2), "permuted": lambda a: a.transpose(2, 0, 1),
+               "stepped": lambda a: a[:, ::2]}
+    for name, view in views.items():
+        got = getattr(view(pydl.tensor(base)), op)().item()
+        want = getattr(npviews[name](base), op)(**({"ddof": 1} if op == "var" else {}))
+        assert got == pytest.approx(want, rel=1e-12, abs=1e-12), name

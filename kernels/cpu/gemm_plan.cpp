@@ -30,6 +30,16 @@ const GemmBlocking& forced_blocking() {
   return forced;
 }
 
+// PYDL_GEMM_TILE_ROWS, parsed once: 0 where unset or not 8 or 12.
+int forced_tile_rows() {
+  static const int rows = [] {
+    const char* v = getenv("PYDL_GEMM_TILE_ROWS");
+    const int asked = v ? atoi(v) : 0;
+    return asked == 8 || asked == 12 ? asked : 0;
+  }();
+  return rows;
+}
+
 }  // namespace
 
 const CacheSizes& cache_sizes() {
@@ -47,14 +57,18 @@ const CacheSizes& cache_sizes() {
 
 int avx512_tile_rows() {
   static const int rows = [] {
-    if (const char* v = getenv("PYDL_GEMM_TILE_ROWS")) {
-      const int asked = atoi(v);
-      if (asked == 8 || asked == 12) return asked;
-    }
+    if (forced_tile_rows()) return forced_tile_rows();
     __builtin_cpu_init();
     return __builtin_cpu_is("intel") ? 12 : 8;
   }();
   return rows;
+}
+
+int avx512_tile_rows_for(int64_t m) {
+  const int rows = avx512_tile_rows();
+  if (rows == 8 || forced_tile_rows()) return rows;
+  const int64_t padded12 = (m + 11) / 12 * 12, padded8 = (m + 7) / 8 * 8;
+  return padded8 * 20 < padded12 * 19 ? 8 : 12;  // 8-row strips at 95% of the 12-row ones' speed
 }
 
 GemmBlocking gemm_blocking(int elem_bytes, int mr, int nr) {

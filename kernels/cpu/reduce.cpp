@@ -8,7 +8,10 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/cpu/isa.h"
 #include "kernels/cpu/parallel.h"
+
+PYDL_ISA_DECLARE(void add_rows_kernel(bool, const void*, int64_t, int64_t, int64_t, double*))
 
 namespace pydl::cpu {
 
@@ -51,6 +54,17 @@ void sum_rows(const T* in, T* out, int64_t outer, int64_t r, double scale) {
   });
 }
 
+// acc[j] += x[k * ld + j] for k < rows, j < cols: floats on the per-ISA loop (reduce_isa.cpp).
+template <class T>
+void add_rows(const T* x, int64_t ld, int64_t rows, int64_t cols, Acc<T>* acc) {
+  if constexpr (std::is_floating_point<T>::value) {
+    PYDL_ISA_CALL(add_rows_kernel, std::is_same<T, double>::value, x, ld, rows, cols, acc);
+  } else {
+    for (int64_t k = 0; k < rows; ++k, x += ld)
+      for (int64_t j = 0; j < cols; ++j) acc[j] += x[j];
+  }
+}
+
 template <class T>
 void sum_columns(const T* in, T* out, int64_t outer, int64_t r, int64_t inner, double scale) {
   parallel_ranges(outer * inner, r, [&](int64_t b, int64_t e) {
@@ -60,9 +74,7 @@ void sum_columns(const T* in, T* out, int64_t outer, int64_t r, int64_t inner, d
       int64_t o = flat / inner, j0 = flat % inner;
       int64_t j1 = std::min(inner, j0 + (e - flat));
       acc.assign(j1 - j0, Acc<T>(0));
-      const T* base = in + o * r * inner;
-      for (int64_t k = 0; k < r; ++k)
-        for (int64_t j = j0; j < j1; ++j) acc[j - j0] += base[k * inner + j];
+      add_rows(in + o * r * inner + j0, inner, r, j1 - j0, acc.data());
       for (int64_t j = j0; j < j1; ++j) out[o * inner + j] = static_cast<T>(acc[j - j0] * scale);
       flat += j1 - j0;
     }
