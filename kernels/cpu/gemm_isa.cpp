@@ -182,10 +182,13 @@ void micro_kernel(int64_t kc, const T* __restrict pa, int64_t lda, const T* __re
       for (int v = 0; v < kNV; ++v) acc[i][v] += b[v] * a;
     }
   };
-  if (lda > 0)
+  if (lda > 0) {
+#pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) step(p, [&](int i) { return pa[i * lda + p]; });
-  else
+  } else {
+#pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) step(p, [&](int i) { return pa[p * -lda + i]; });
+  }
   if (rows == MR && cols == NR && !(last && e.gelu)) {  // a whole tile, written from the registers
     const V alpha = V{} + e.alpha, beta = V{} + (first ? e.beta : T(1));
     const bool add_old = !first || e.beta != T(0), add_bias = last && bias, relu = last && e.relu;
