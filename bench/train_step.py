@@ -8,7 +8,13 @@ faster). The MLP at the first batch size is timed again once fitted to that batc
 where denormal floats appear: "time vs init" is that step's time over the first one's. With --save, results in bench/results/<cpu>/train_step.json, or
 bench/results/<gpu>/train_step.json for --device cuda. On a GPU every step ends with a
 synchronization of the device (for both libraries), so a step's time includes its kernels.
+
+--beside-busy N runs N busy-looping processes meanwhile, as on a shared machine (results in
+train_step_busy.json): there a worker thread can wait milliseconds for a core at every parallel
+region, unless the library gives way (pydl runs its regions alone while workers arrive late).
 """
+import contextlib
+import subprocess
 import argparse
 import os
 import sys
@@ -56,12 +62,25 @@ def fit(step, target=1e-5, max_steps=20000):
     return loss.item()
 
 
+@contextlib.contextmanager
+def busy_processes(n):
+    """n processes looping in Python while the block runs."""
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+    try:
+        yield
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--device", default="cpu")
     p.add_argument("--batch-sizes", default="64,512")
     p.add_argument("--repeat", type=int, default=15)
     p.add_argument("--threads", type=int)
+    p.add_argument("--beside-busy", type=int, default=0, metavar="N", help="N busy processes run meanwhile")
     _common.add_save_option(p)
     args = p.parse_args()
     torch, threads = _common.set_threads(args.threads)
@@ -71,6 +90,19 @@ def main():
         return
     if on_gpu and torch is not None and not torch.cuda.is_available():
         torch = None  # no same-GPU reference
+    with busy_processes(args.beside_busy):
+        rows = measure(args, torch, threads)
+    busy = f", beside {args.beside_busy} busy processes" if args.beside_busy else ""
+    _common.print_table(rows, [("op", "model", ""), ("shape", "batch", ""), ("median_us", "pydl us", ".0f"),
+                               ("p90_us", "pydl p90", ".0f"), ("reference_median_us", "torch us", ".0f"),
+                               ("reference_p90_us", "torch p90", ".0f"), ("speedup", "speed-up vs torch", ".2f"),
+                               ("vs_init", "time vs init", ".2f")],
+                        title=f"training step, {args.device}, {threads} threads{busy} {_common.SPEEDUP_NOTE}")
+    _common.store_results("train_step_busy" if args.beside_busy else "train_step", rows, args.save,
+                          device=args.device, extra={"beside_busy_processes": args.beside_busy})
+
+
+def measure(args, torch, threads):
     rng = np.random.default_rng(0)
     batches = [int(b) for b in args.batch_sizes.split(",")]
     rows = []
@@ -90,12 +122,7 @@ def main():
                 rows.append({**rows[-1], "op": f"{name} train step, fitted", "loss": losses["pydl"],
                              "reference_loss": losses.get("torch"), **_common.timing_fields(t_fit, "torch", digits=1),
                              "vs_init": round(t_fit["pydl"].median / t["pydl"].median, 2)})
-    _common.print_table(rows, [("op", "model", ""), ("shape", "batch", ""), ("median_us", "pydl us", ".0f"),
-                               ("p90_us", "pydl p90", ".0f"), ("reference_median_us", "torch us", ".0f"),
-                               ("reference_p90_us", "torch p90", ".0f"), ("speedup", "speed-up vs torch", ".2f"),
-                               ("vs_init", "time vs init", ".2f")],
-                        title=f"training step, {args.device}, {threads} threads {_common.SPEEDUP_NOTE}")
-    _common.store_results("train_step", rows, args.save, device=args.device)
+    return rows
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 // pydl._C: the pybind11 surface over csrc/. Thin on purpose: conversions at the edge,
 // everything else is a direct call into ops.h or Array.
+#include <omp.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -16,6 +17,7 @@
 #include "kernels/common/philox.h"
 #include "kernels/cpu/float_mode.h"
 #include "kernels/cpu/isa.h"
+#include "kernels/cpu/team.h"
 
 namespace py = pybind11;
 using namespace pydl;
@@ -286,6 +288,16 @@ void pydl::bind_core(py::module_& m) {
   });
   m.def("set_num_threads", &set_num_threads);
   m.def("get_num_threads", &get_num_threads);
+  // The busy-machine back-off (kernels/cpu/team.h); team: the size of the calling thread's next region.
+  m.def("cpu_team_stats", [] {
+    using namespace pybind11::literals;
+    const cpu::TeamStats s = cpu::team_stats();
+    adopt_num_threads();
+    return pybind11::dict("late_regions"_a = s.late_regions, "backoff_s"_a = s.backoff_ns * 1e-9,
+                          "backed_off"_a = s.backed_off, "team"_a = omp_get_max_threads());
+  });
+  m.def("cpu_team_report_late", &cpu::team_report_late);
+  m.def("cpu_team_clear", &cpu::team_clear);
   m.def("cpu_isa", [] { return cpu::isa_name(cpu::active_isa()); });
   m.def("set_flush_denormal", [](bool flush) {
     cpu::g_flush_denormal = flush;

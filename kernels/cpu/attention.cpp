@@ -45,9 +45,10 @@ void for_heads(const AttentionShape& s, int64_t scratch_values, Head head) {
     for (int64_t h = 0; h < s.heads; ++h) head(h, scratch.get<T>(scratch_values));
     return;
   }
+  cpu::Region region;
 #pragma omp parallel
   {
-    cpu::FloatModeScope float_mode;
+    cpu::RegionMember member(region);
     ScratchBuffer scratch;
     T* buffer = scratch.get<T>(scratch_values);
 #pragma omp for schedule(static)

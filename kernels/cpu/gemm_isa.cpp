@@ -18,10 +18,10 @@
 
 #include "kernels/common/gemm_args.h"
 #include "kernels/common/macros.h"
-#include "kernels/cpu/float_mode.h"
 #include "kernels/cpu/gemm_plan.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/scratch.h"
+#include "kernels/cpu/team.h"
 
 PYDL_KERNELS_BEGIN
 
@@ -385,9 +385,10 @@ void gemm_one(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int64
     }
   };
   if (threaded) {
+    cpu::Region region;
 #pragma omp parallel
     {
-      cpu::FloatModeScope float_mode;
+      cpu::RegionMember member(region);
       loop_nest();
     }
   } else if (omp_in_parallel()) {  // inside another team: a team of one keeps the loops to ourselves
@@ -422,9 +423,10 @@ void gemm_batch(const GemmArgs& g) {
   // 256x256x64 took 1.5x as long (and up to 3.7x on a busy machine) as a sequence of threaded ones.
   const bool by_product = macs < kThreadedMacs || g.batch % team == 0 || g.batch >= 4 * team;
   if (g.batch > 1 && threads && by_product) {
+    cpu::Region region;
 #pragma omp parallel if (macs * g.batch >= kThreadedMacs)
     {
-      cpu::FloatModeScope float_mode;
+      cpu::RegionMember member(region);
 #pragma omp for schedule(static)
       for (int64_t i = 0; i < g.batch; ++i) one(i, false);
     }

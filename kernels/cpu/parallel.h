@@ -4,7 +4,7 @@
 #include <omp.h>
 
 #include "kernels/common/macros.h"
-#include "kernels/cpu/float_mode.h"
+#include "kernels/cpu/team.h"
 
 PYDL_KERNELS_BEGIN
 
@@ -19,9 +19,10 @@ void parallel_ranges(int64_t n, int64_t work_per_item, Fn fn) {
     fn(int64_t(0), n);
     return;
   }
+  cpu::Region region;
 #pragma omp parallel
   {
-    cpu::FloatModeScope float_mode;
+    cpu::RegionMember member(region);
     int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
     int64_t chunk = (n + nt - 1) / nt;
     int64_t begin = t * chunk, end = begin + chunk < n ? begin + chunk : n;

@@ -7,8 +7,8 @@
 
 #include "kernels/common/rnn_loop.h"
 #include "kernels/cpu/gemm.h"
-#include "kernels/cpu/float_mode.h"
 #include "kernels/cpu/isa.h"
+#include "kernels/cpu/team.h"
 
 PYDL_ISA_DECLARE(void rnn_cells_forward_kernel(DType, const RnnArgs&, int64_t, int64_t))
 PYDL_ISA_DECLARE(void rnn_cells_backward_kernel(DType, const RnnArgs&, int64_t, int64_t))
@@ -44,9 +44,10 @@ void by_row_slices(const RnnArgs& args, Loop loop) {
     loop(args);
     return;
   }
+  Region region;
 #pragma omp parallel
   {
-    FloatModeScope float_mode;
+    RegionMember member(region);
     const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
     RnnArgs slice = args;
     slice.row0 = args.batch * id / nt;

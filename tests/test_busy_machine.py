@@ -1,0 +1,69 @@
+"""The CPU kernels' back-off on a busy machine (kernels/cpu/team.h): after an OpenMP worker arrives
+late at a parallel region (another process held its core), regions run on the calling thread alone
+for a while, then the team is tried again. Late arrivals are reported here as a region would."""
+import time
+
+import numpy as np
+import pytest
+
+import pydl
+from pydl import _C
+
+
+@pytest.fixture(autouse=True)
+def fresh_team():
+    before = pydl.get_num_threads()
+    pydl.set_num_threads(2)
+    _C.cpu_team_clear()
+    yield
+    _C.cpu_team_clear()
+    pydl.set_num_threads(before)
+
+
+def test_a_late_arrival_runs_regions_alone_for_a_while():
+    assert _C.cpu_team_stats()["team"] == 2
+    _C.cpu_team_report_late()
+    stats = _C.cpu_team_stats()
+    assert stats["backed_off"] and stats["team"] == 1 and stats["late_regions"] == 1
+    assert pydl.get_num_threads() == 2  # the setting itself is the user's, unchanged
+    time.sleep(stats["backoff_s"] + 0.02)  # the coarse clock ticks every few ms
+    stats = _C.cpu_team_stats()
+    assert not stats["backed_off"] and stats["team"] == 2
+
+
+def test_late_again_right_after_a_back_off_waits_twice_as_long_up_to_a_limit():
+    _C.cpu_team_report_late()
+    first = _C.cpu_team_stats()["backoff_s"]
+    _C.cpu_team_report_late()  # still (or again) late: the other process is still there
+    assert _C.cpu_team_stats()["backoff_s"] == pytest.approx(2 * first)
+    for _ in range(10):
+        _C.cpu_team_report_late()
+    longest = _C.cpu_team_stats()["backoff_s"]
+    assert 2 * first < longest <= 1.6 + 1e-9
+    _C.cpu_team_clear()
+    assert _C.cpu_team_stats() == {"late_regions": 0, "backoff_s": first, "backed_off": False, "team": 2}
+
+
+def test_results_do_not_depend_on_the_back_off(rng):
+    """Products and reductions give the same bits alone as with the team; a conv's weight gradient,
+    summed per thread over the batch, the same to float32 rounding (as with set_num_threads(1))."""
+    a = pydl.tensor(rng.standard_normal((300, 400), dtype=np.float32))
+    b = pydl.tensor(rng.standard_normal((400, 500), dtype=np.float32))
+    x = pydl.tensor(rng.standard_normal((64, 1, 12, 12), dtype=np.float32))
+
+    def run():
+        pydl.manual_seed(0)
+        model = pydl.nn.Sequential(pydl.nn.Conv2d(1, 4, 3), pydl.nn.ReLU(), pydl.nn.Flatten(),
+                                   pydl.nn.Linear(400, 10))
+        loss = model(x).square().mean()
+        loss.backward()
+        return [(a @ b).numpy(), a.sum(0).numpy(), loss.item(), model[0].weight.grad.numpy()]
+
+    with_team = run()
+    _C.cpu_team_report_late()
+    assert _C.cpu_team_stats()["team"] == 1
+    alone = run()
+    for got, want in zip(alone[:2], with_team[:2]):
+        np.testing.assert_array_equal(got, want)
+    for got, want in zip(alone[2:], with_team[2:]):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
