@@ -5,8 +5,11 @@ import builtins as _builtins
 import os as _os
 
 # OpenMP workers spin ~0.3 s by default before sleeping; on a shared or oversubscribed machine that
-# spinning steals the core a descheduled sibling needs. A short spin keeps small regions fast.
-_os.environ.setdefault("GOMP_SPINCOUNT", "20000")
+# spinning steals the core a descheduled sibling needs. Some 1-2 ms of spinning covers the gaps
+# between the parallel regions of a training step (waking a sleeping worker took 50-80 us on a
+# virtual machine, a fifth of an MLP step at batch 512); a busy machine is left to the kernels'
+# back-off (kernels/cpu/team.h).
+_os.environ.setdefault("GOMP_SPINCOUNT", "100000")
 try:
     from pydl import _C
 except ImportError as e:  # a source checkout without the built extension
