@@ -92,12 +92,58 @@ void pack_a_strip(const T* a, View v, int64_t rows, int64_t kc, T* __restrict ds
     for (int i = 0; i < MR; ++i) dst[p * MR + i] = i < rows ? a[i * v.rs + p * v.cs] : T(0);
 }
 
+// The permutation of two rows a, b of a square block that swaps their off-diagonal w-wide blocks
+// (lanes l with bit w set in a, with those with it clear in b): after the widths 1, 2, 4, ... the
+// rows hold the block transposed. upper: the mask of b's new value.
+template <class M, int VL>
+M swap_mask(int w, bool upper) {
+  M m;
+  for (int l = 0; l < VL; ++l) m[l] = upper ? ((l & w) ? VL + l : l + w) : ((l & w) ? VL + l - w : l);
+  return m;
+}
+
+// dst rows (VL of them, ldd apart) = the VL x VL block of src (rows lds apart) transposed.
+template <class T>
+inline void transpose_block(const T* src, int64_t lds, T* dst, int64_t ldd) {
+  using V = typename Cfg<T>::V;
+  using M = decltype(V{} < V{});  // integer lanes as wide as T's
+  constexpr int VL = kVL<T>;
+  V r[VL];
+  for (int i = 0; i < VL; ++i) __builtin_memcpy(&r[i], src + i * lds, sizeof(V));
+#pragma GCC unroll 4
+  for (int w = 1; w < VL; w *= 2) {
+    const M lower = swap_mask<M, VL>(w, false), upper = swap_mask<M, VL>(w, true);
+#pragma GCC unroll 16
+    for (int i = 0; i < VL; ++i)
+      if (!(i & w)) {
+        const V a = r[i], b = r[i + w];
+        r[i] = __builtin_shuffle(a, b, lower);
+        r[i + w] = __builtin_shuffle(a, b, upper);
+      }
+  }
+  for (int i = 0; i < VL; ++i) __builtin_memcpy(dst + i * ldd, &r[i], sizeof(V));
+}
+
 template <class T>
 void pack_b_strip(const T* b, View v, int64_t cols, int64_t kc, T* dst) {
-  constexpr int NR = kNR<T>;
-  if (v.rs == 1 && v.cs != 1) {  // B transposed (x @ W.T): read each of W's rows along K, write the strip in L1
-    for (int j = 0; j < NR; ++j)
-      for (int64_t p = 0; p < kc; ++p) dst[p * NR + j] = j < cols ? b[p + j * v.cs] : T(0);
+  constexpr int NR = kNR<T>, VL = kVL<T>;
+  if (v.rs == 1 && v.cs != 1) {  // B transposed (x @ W.T): each of W's rows is a column of the strip
+    int64_t p0 = 0;
+    if (cols == NR)  // whole vector blocks transposed in registers (the scalar loop below took as long
+      for (; p0 + VL <= kc; p0 += VL)  // as a 64-row product's micro-kernels)
+        for (int j0 = 0; j0 < NR; j0 += VL) transpose_block(b + j0 * v.cs + p0, v.cs, dst + p0 * NR + j0, NR);
+    else
+      __builtin_memset(dst, 0, sizeof(T) * kc * NR);  // the columns past the edge
+    // A block of K at a time: its rows of the strip (2 KiB) stay in L1 while W's rows are read along
+    // K (all of K per column at once wrote a whole L1's worth of lines between two visits to each).
+    constexpr int64_t kBlockK = 16;
+    for (; p0 < kc; p0 += kBlockK) {
+      const int64_t p1 = p0 + kBlockK < kc ? p0 + kBlockK : kc;
+      for (int j = 0; j < cols; ++j) {
+        const T* __restrict src = b + j * v.cs;
+        for (int64_t p = p0; p < p1; ++p) dst[p * NR + j] = src[p];
+      }
+    }
     return;
   }
   if (v.cs == 1 && cols == NR) {  // row-major B: whole rows of the strip
@@ -165,21 +211,21 @@ __attribute__((noinline)) void write_back(const typename Cfg<T>::V (*tile)[kNV],
 // A's element (i, p) is at pa[i * lda + p] for MR rows of a row-major A read in place (lda > 0),
 // else at pa[p * -lda + i]: a packed strip (lda = -MR) or a transposed A read in place. B's strip
 // has its rows ldb apart: NR when packed, or a row-major B's stride when read in place.
-template <class T, int MR>
+template <class T, int MR, int NV = kNV>
 void micro_kernel(int64_t kc, const T* __restrict pa, int64_t lda, const T* __restrict pb, int64_t ldb, T* c,
                   int64_t ldc, int64_t rows, int64_t cols, const Epilogue<T>& e, bool first, bool last,
                   const T* bias) {
   using V = typename Cfg<T>::V;
   constexpr int NR = Tiles<T, MR>::NR, VL = Tiles<T, MR>::VL;
-  V acc[MR][kNV];
+  V acc[MR][NV];
   for (int i = 0; i < MR; ++i)
-    for (int v = 0; v < kNV; ++v) acc[i][v] = V{};
+    for (int v = 0; v < NV; ++v) acc[i][v] = V{};
   auto step = [&](int64_t p, auto a_at) {
-    V b[kNV];
-    for (int v = 0; v < kNV; ++v) __builtin_memcpy(&b[v], pb + p * ldb + v * VL, sizeof(V));
+    V b[NV];
+    for (int v = 0; v < NV; ++v) __builtin_memcpy(&b[v], pb + p * ldb + v * VL, sizeof(V));
     for (int i = 0; i < MR; ++i) {
       const T a = a_at(i);
-      for (int v = 0; v < kNV; ++v) acc[i][v] += b[v] * a;
+      for (int v = 0; v < NV; ++v) acc[i][v] += b[v] * a;
     }
   };
   if (lda > 0) {
@@ -189,35 +235,37 @@ void micro_kernel(int64_t kc, const T* __restrict pa, int64_t lda, const T* __re
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) step(p, [&](int i) { return pa[p * -lda + i]; });
   }
-  if (rows == MR && cols == NR && !(last && e.gelu)) {  // a whole tile, written from the registers
-    const V alpha = V{} + e.alpha, beta = V{} + (first ? e.beta : T(1));
-    const bool add_old = !first || e.beta != T(0), add_bias = last && bias, relu = last && e.relu;
-    V bias_v[kNV];
-    for (int v = 0; v < kNV; ++v) bias_v[v] = V{};
-    if (add_bias)
-      for (int v = 0; v < kNV; ++v) __builtin_memcpy(&bias_v[v], bias + v * VL, sizeof(V));
+  if constexpr (NV == kNV) {
+    if (rows == MR && cols == NR && !(last && e.gelu)) {  // a whole tile, written from the registers
+      const V alpha = V{} + e.alpha, beta = V{} + (first ? e.beta : T(1));
+      const bool add_old = !first || e.beta != T(0), add_bias = last && bias, relu = last && e.relu;
+      V bias_v[kNV];
+      for (int v = 0; v < kNV; ++v) bias_v[v] = V{};
+      if (add_bias)
+        for (int v = 0; v < kNV; ++v) __builtin_memcpy(&bias_v[v], bias + v * VL, sizeof(V));
 #pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i)
+      for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
-      for (int v = 0; v < kNV; ++v) {  // the operations of write_back, in its order
-        T* cp = c + i * ldc + v * VL;
-        V r = acc[i][v] * alpha;
-        if (add_old) {
-          V old;
-          __builtin_memcpy(&old, cp, sizeof(V));
-          r += first ? old * beta : old;
+        for (int v = 0; v < kNV; ++v) {  // the operations of write_back, in its order
+          T* cp = c + i * ldc + v * VL;
+          V r = acc[i][v] * alpha;
+          if (add_old) {
+            V old;
+            __builtin_memcpy(&old, cp, sizeof(V));
+            r += first ? old * beta : old;
+          }
+          if (add_bias) r += bias_v[v];
+          if (relu) r = relu_vector(r);
+          __builtin_memcpy(cp, &r, sizeof(V));
         }
-        if (add_bias) r += bias_v[v];
-        if (relu) r = relu_vector(r);
-        __builtin_memcpy(cp, &r, sizeof(V));
-      }
-    return;
+      return;
+    }
   }
   alignas(64) V tile[MR][kNV];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
-    for (int v = 0; v < kNV; ++v) tile[i][v] = acc[i][v];
+    for (int v = 0; v < kNV; ++v) tile[i][v] = v < NV ? acc[i][v] : V{};
   write_back<T, MR>(tile, c, ldc, rows, cols, e, first, last, bias);
 }
 
@@ -320,7 +368,7 @@ void gemm_small(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int
 template <class T, int MR>
 void gemm_one(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int64_t m, int64_t n, int64_t k,
               const Epilogue<T>& e, bool threaded) {
-  constexpr int NR = Tiles<T, MR>::NR;
+  constexpr int NR = Tiles<T, MR>::NR, VL = Tiles<T, MR>::VL;
   const cpu::GemmBlocking blk = cpu::gemm_blocking(sizeof(T), MR, NR);
   const int64_t KC = blk.kc, MC = blk.mc, NC = blk.nc;
   const int64_t kc_max = k < KC ? (k ? k : 1) : KC;
@@ -376,9 +424,10 @@ void gemm_one(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int64
                              : whole_t ? a + (ic + is * MR) + pc * va.cs
                                        : pa + is * MR * kc;
             const T* b_strip = b_whole ? b + pc * vb.rs + col0 : pb + js * NR * kc;
-            micro_kernel<T, MR>(kc, strip, whole ? va.rs : whole_t ? -va.cs : -MR, b_strip, b_whole ? vb.rs : NR,
-                                c + (ic + is * MR) * ldc + col0, ldc, rows, cols, e, first, last,
-                                e.bias ? e.bias + col0 : nullptr);
+            // A strip one vector wide or less (C's last columns, 100 = 3 x 32 + 4) runs half the FMAs.
+            const auto kernel = cols <= VL ? micro_kernel<T, MR, 1> : micro_kernel<T, MR>;
+            kernel(kc, strip, whole ? va.rs : whole_t ? -va.cs : -MR, b_strip, b_whole ? vb.rs : NR,
+                   c + (ic + is * MR) * ldc + col0, ldc, rows, cols, e, first, last, e.bias ? e.bias + col0 : nullptr);
           }
         }
       }
