@@ -4,8 +4,10 @@
 // its first touch page-faults page by page. A training step allocates the same large activations
 // and gradients every time (an LSTM's saved gates, a convolution's outputs), and those faults took
 // some 15% of an LSTM step. Freed blocks of 256 KiB and more are kept, by size class, up to a cap,
-// and handed out again to a request of the same class. PYDL_CPU_CACHE_MB sets the cap (0: off);
-// builds under AddressSanitizer cache nothing, so that a use after free is still reported.
+// and handed out again to a request of the same class. Smaller ones wait in the freeing thread's
+// own lists (a few per size, 4 MiB a thread, outside the stats). PYDL_CPU_CACHE_MB sets the cap
+// (0: off, small lists too); builds under AddressSanitizer cache nothing, so that a use after free
+// is still reported.
 #pragma once
 #include <cstddef>
 #include <cstdint>

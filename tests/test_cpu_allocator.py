@@ -1,6 +1,7 @@
-"""The CPU block cache (csrc/cpu_allocator.h): large freed blocks are reused, small ones are not
-cached, the cap holds, empty_cache() gives everything back, PYDL_CPU_CACHE_MB=0 turns it off, and
-reused memory never leaks old values into results; blocks of 4 MiB and more are huge-page aligned."""
+"""The CPU block cache (csrc/cpu_allocator.h): large freed blocks are reused, small ones come back to
+the thread that freed them (outside the shared cache), the cap holds, empty_cache() gives everything
+back, PYDL_CPU_CACHE_MB=0 turns it off, and reused memory never leaks old values into results;
+blocks of 4 MiB and more are huge-page aligned."""
 import os
 import subprocess
 import sys
@@ -26,7 +27,7 @@ def test_large_blocks_are_reused():
     y = pydl.zeros(1 << 20)
     assert stats()["hits"] == before + 1 and stats()["cached_bytes"] == 0
     assert float(y.sum()) == 0.0  # zeros() fills the reused block
-    z = pydl.ones(1000)  # 4 KB: below the cached sizes
+    z = pydl.ones(1000)  # 4 KB: below the shared cache's sizes
     del z
     assert stats()["cached_bytes"] == 0
     del y
@@ -55,6 +56,31 @@ def test_results_are_the_same_on_reused_memory():
         del junk
         again = (pydl.tensor(a) @ pydl.tensor(b)).relu().numpy()
         np.testing.assert_array_equal(again, first)
+
+
+@cache_on
+def test_small_blocks_come_back_to_the_thread_that_freed_them():
+    x = pydl.empty(1000)
+    address = x.data_ptr()
+    del x
+    y = pydl.full((1000,), 2.0)
+    assert y.data_ptr() == address and address % 64 == 0
+    assert float(y.sum()) == 2000.0
+
+
+def test_small_blocks_freed_by_another_thread_never_alias_live_tensors():
+    import threading
+
+    made = []
+    maker = threading.Thread(target=lambda: made.extend(pydl.full((n,), float(n)) for n in range(1, 300)))
+    maker.start()
+    maker.join()
+    keep = made[::2]
+    del made[:]  # the odd ones are freed here, into this thread's lists
+    fresh = [pydl.full((n,), -1.0) for n in range(1, 300)]
+    for t in keep:
+        assert float(t.sum()) == float(t.numel()) ** 2, t.numel()
+    assert all(float(t.sum()) == -t.numel() for t in fresh)
 
 
 def _run(code, cache_mb):

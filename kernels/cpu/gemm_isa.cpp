@@ -361,6 +361,12 @@ void gemm_small(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int
       for (int64_t j = 0; j < ldp; ++j) pb[p * ldp + j] = j < n ? b[p * vb.rs + j * vb.cs] : T(0);
   }
   int64_t i = 0;
+  // With 32 vector registers, 16 accumulators in flight: 16 rows of one vector, or 8 of two (64 x 10
+  // from 100 on one Intel core: 4.9 -> 3.3 us with 8 rows).
+  if (kVecBytes == 64 && n <= VL)
+    for (; i + 16 <= m; i += 16) small_rows<T, 16>(a + i * va.rs, va, pb, ldp, c + i * ldc, ldc, n, k, e);
+  if (kVecBytes == 64 && n <= 2 * VL)
+    for (; i + 8 <= m; i += 8) small_rows<T, 8>(a + i * va.rs, va, pb, ldp, c + i * ldc, ldc, n, k, e);
   for (; i + SR <= m; i += SR) small_rows<T, SR>(a + i * va.rs, va, pb, ldp, c + i * ldc, ldc, n, k, e);
   for (; i < m; ++i) small_rows<T, 1>(a + i * va.rs, va, pb, ldp, c + i * ldc, ldc, n, k, e);
 }
