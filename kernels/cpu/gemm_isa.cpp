@@ -522,8 +522,8 @@ void gemm_swapped(const GemmArgs& g) {
 }
 
 template <class T, int MR>
-void gemm_tiled(const GemmArgs& g) {
-  if (gemm_swapped_pays(g)) gemm_swapped<T, MR>(g);
+void gemm_tiled(const GemmArgs& g, bool swapped) {
+  if (swapped) gemm_swapped<T, MR>(g);
   else gemm_batch<T, MR>(g);
 }
 
@@ -532,11 +532,12 @@ void gemm_tiled(const GemmArgs& g) {
 template <class T>
 void gemm_typed(const GemmArgs& g) {
   if (g.m == 0 || g.n == 0) return;
+  const bool swapped = gemm_swapped_pays(g);
 #if defined(__AVX512F__)
-  if (cpu::avx512_tile_rows_for(gemm_swapped_pays(g) ? g.n : g.m) == 12) return gemm_tiled<T, 12>(g);
-  gemm_tiled<T, 8>(g);
+  if (cpu::avx512_tile_rows_for(swapped ? g.n : g.m) == 12) return gemm_tiled<T, 12>(g, swapped);
+  gemm_tiled<T, 8>(g, swapped);
 #else
-  gemm_tiled<T, 6>(g);
+  gemm_tiled<T, 6>(g, swapped);
 #endif
 }
 
