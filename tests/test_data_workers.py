@@ -4,6 +4,8 @@ worker_init_fn; persistent workers; a worker's exception, death or silence repor
 process; nothing left behind after an epoch cut short. Every loader here has a timeout, so a
 fault fails its test instead of hanging the suite."""
 import os
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -149,3 +151,29 @@ def test_persistent_workers_survive_an_epoch_cut_short():
     assert not pool.closed and all(p.is_alive() for p in pool.workers)
     assert [v for b in loader for v in b[0].tolist()] == list(range(40)) and loader._pool is pool
     pool.close()
+
+
+def test_workers_end_when_the_main_process_is_killed():
+    script = ("import os, pydl\n"
+              "from pydl.data import DataLoader, TensorDataset\n"
+              "loader = DataLoader(TensorDataset(pydl.arange(8)), num_workers=2, persistent_workers=True, timeout=30)\n"
+              "next(iter(loader))\n"
+              "print(*[p.pid for p in loader._pool.workers], flush=True)\n"
+              "os._exit(0)  # no atexit, no cleanup: as if killed\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    pids = [int(p) for p in out.stdout.split()]
+    assert len(pids) == 2
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(p) for p in pids):
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in pids), "orphaned DataLoader workers kept running"
+
+
+def _alive(pid):
+    """Running (a process that ended but was not reaped yet is a zombie: state Z)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

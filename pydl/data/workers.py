@@ -13,18 +13,19 @@ reported; workers ignore Ctrl-C (the main process stops them) and are stopped wh
 ends, when the iterator is dropped or, with ``persistent_workers``, when the loader is."""
 import atexit
 import multiprocessing
-import queue
+import os
 import signal
+import time
 import traceback
 import weakref
 from dataclasses import dataclass
-from multiprocessing import resource_tracker, shared_memory
+from multiprocessing import connection, resource_tracker, shared_memory
 
 import numpy as np
 
 __all__ = ["WorkerInfo", "get_worker_info"]
 
-_POLL_S = 0.1  # how often the main process checks that its workers are alive while it waits
+_ORPHAN_CHECK_S = 1.0  # how often an idle worker checks that the main process is still there
 
 
 @dataclass(frozen=True)
@@ -172,8 +173,9 @@ class StreamFetcher:
         return self.collate_fn(batch)
 
 
-def _worker_loop(fetch, tasks, results, worker_id, num_workers, base_seed, init_fn, dataset):
-    """Serves tasks (batch index, indices or None for a stream, epoch seed) until it gets None."""
+def _worker_loop(fetch, tasks, results, worker_id, num_workers, base_seed, init_fn, dataset, parent):
+    """Serves tasks (batch index, indices or None for a stream, epoch seed) until it gets None, the main
+    process closes its end or goes away. Sends are synchronous: a forked worker starts no thread."""
     global _info
     import pydl
 
@@ -184,10 +186,16 @@ def _worker_loop(fetch, tasks, results, worker_id, num_workers, base_seed, init_
         if init_fn is not None:
             init_fn(worker_id)
     except Exception as e:  # noqa: BLE001  (any failure goes back to the main process)
-        results.put((None, _Failure(worker_id, e)))
+        results.send((None, _Failure(worker_id, e)))
         return
     while True:
-        task = tasks.get()
+        try:
+            while not tasks.poll(_ORPHAN_CHECK_S):
+                if os.getppid() != parent:
+                    return
+            task = tasks.recv()
+        except (EOFError, OSError):
+            return
         if task is None:
             return
         index, indices, seed = task
@@ -199,7 +207,7 @@ def _worker_loop(fetch, tasks, results, worker_id, num_workers, base_seed, init_
             payload = _EndOfStream()
         except Exception as e:  # noqa: BLE001
             payload = _Failure(worker_id, e)
-        results.put((index, payload))
+        results.send((index, payload))
         for block in blocks:  # the main process unlinks them once read
             block.close()
 
@@ -224,16 +232,21 @@ class WorkerPool:
         n = loader.num_workers
         self.depth, self.timeout = loader.prefetch_factor * n, loader.timeout
         self.persistent = loader.persistent_workers
-        self.results = context.Queue()
-        self.tasks = [context.Queue() for _ in range(n)]
-        self.workers = [context.Process(target=_worker_loop, daemon=True,
-                                        args=(fetch, self.tasks[w], self.results, w, n, base_seed,
-                                              loader.worker_init_fn, loader.dataset))
-                        for w in range(n)]
-        for w in self.workers:
-            w.start()
+        self.tasks, self.results, self.workers = [], [], []
         self.closed = False
         _open_pools.add(self)
+        for w in range(n):  # one pipe each way per worker
+            task_reader, task_writer = context.Pipe(duplex=False)
+            result_reader, result_writer = context.Pipe(duplex=False)
+            proc = context.Process(target=_worker_loop, daemon=True,
+                                   args=(fetch, task_reader, result_writer, w, n, base_seed,
+                                         loader.worker_init_fn, loader.dataset, os.getpid()))
+            proc.start()
+            task_reader.close()  # the worker's ends: a worker that dies closes its results pipe
+            result_writer.close()
+            self.tasks.append(task_writer)
+            self.results.append(result_reader)
+            self.workers.append(proc)
 
     def run(self, batches, seed):
         """Yields the batches of one epoch in order; batches: an iterable of index lists (None for a stream)."""
@@ -251,7 +264,10 @@ class WorkerPool:
                     indices = next(source, StopIteration)
                     if indices is StopIteration:
                         break
-                    self.tasks[sent % n].put((sent, indices, seed))
+                    try:
+                        self.tasks[sent % n].send((sent, indices, seed))
+                    except OSError:  # that worker has ended: reported when its results run out
+                        pass
                     sent += 1
                 if received == sent:
                     completed = True
@@ -283,39 +299,50 @@ class WorkerPool:
                 self.close()
 
     def _next_result(self):
-        waited = 0.0
+        """The next (batch index, payload) any worker sends; a worker that ended is reported once
+        everything it sent has been read."""
+        deadline = time.monotonic() + self.timeout if self.timeout else None
         while True:
-            try:
-                return self.results.get(timeout=_POLL_S)
-            except queue.Empty:
-                waited += _POLL_S
-            for w, proc in enumerate(self.workers):
-                if not proc.is_alive():
-                    raise RuntimeError(f"DataLoader worker process {w} exited unexpectedly (exit code "
-                                       f"{proc.exitcode})")
-            if self.timeout and waited >= self.timeout:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready = connection.wait(self.results, timeout=left)
+            for w, reader in enumerate(self.results):
+                if reader in ready:
+                    try:
+                        return reader.recv()
+                    except EOFError:
+                        self.workers[w].join(timeout=1)
+                        raise RuntimeError(f"DataLoader worker process {w} exited unexpectedly (exit code "
+                                           f"{self.workers[w].exitcode})") from None
+            if not ready:
                 raise RuntimeError(f"DataLoader timed out after {self.timeout} s waiting for a batch from its workers")
 
     def close(self):
         if self.closed:
             return
         self.closed = True
-        for q in self.tasks:
+        for writer in self.tasks:
             try:
-                q.put(None)
-            except (OSError, ValueError):
+                writer.send(None)
+            except OSError:  # the worker is gone
                 pass
+        self._free_unread()  # a worker blocked on a full pipe can then read its None
         for proc in self.workers:
             proc.join(timeout=2)
             if proc.is_alive():
                 proc.terminate()
                 proc.join(timeout=2)
-        while True:  # free what was sent back but never read
+        self._free_unread()
+        for conn in self.tasks + self.results:
+            conn.close()
+
+    def _free_unread(self):
+        """Frees what was sent back but will never be read."""
+        for reader in self.results:
             try:
-                _, payload = self.results.get_nowait()
-            except (queue.Empty, OSError, ValueError):
-                break
-            _free_shared(payload)
+                while reader.poll():
+                    _free_shared(reader.recv()[1])
+            except (EOFError, OSError):
+                pass
 
     def __del__(self):
         self.close()
