@@ -1,3 +1,6 @@
+#include <optional>
+#include <tuple>
+
 #include <pybind11/stl.h>
 
 #include "csrc/bind.h"
@@ -20,14 +23,17 @@ void bind_gemm(pybind11::module_& m) {
         },
         pybind11::arg("x"), pybind11::arg("weight"), pybind11::arg("bias") = pybind11::none(),
         pybind11::arg("relu") = false, pybind11::arg("epilogue") = UnaryOp::Identity);
-  m.def("gemm_cpu_plan", [] {  // what the CPU GEMM chose for float32 on this machine
+  // What the CPU GEMM chose for float32 on this machine; with a shape (m, n, k), for that product.
+  m.def("gemm_cpu_plan", [](std::optional<std::tuple<int64_t, int64_t, int64_t>> shape) {
     using namespace pybind11::literals;
     const cpu::GemmTile tile = cpu::float32_tile();
-    const cpu::GemmBlocking b = cpu::gemm_blocking(4, tile.rows, tile.cols);
+    const cpu::GemmBlocking b = shape ? cpu::gemm_blocking_for(4, tile.rows, tile.cols, std::get<0>(*shape),
+                                                               std::get<1>(*shape), std::get<2>(*shape))
+                                      : cpu::gemm_blocking(4, tile.rows, tile.cols);
     const cpu::CacheSizes& c = cpu::cache_sizes();
     return pybind11::dict("tile"_a = pybind11::make_tuple(tile.rows, tile.cols), "kc"_a = b.kc, "mc"_a = b.mc,
                           "nc"_a = b.nc, "caches"_a = pybind11::make_tuple(c.l1d, c.l2, c.l3));
-  });
+  }, pybind11::arg("shape") = pybind11::none());
   m.def("set_allow_tf32", &set_allow_tf32);
   m.def("allow_tf32", &allow_tf32);
 

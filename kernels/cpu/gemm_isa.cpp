@@ -375,7 +375,7 @@ template <class T, int MR>
 void gemm_one(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int64_t m, int64_t n, int64_t k,
               const Epilogue<T>& e, bool threaded) {
   constexpr int NR = Tiles<T, MR>::NR, VL = Tiles<T, MR>::VL;
-  const cpu::GemmBlocking blk = cpu::gemm_blocking(sizeof(T), MR, NR);
+  const cpu::GemmBlocking blk = cpu::gemm_blocking_for(sizeof(T), MR, NR, m, n, k);
   const int64_t KC = blk.kc, MC = blk.mc, NC = blk.nc;
   const int64_t kc_max = k < KC ? (k ? k : 1) : KC;
   T* pb = tls_b.get<T>(kc_max * (((n < NC ? n : NC) + NR - 1) / NR) * NR);

@@ -83,6 +83,22 @@ GemmBlocking gemm_blocking(int elem_bytes, int mr, int nr) {
   return {kc, mc, nc};
 }
 
+namespace {
+// The size of block that covers extent in ceil(extent / most) equal blocks (multiples of unit);
+// at least block, the size the caches ask for, where one block covers it.
+int64_t even_block(int64_t extent, int64_t block, int64_t most, int64_t unit) {
+  if (extent <= most) return extent > block ? extent : block;
+  const int64_t blocks = (extent + most - 1) / most, size = (extent + blocks - 1) / blocks;
+  return (size + unit - 1) / unit * unit;
+}
+}  // namespace
+
+GemmBlocking gemm_blocking_for(int elem_bytes, int mr, int nr, int64_t m, int64_t n, int64_t k) {
+  const GemmBlocking b = gemm_blocking(elem_bytes, mr, nr);
+  if (forced_blocking().kc) return b;
+  return {even_block(k, b.kc, b.kc + b.kc / 8, 8), even_block(m, b.mc, b.mc, mr), even_block(n, b.nc, b.nc, nr)};
+}
+
 GemmTile float32_tile() {
   switch (active_isa()) {
     case Isa::Avx512: return {avx512_tile_rows(), 32};
