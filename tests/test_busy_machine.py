@@ -44,6 +44,18 @@ def test_late_again_right_after_a_back_off_waits_twice_as_long_up_to_a_limit():
     assert _C.cpu_team_stats() == {"late_regions": 0, "backoff_s": first, "backed_off": False, "team": 2}
 
 
+def test_a_team_woken_from_idle_is_not_judged(rng):
+    """Workers asleep after an idle spell may wake slowly (a virtual CPU halted while idle): only a
+    region opened while the team still spins from the last one counts a late arrival, so pauses
+    between steps (loading data, evaluating) never send the next steps to one thread."""
+    a = pydl.tensor(rng.standard_normal((300, 400), dtype=np.float32))
+    b = pydl.tensor(rng.standard_normal((400, 500), dtype=np.float32))
+    for _ in range(5):
+        time.sleep(0.03)
+        a @ b  # the first region after the pause: however late its worker, not judged
+    assert _C.cpu_team_stats()["late_regions"] == 0
+
+
 def test_results_do_not_depend_on_the_back_off(rng):
     """Products and reductions give the same bits alone as with the team; a conv's weight gradient,
     summed per thread over the batch, the same to float32 rounding (as with set_num_threads(1))."""

@@ -177,6 +177,7 @@ ODD = [
     (127, 127, 127), (1000, 3, 5), (5, 1000, 3), (3, 5, 1000), (7, 600, 33),  # k beyond one 256-deep block
     (170, 40, 9),  # m beyond one row block
     (9, 40, 1100),  # n beyond one column panel
+    (600, 9, 130), (515, 120, 13),  # thin products taking the small path beyond its general size
 ]
 
 

@@ -6,14 +6,18 @@ namespace pydl::cpu {
 
 namespace {
 
-// A worker woken from sleep normally arrives within some 100 us (80 us measured on a virtual
-// machine); one the OS left waiting behind another process arrives milliseconds late.
-constexpr int64_t kLateNs = 500'000;
+// A spinning worker arrives within microseconds; one the OS left waiting behind another process
+// arrives milliseconds late. Only a region opened while the team still spins from the last one
+// (within kHotNs of its end) is judged: a worker woken from sleep can take as long as a descheduled
+// one (a virtual CPU halted while idle: after 10 ms of idling, most first regions on 2 Intel cores
+// came late), and judging it would send a training loop with pauses between steps to one thread.
+constexpr int64_t kLateNs = 500'000, kHotNs = 1'000'000;
 constexpr int64_t kFirstBackoffNs = 50'000'000, kMaxBackoffNs = 1'600'000'000;
 
 std::atomic<int64_t> g_solo_until_ns{0};  // regions run alone until then
 std::atomic<int64_t> g_backoff_ns{kFirstBackoffNs};
 std::atomic<int64_t> g_late_regions{0};
+std::atomic<int64_t> g_team_left_ns{0};  // when the last region with a team ended
 
 int64_t now_ns() {
   timespec ts;
@@ -50,6 +54,7 @@ void team_report_late() { on_late(now_ns()); }
 
 void team_clear() {
   g_solo_until_ns = 0;
+  g_team_left_ns = 0;
   g_backoff_ns = kFirstBackoffNs;
   g_late_regions = 0;
 }
@@ -67,7 +72,9 @@ void Region::arrive() {
 Region::~Region() {
   if (arrivals_.load(std::memory_order_relaxed) < 2) return;  // a team of one: nobody to wait for
   const int64_t last = last_arrival_ns_.load(std::memory_order_relaxed);
-  if (last - opened_ns_ > kLateNs) on_late(last);
+  const bool hot = opened_ns_ - g_team_left_ns.load(std::memory_order_relaxed) < kHotNs;
+  if (hot && last - opened_ns_ > kLateNs) on_late(last);
+  g_team_left_ns.store(now_ns(), std::memory_order_relaxed);
 }
 
 }  // namespace pydl::cpu
