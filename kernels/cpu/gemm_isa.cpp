@@ -535,12 +535,15 @@ void gemm_swapped(const GemmArgs& g) {
   s.a = g.b, s.lda = g.ldb, s.b = g.a, s.ldb = g.lda, s.c = ct, s.ldc = g.m;
   gemm_batch<T, MR>(s);
   T* c = static_cast<T*>(g.c);
-  constexpr int64_t kBlock = 32;  // square blocks, so both sides stay in L1
-  parallel_ranges((g.m + kBlock - 1) / kBlock, kBlock * g.n, [&](int64_t b0, int64_t b1) {
-    for (int64_t i0 = b0 * kBlock; i0 < b1 * kBlock && i0 < g.m; i0 += kBlock)
-      for (int64_t j0 = 0; j0 < g.n; j0 += kBlock)
-        for (int64_t i = i0; i < g.m && i < i0 + kBlock; ++i)
-          for (int64_t j = j0; j < g.n && j < j0 + kBlock; ++j) c[i * g.ldc + j] = ct[j * g.m + i];
+  constexpr int64_t VL = kVL<T>;  // VL rows of C at a time, by VL x VL blocks transposed in registers
+  parallel_ranges((g.m + VL - 1) / VL, VL * g.n, [&](int64_t b0, int64_t b1) {
+    for (int64_t i0 = b0 * VL; i0 < b1 * VL && i0 < g.m; i0 += VL) {
+      int64_t j0 = 0;
+      if (i0 + VL <= g.m)
+        for (; j0 + VL <= g.n; j0 += VL) transpose_block(ct + j0 * g.m + i0, g.m, c + i0 * g.ldc + j0, g.ldc);
+      for (int64_t i = i0; i < g.m && i < i0 + VL; ++i)
+        for (int64_t j = j0; j < g.n; ++j) c[i * g.ldc + j] = ct[j * g.m + i];
+    }
   });
 }
 
