@@ -163,6 +163,23 @@ def test_tall_transposed_products_computed_swapped(npdt, device, rng):
 
 
 @pytest.mark.parametrize("npdt", DTYPES, ids=DT_IDS)
+def test_few_rows_against_a_transposed_b(npdt, device, rng):
+    """x @ W.T with up to 6 rows runs as dot products along K, W read in place; a few more rows take the
+    small path, which copies W's transpose by blocks. Depths and widths around whole vectors, with the
+    fused bias and ReLU of a Linear, against float64."""
+    from pydl.nn.functional.linear import linear_relu
+
+    for m in (1, 2, 3, 6, 7, 12):
+        for k, n in ((5, 3), (16, 4), (33, 10), (784, 100), (128, 130)):
+            x = rng.standard_normal((m, k)).astype(npdt)
+            w = rng.standard_normal((n, k)).astype(npdt)
+            b = rng.standard_normal(n).astype(npdt)
+            ref = x.astype(np.float64) @ w.T.astype(np.float64)
+            check(T(x, device) @ T(w, device).T, ref, npdt)
+            check(linear_relu(T(x, device), T(w, device), T(b, device)), np.maximum(ref + b, 0), npdt)
+
+
+@pytest.mark.parametrize("npdt", DTYPES, ids=DT_IDS)
 def test_row_counts_around_the_tile_choice(npdt, device, rng):
     """On Intel the register tile has 12 rows, or 8 where 8-row strips pad fewer rows (32, 64): each
     count around the switch is right, from a row-major A read in place and from a transposed one."""
