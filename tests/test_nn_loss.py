@@ -145,6 +145,28 @@ def test_cross_entropy_unbatched_and_no_grad():
     assert again.item() == loss.item() and again.grad_fn is None
 
 
+@pytest.mark.parametrize("classes", [1, 3, 10, 15])
+def test_short_rows_in_blocks_give_the_bits_of_rows_alone(classes):
+    """Rows shorter than a vector take their exps a block of rows at a time (the CPU kernel): a batch
+    spanning several blocks, ignored rows among them, gives each row the loss, gradient and (log-)softmax
+    it gets alone."""
+    rng = np.random.default_rng(classes)
+    x = (rng.standard_normal((300, classes)) * 5).astype(np.float32)
+    y = rng.integers(0, classes, 300)
+    y[::7] = -100
+    logits = pydl.tensor(x, requires_grad=True)
+    losses = F.cross_entropy(logits, pydl.tensor(y), ignore_index=-100, reduction="none")
+    losses.backward(pydl.ones(300))
+    for r in range(0, 300, 13):
+        alone = pydl.tensor(x[r:r + 1], requires_grad=True)
+        loss = F.cross_entropy(alone, pydl.tensor(y[r:r + 1]), ignore_index=-100, reduction="none")
+        loss.backward(pydl.ones(1))
+        assert loss.item() == losses[r].item()
+        np.testing.assert_array_equal(alone.grad.numpy()[0], logits.grad.numpy()[r])
+        for fn in (F.softmax, F.log_softmax):
+            np.testing.assert_array_equal(fn(pydl.tensor(x[r:r + 1]), 1).numpy()[0], fn(pydl.tensor(x), 1).numpy()[r])
+
+
 def test_cross_entropy_all_ignored():
     # As PyTorch: the mean over no targets is nan, and the gradient is zero.
     x = pydl.tensor(np.ones((3, 4), np.float32), requires_grad=True)

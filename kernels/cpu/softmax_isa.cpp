@@ -98,10 +98,47 @@ T exp_shifted_sum(const T* __restrict x, int64_t n, T m) {
   return s;
 }
 
+// Rows shorter than a vector (10 classes) take their exps a block of rows at a time, in one
+// vector loop over the block: row by row, exp ran on 10 scalars (log-softmax of 512x10: 25 us).
+// The same exps and row sums as row by row, so the same bits.
+constexpr int kShortRows = kLanes;
+
+// maxes[r] = the max of row r; e (rows x n) = exp(x - that max).
+template <class T>
+void exp_block_shifted(const T* __restrict x, T* __restrict e, T* __restrict maxes, int64_t rows, int64_t n) {
+  for (int64_t r = 0; r < rows; ++r) {
+    maxes[r] = row_max(x + r * n, n);
+    for (int64_t i = 0; i < n; ++i) e[r * n + i] = x[r * n + i] - maxes[r];
+  }
+  for (int64_t i = 0; i < rows * n; ++i) e[i] = exp_fast(e[i]);
+}
+
+template <class T>
+void softmax_short_rows(bool log, const T* x, T* y, int64_t b, int64_t e, int64_t n) {
+  T maxes[kChunk];
+  for (int64_t r0 = b; r0 < e; r0 += kChunk / n) {
+    const int64_t rows = e - r0 < kChunk / n ? e - r0 : kChunk / n;
+    exp_block_shifted(x + r0 * n, y + r0 * n, maxes, rows, n);
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* __restrict xr = x + (r0 + r) * n;
+      T* __restrict yr = y + (r0 + r) * n;
+      const T sum = row_sum(yr, n), m = maxes[r];
+      if (log) {
+        const T ls = static_cast<T>(::log(sum));
+        for (int64_t i = 0; i < n; ++i) yr[i] = (xr[i] - m) - ls;
+      } else {
+        const T inv = T(1) / sum;
+        for (int64_t i = 0; i < n; ++i) yr[i] *= inv;
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------- softmax, last axis
 template <class T>
 void softmax_rows(bool log, const T* x, T* y, int64_t rows, int64_t n) {
   parallel_ranges(rows, 4 * n, [&](int64_t b, int64_t e) {
+    if (n < kShortRows) return softmax_short_rows(log, x, y, b, e, n);
     for (int64_t r = b; r < e; ++r) {
       const T* __restrict xr = x + r * n;
       T* __restrict yr = y + r * n;
@@ -209,7 +246,7 @@ void softmax_backward_columns(bool log, const T* y, const T* dy, T* dx, int64_t 
 
 // ---------------------------------------------------------------- fused cross-entropy
 // One row: max, exps (into the dlogits row when there is one, which then becomes the
-// gradient in place while it is still in L1), log-sum-exp, loss. Templated on whether
+// gradient in place while it is still in L1; short rows' a block of rows at a time), log-sum-exp, loss. Templated on whether
 // there are class weights and label smoothing so that the common case carries neither.
 template <class T, bool kWeighted, bool kSmooth>
 __attribute__((flatten)) void cross_entropy_range(const CrossEntropyRows& a, T w_total, int64_t b, int64_t e) {
@@ -219,35 +256,44 @@ __attribute__((flatten)) void cross_entropy_range(const CrossEntropyRows& a, T w
   T* dlogits = static_cast<T*>(a.dlogits);
   const int64_t n = a.classes;
   const T eps = static_cast<T>(a.label_smoothing), scale = static_cast<T>(a.grad_scale), classes = static_cast<T>(n);
-  for (int64_t r = b; r < e; ++r) {
-    const T* __restrict x = logits + r * n;
-    T* __restrict d = dlogits ? dlogits + r * n : nullptr;
-    const int64_t t = a.target[r];
-    if (t == a.ignore_index) {
-      loss[r] = T(0);
-      if (d) for (int64_t c = 0; c < n; ++c) d[c] = T(0);
-      continue;
+  const bool short_rows = n < kShortRows;
+  T block_exps[kChunk], maxes[kChunk];
+  for (int64_t r0 = b; r0 < e; r0 += short_rows ? kChunk / n : e - b) {
+    const int64_t r1 = !short_rows || e - r0 < kChunk / n ? e : r0 + kChunk / n;
+    T* exps = dlogits ? dlogits + r0 * n : block_exps;  // short rows: the block's exps, row by row
+    if (short_rows) exp_block_shifted(logits + r0 * n, exps, maxes, r1 - r0, n);
+    for (int64_t r = r0; r < r1; ++r) {
+      const T* __restrict x = logits + r * n;
+      T* __restrict d = dlogits ? dlogits + r * n : nullptr;
+      const int64_t t = a.target[r];
+      if (t == a.ignore_index) {
+        loss[r] = T(0);
+        if (d) for (int64_t c = 0; c < n; ++c) d[c] = T(0);
+        continue;
+      }
+      const T m = short_rows ? maxes[r - r0] : row_max(x, n);
+      const T s = short_rows ? row_sum(exps + (r - r0) * n, n)
+                  : d        ? exp_shifted(x, d, n, m)
+                             : exp_shifted_sum(x, n, m);
+      const T log_s = static_cast<T>(::log(s));
+      const T w_t = kWeighted ? w[t] : T(1);
+      T sum_wx = 0;
+      if (kSmooth) sum_wx = row_sum_shifted(kWeighted ? w : nullptr, x, n, m);
+      loss[r] = cross_entropy_row_loss(log_s, x[t] - m, w_t, eps, classes, w_total, sum_wx);
+      if (!d) continue;
+      // d[c] holds e^(x_c - m) = s p_c: scale it to the gradient in place.
+      const T coef = ((T(1) - eps) * w_t + eps / classes * w_total) * scale / s;
+      if (!kSmooth) {
+        for (int64_t c = 0; c < n; ++c) d[c] *= coef;
+      } else if (!kWeighted) {
+        const T shift = eps / classes * scale;
+        for (int64_t c = 0; c < n; ++c) d[c] = d[c] * coef - shift;
+      } else {
+        const T shift = eps / classes * scale;
+        for (int64_t c = 0; c < n; ++c) d[c] = d[c] * coef - shift * w[c];
+      }
+      d[t] -= (T(1) - eps) * w_t * scale;
     }
-    const T m = row_max(x, n);
-    const T s = d ? exp_shifted(x, d, n, m) : exp_shifted_sum(x, n, m);
-    const T log_s = static_cast<T>(::log(s));
-    const T w_t = kWeighted ? w[t] : T(1);
-    T sum_wx = 0;
-    if (kSmooth) sum_wx = row_sum_shifted(kWeighted ? w : nullptr, x, n, m);
-    loss[r] = cross_entropy_row_loss(log_s, x[t] - m, w_t, eps, classes, w_total, sum_wx);
-    if (!d) continue;
-    // d[c] holds e^(x_c - m) = s p_c: scale it to the gradient in place.
-    const T coef = ((T(1) - eps) * w_t + eps / classes * w_total) * scale / s;
-    if (!kSmooth) {
-      for (int64_t c = 0; c < n; ++c) d[c] *= coef;
-    } else if (!kWeighted) {
-      const T shift = eps / classes * scale;
-      for (int64_t c = 0; c < n; ++c) d[c] = d[c] * coef - shift;
-    } else {
-      const T shift = eps / classes * scale;
-      for (int64_t c = 0; c < n; ++c) d[c] = d[c] * coef - shift * w[c];
-    }
-    d[t] -= (T(1) - eps) * w_t * scale;
   }
 }
 
