@@ -332,15 +332,16 @@ def test_gemm_blocks_are_even_over_a_product(tmp_path):
 def test_threaded_product_matches_one_thread(npdt, rng):
     a, b, ref = operands(rng, (300, 400), (400, 500), npdt)
     a3, b3, ref3 = operands(rng, (64, 20, 30), (64, 30, 40), npdt)  # many small products, one per thread
+    tall, narrow, ref_tall = operands(rng, (700, 300), (300, 70), npdt)  # split by bands of A's rows
     ta, tb, ta3, tb3 = T(a, "cpu"), T(b, "cpu"), T(a3, "cpu"), T(b3, "cpu")
     before = pydl.get_num_threads()
     try:
         pydl.set_num_threads(1)
         assert pydl.get_num_threads() == 1
-        one, one3, one_t = ta @ tb, ta3 @ tb3, tb.T @ ta.T
+        one, one3, one_t, one_tall = ta @ tb, ta3 @ tb3, tb.T @ ta.T, T(tall, "cpu") @ T(narrow, "cpu")
         pydl.set_num_threads(2)
         assert pydl.get_num_threads() == 2
-        two, two3, two_t = ta @ tb, ta3 @ tb3, tb.T @ ta.T
+        two, two3, two_t, two_tall = ta @ tb, ta3 @ tb3, tb.T @ ta.T, T(tall, "cpu") @ T(narrow, "cpu")
     finally:
         pydl.set_num_threads(before)
     for got in (one, two):
@@ -349,8 +350,10 @@ def test_threaded_product_matches_one_thread(npdt, rng):
         check(got, ref3, npdt)
     for got in (one_t, two_t):
         check(got, ref.T, npdt)
+    for got in (one_tall, two_tall):
+        check(got, ref_tall, npdt)
     tight = 1e-12 if npdt is np.float64 else 1e-6
-    for x, y in ((one, two), (one3, two3), (one_t, two_t)):
+    for x, y in ((one, two), (one3, two3), (one_t, two_t), (one_tall, two_tall)):
         assert np.max(np.abs(x.numpy() - y.numpy())) <= tight * np.max(np.abs(y.numpy()))
 
 
