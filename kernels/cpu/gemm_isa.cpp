@@ -405,7 +405,6 @@ void gemm_small(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int
 // gained on 784-deep rows and lost on 128-deep ones).
 constexpr int64_t kDotsMaxRows = 6;
 
-template <class T>
 bool dots_pay(View va, View vb, int64_t m) {
   return m <= kDotsMaxRows && va.cs == 1 && vb.rs == 1 && vb.cs != 1;
 }
@@ -552,7 +551,7 @@ void gemm_batch(const GemmArgs& g) {
   T* c = static_cast<T*>(g.c);
   const int64_t macs = g.m * g.n * (g.k ? g.k : 1);
   auto one = [&](int64_t i, bool threaded) {
-    if (dots_pay<T>(va, vb, g.m))
+    if (dots_pay(va, vb, g.m))
       gemm_dots<T>(a + i * g.stride_a, va, b + i * g.stride_b, vb, c + i * g.stride_c, g.ldc, g.m, g.n, g.k, e);
     else if (small_product<T>(g.m, g.n, g.k))
       gemm_small<T>(a + i * g.stride_a, va, b + i * g.stride_b, vb, c + i * g.stride_c, g.ldc, g.m, g.n, g.k, e,

@@ -246,8 +246,9 @@ void softmax_backward_columns(bool log, const T* y, const T* dy, T* dx, int64_t 
 
 // ---------------------------------------------------------------- fused cross-entropy
 // One row: max, exps (into the dlogits row when there is one, which then becomes the
-// gradient in place while it is still in L1; short rows' a block of rows at a time), log-sum-exp, loss. Templated on whether
-// there are class weights and label smoothing so that the common case carries neither.
+// gradient in place while it is still in L1; for short rows a block of rows at a time),
+// log-sum-exp, loss. Templated on whether there are class weights and label smoothing so
+// that the common case carries neither.
 template <class T, bool kWeighted, bool kSmooth>
 __attribute__((flatten)) void cross_entropy_range(const CrossEntropyRows& a, T w_total, int64_t b, int64_t e) {
   const T* logits = static_cast<const T*>(a.logits);
