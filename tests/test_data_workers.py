@@ -153,14 +153,15 @@ def test_persistent_workers_survive_an_epoch_cut_short():
     pool.close()
 
 
-def test_workers_end_when_the_main_process_is_killed():
+def test_workers_end_when_the_main_process_is_killed(tmp_path):
     script = ("import os, pydl\n"
               "from pydl.data import DataLoader, TensorDataset\n"
               "loader = DataLoader(TensorDataset(pydl.arange(8)), num_workers=2, persistent_workers=True, timeout=30)\n"
               "next(iter(loader))\n"
               "print(*[p.pid for p in loader._pool.workers], flush=True)\n"
               "os._exit(0)  # no atexit, no cleanup: as if killed\n")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=60)  # not the source tree's pydl
     assert out.returncode == 0, out.stderr
     pids = [int(p) for p in out.stdout.split()]
     assert len(pids) == 2
