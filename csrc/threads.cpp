@@ -37,6 +37,7 @@ void adopt_num_threads() {
   thread_local int adopted = 0;
   int n = g_num_threads.load(std::memory_order_relaxed);
   if (n <= 0) n = default_threads();
+  if (cpu::team_size() != n) cpu::set_team_size(n);
   if (n > 1 && cpu::team_backed_off()) n = 1;  // workers arrived late: the machine is busy (kernels/cpu/team.h)
   if (n != adopted) {
     omp_set_num_threads(n);

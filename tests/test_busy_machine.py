@@ -57,8 +57,8 @@ def test_a_team_woken_from_idle_is_not_judged(rng):
 
 
 def test_results_do_not_depend_on_the_back_off(rng):
-    """Products and reductions give the same bits alone as with the team; a conv's weight gradient,
-    summed per thread over the batch, the same to float32 rounding (as with set_num_threads(1))."""
+    """Products, reductions and a conv's weight gradient (one partial sum per slice of the batch, sliced
+    by the team size set, not by the team of the moment) give the same bits alone as with the team."""
     a = pydl.tensor(rng.standard_normal((300, 400), dtype=np.float32))
     b = pydl.tensor(rng.standard_normal((400, 500), dtype=np.float32))
     x = pydl.tensor(rng.standard_normal((64, 1, 12, 12), dtype=np.float32))
@@ -75,7 +75,5 @@ def test_results_do_not_depend_on_the_back_off(rng):
     _C.cpu_team_report_late()
     assert _C.cpu_team_stats()["team"] == 1
     alone = run()
-    for got, want in zip(alone[:2], with_team[:2]):
+    for got, want in zip(alone, with_team):
         np.testing.assert_array_equal(got, want)
-    for got, want in zip(alone[2:], with_team[2:]):
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)

@@ -305,7 +305,7 @@ struct Conv {
   // the result does not depend on which thread finishes first.
   void backward_weight(const T* dy, const T* x, T* dw) const {
     const int64_t wsize = p.c_out * l.Kg;
-    const int nt = omp_get_max_threads();
+    const int nt = team_size();  // not the team of the moment: the same bits after a back-off
     const int64_t slices = nt > 1 && p.n >= nt && !omp_in_parallel() ? nt : 1;
     std::vector<T> parts(size_t(slices * wsize), T(0));
     auto slice = [&](int64_t sl) {

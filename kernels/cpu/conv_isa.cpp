@@ -306,7 +306,7 @@ void wgrad_typed(const Conv2dParams& p, const T* dy, const T* x, T* dw) {
     }
   };
   const size_t dyt_count = size_t(p.groups * chunk * d.coutp);
-  const int64_t slices = omp_get_max_threads();
+  const int64_t slices = cpu::team_size();  // not the team of the moment: the same bits after a back-off
   if (p.n >= slices && slices > 1) {
     // One partial sum per slice of the batch, added up in slice order afterwards: the result
     // does not depend on which thread finishes first.

@@ -2,6 +2,8 @@
 
 #include <time.h>
 
+#include <omp.h>
+
 namespace pydl::cpu {
 
 namespace {
@@ -18,6 +20,7 @@ std::atomic<int64_t> g_solo_until_ns{0};  // regions run alone until then
 std::atomic<int64_t> g_backoff_ns{kFirstBackoffNs};
 std::atomic<int64_t> g_late_regions{0};
 std::atomic<int64_t> g_team_left_ns{0};  // when the last region with a team ended
+std::atomic<int> g_team_size{0};
 
 int64_t now_ns() {
   timespec ts;
@@ -45,6 +48,13 @@ void on_late(int64_t now) {
 }  // namespace
 
 bool team_backed_off() { return coarse_now_ns() < g_solo_until_ns.load(std::memory_order_relaxed); }
+
+int team_size() {
+  const int n = g_team_size.load(std::memory_order_relaxed);
+  return n > 0 ? n : omp_get_max_threads();
+}
+
+void set_team_size(int n) { g_team_size.store(n, std::memory_order_relaxed); }
 
 TeamStats team_stats() {
   return {g_late_regions.load(), g_backoff_ns.load(), team_backed_off()};

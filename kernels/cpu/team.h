@@ -25,6 +25,12 @@ namespace pydl::cpu {
 // Whether regions now run on the calling thread alone, after a late arrival.
 bool team_backed_off();
 
+// The team size pydl is set to (set_num_threads, or OpenMP's default), whether or not regions run
+// alone now: kernels that sum one partial result per slice of their work (a conv's weight gradient)
+// slice by it, so that a back-off changes no bits. threads.cpp keeps it up to date.
+int team_size();
+void set_team_size(int n);
+
 // Late arrivals seen so far, and how long the current back-off lasts (ns): for tests and benchmarks.
 struct TeamStats {
   int64_t late_regions, backoff_ns;
