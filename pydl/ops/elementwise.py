@@ -48,7 +48,6 @@ class _Binary(Function):
         need = ctx.needs_input_grad
         return (sum_to(ga, a._a.shape) if need[0] else None, sum_to(gb, b._a.shape) if need[1] else None)
 
-
     @classmethod
     def record(cls, a, b):
         """apply(a, b) for two Tensors when autograd records: the node apply would make, built
