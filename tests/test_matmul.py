@@ -189,6 +189,26 @@ def test_row_counts_around_the_tile_choice(npdt, device, rng):
         check(T(np.ascontiguousarray(a.T), device).mT @ T(b, device), ref, npdt)
 
 
+@pytest.mark.parametrize("npdt", DTYPES, ids=DT_IDS)
+def test_last_strips_of_a_tiled_product(npdt, device, rng):
+    """Past the small path, C's last columns when a few past whole strips (100 = 3 x 32 + 4) run as dot
+    products against a transposed B, and A's last, short strip (100 = 8 x 12 + 4) a 4- or 8-row tile:
+    each width and row count around them, over one and several K blocks, from A read in place and
+    transposed, with a Linear's fused bias and ReLU, against float64."""
+    from pydl.nn.functional.linear import linear_relu
+
+    for m in (100, 104, 131):
+        for k, n in ((300, 36), (784, 100), (1000, 40), (200, 41), (129, 68)):
+            x = rng.standard_normal((m, k)).astype(npdt)
+            w = rng.standard_normal((n, k)).astype(npdt)
+            b = rng.standard_normal(n).astype(npdt)
+            ref = x.astype(np.float64) @ w.T.astype(np.float64)
+            check(T(x, device) @ T(w, device).T, ref, npdt)
+            check(linear_relu(T(x, device), T(w, device), T(b, device)), np.maximum(ref + b, 0), npdt)
+            check(T(np.ascontiguousarray(x.T), device).mT @ T(w, device).T, ref, npdt)
+            check(T(x, device) @ T(np.ascontiguousarray(w.T), device), ref, npdt)
+
+
 ODD = [
     (1, 1, 1), (1, 7, 1), (7, 1, 7), (7, 7, 7), (33, 1, 33), (1, 33, 127), (127, 33, 1), (33, 127, 7),
     (127, 127, 127), (1000, 3, 5), (5, 1000, 3), (3, 5, 1000), (7, 600, 33),  # k beyond one 256-deep block
@@ -240,7 +260,7 @@ ISA_SCRIPT = textwrap.dedent("""
             ta = pydl.tensor(a).mT if a.ndim > 1 else pydl.tensor(a)
             out[f"t{i}_{dt.__name__}"] = (pydl.tensor(b).mT @ ta).numpy()
             out[f"a{i}_{dt.__name__}"], out[f"b{i}_{dt.__name__}"] = a, b
-    for i, (m, k, n) in enumerate([(7, 33, 20), (64, 100, 10), (130, 120, 70)]):  # linear: bias + ReLU fused
+    for i, (m, k, n) in enumerate([(7, 33, 20), (64, 100, 10), (130, 120, 70), (100, 300, 36)]):  # bias + ReLU fused
         x, w, bias = (rng.standard_normal(s).astype(np.float32) for s in ((m, k), (n, k), (n,)))
         out[f"lin{i}"] = pydl.nn.functional.relu(pydl.nn.functional.linear(*map(pydl.tensor, (x, w, bias)))).numpy()
         out[f"x{i}"], out[f"w{i}"], out[f"bias{i}"] = x, w, bias
@@ -278,7 +298,7 @@ def test_every_cpu_isa_path_agrees(tmp_path):
     assert str(results["default"]["isa"]) == pydl._C.cpu_isa()
     ref_run = results["default"]
     for isa, res in results.items():
-        for i in range(3):
+        for i in range(4):
             x, w, bias = (ref_run[f"{name}{i}"].astype(np.float64) for name in ("x", "w", "bias"))
             check(pydl.tensor(res[f"lin{i}"]), np.maximum(x @ w.T + bias, 0), np.float32)
         for key in (k for k in res if k[0] in "pt"):

@@ -269,6 +269,16 @@ void micro_kernel(int64_t kc, const T* __restrict pa, int64_t lda, const T* __re
   write_back<T, MR>(tile, c, ldc, rows, cols, e, first, last, bias);
 }
 
+// The micro-kernel for a tile of rows x cols: one vector of columns where that covers them (C's last
+// columns, 100 = 3 x 32 + 4), and 4 or 8 rows for A's last, short strip (100 = 8 x 12 + 4).
+template <class T, int MR>
+auto micro_kernel_for(int64_t rows, int64_t cols) {
+  constexpr int VL = kVL<T>;
+  if (MR > 4 && rows <= 4) return cols <= VL ? micro_kernel<T, 4, 1> : micro_kernel<T, 4>;
+  if (MR > 8 && rows <= 8) return cols <= VL ? micro_kernel<T, 8, 1> : micro_kernel<T, 8>;
+  return cols <= VL ? micro_kernel<T, MR, 1> : micro_kernel<T, MR>;
+}
+
 // ---------------------------------------------------------------- small products
 // Below kSmallMacs multiply-adds (the MLP's 64x100x10 layers and their backward products),
 // packing A and B costs more than the product: B is copied once into rows padded to whole
@@ -409,37 +419,94 @@ bool dots_pay(View va, View vb, int64_t m) {
   return m <= kDotsMaxRows && va.cs == 1 && vb.rs == 1 && vb.cs != 1;
 }
 
-// R rows of A (and of C) at a time, against J of W's rows: R x J vector sums along K.
+// Lane l of the result: the sum of the lanes of x[l], for VL vectors x (overwritten). Halves of
+// pairs of vectors are added, so that each step halves the vectors and doubles the sums each holds.
+template <class T>
+inline typename Cfg<T>::V sum_lanes(typename Cfg<T>::V* x) {
+  using V = typename Cfg<T>::V;
+  using M = decltype(V{} < V{});
+  constexpr int VL = kVL<T>;
+  int n = VL;
+#pragma GCC unroll 4
+  for (int h = VL / 2; h >= 1; h /= 2, n /= 2) {
+    M lo, hi;  // lanes [s * h, (s + 1) * h) of a sum: the two halves of a's s-th sum, or b's (s - q)-th
+    for (int l = 0, q = VL / (2 * h); l < VL; ++l) {
+      const int seg = l / h, from = seg < q ? seg * 2 * h + l % h : VL + (seg - q) * 2 * h + l % h;
+      lo[l] = from, hi[l] = from + h;
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < n / 2; ++i) x[i] = __builtin_shuffle(x[2 * i], x[2 * i + 1], lo) + __builtin_shuffle(x[2 * i], x[2 * i + 1], hi);
+  }
+  return x[0];
+}
+
+// The R x J sums along K of R rows of A (lda apart) with J of W's rows, both read in place.
+template <class T, int R, int J>
+inline void dot_block(const T* a, int64_t lda, const T* const* w, int64_t k, T (*sums)[J]) {
+  using V = typename Cfg<T>::V;
+  constexpr int VL = kVL<T>;
+  const int64_t kv = k / VL * VL;
+  V acc[R][J];
+  for (int r = 0; r < R; ++r)
+    for (int jj = 0; jj < J; ++jj) acc[r][jj] = V{};
+  for (int64_t p = 0; p < kv; p += VL) {
+    V x[R], y;
+    for (int r = 0; r < R; ++r) __builtin_memcpy(&x[r], a + r * lda + p, sizeof(V));
+    for (int jj = 0; jj < J; ++jj) {
+      __builtin_memcpy(&y, w[jj] + p, sizeof(V));
+      for (int r = 0; r < R; ++r) acc[r][jj] += x[r] * y;
+    }
+  }
+  constexpr int S = R * J;
+  for (int s0 = 0; s0 < S; s0 += VL) {
+    V x[VL];
+    for (int i = 0; i < VL; ++i) x[i] = s0 + i < S ? acc[(s0 + i) / J][(s0 + i) % J] : V{};
+    const V total = sum_lanes<T>(x);
+    for (int i = 0; i < VL && s0 + i < S; ++i) sums[(s0 + i) / J][(s0 + i) % J] = total[i];
+  }
+  for (int r = 0; r < R; ++r)
+    for (int jj = 0; jj < J; ++jj)
+      for (int64_t p = kv; p < k; ++p) sums[r][jj] += a[r * lda + p] * w[jj][p];
+}
+
+// R rows of A (and of C) at a time, against J of W's rows at a time.
 template <class T, int R>
 void dot_rows(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int64_t n, int64_t k,
               const Epilogue<T>& e) {
-  using V = typename Cfg<T>::V;
-  constexpr int VL = kVL<T>, J = 4;
-  const int64_t kv = k / VL * VL;
+  constexpr int J = 4;
   for (int64_t j0 = 0; j0 < n; j0 += J) {
     const int jn = n - j0 < J ? int(n - j0) : J;
     const T* w[J];
     for (int jj = 0; jj < J; ++jj) w[jj] = b + (j0 + (jj < jn ? jj : 0)) * vb.cs;
-    V acc[R][J];
-    for (int r = 0; r < R; ++r)
-      for (int jj = 0; jj < J; ++jj) acc[r][jj] = V{};
-    for (int64_t p = 0; p < kv; p += VL) {
-      V x[R], y;
-      for (int r = 0; r < R; ++r) __builtin_memcpy(&x[r], a + r * va.rs + p, sizeof(V));
-      for (int jj = 0; jj < J; ++jj) {
-        __builtin_memcpy(&y, w[jj] + p, sizeof(V));
-        for (int r = 0; r < R; ++r) acc[r][jj] += x[r] * y;
-      }
-    }
+    T sums[R][J];
+    dot_block<T, R, J>(a, va.rs, w, k, sums);
     for (int r = 0; r < R; ++r)
       for (int jj = 0; jj < jn; ++jj) {
-        T sum = T(0);
-        for (int l = 0; l < VL; ++l) sum += acc[r][jj][l];
-        for (int64_t p = kv; p < k; ++p) sum += a[r * va.rs + p] * w[jj][p];
         T* out = c + r * ldc + j0 + jj;
-        *out = apply_epilogue(sum, e.beta != T(0) ? *out : T(0), e, e.bias, j0 + jj);
+        *out = apply_epilogue(sums[r][jj], e.beta != T(0) ? *out : T(0), e, e.bias, j0 + jj);
       }
   }
+}
+
+// C's last few columns past its whole strips (100 = 3 x 32 + 4), where A is read in place and B is
+// transposed, as an MR-row tile of dot products along K of A's rows with W's: a quarter of the FMAs
+// of the one-vector strip, mostly padding, that the micro-kernel would run. Written back as its tile.
+template <class T, int MR>
+void dot_tile(int64_t kc, const T* a, int64_t lda, const T* w, int64_t ldw, T* c, int64_t ldc, int64_t cols,
+              const Epilogue<T>& e, bool first, bool last, const T* bias) {
+  constexpr int R = MR % 4 == 0 ? 4 : 2, J = 4;
+  alignas(64) typename Cfg<T>::V tile[MR][kNV] = {};
+  for (int64_t j0 = 0; j0 < cols; j0 += J) {
+    const T* wj[J];
+    for (int jj = 0; jj < J; ++jj) wj[jj] = w + (j0 + (j0 + jj < cols ? jj : 0)) * ldw;
+    for (int r0 = 0; r0 < MR; r0 += R) {
+      T sums[R][J];
+      dot_block<T, R, J>(a + r0 * lda, lda, wj, kc, sums);
+      for (int r = 0; r < R; ++r)
+        for (int jj = 0; jj < J && j0 + jj < cols; ++jj) tile[r0 + r][0][j0 + jj] = sums[r][jj];
+    }
+  }
+  write_back<T, MR>(tile, c, ldc, MR, cols, e, first, last, bias);
 }
 
 template <class T>
@@ -473,6 +540,9 @@ void gemm_one(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int64
   // a recurrent layer's step, 64 rows by 512 from 128, spent a third of its time packing W_hh; an
   // MLP's dW1 at batch 512, 100 rows by 784 from 512, ran 10% faster reading x in place).
   const bool in_place_b = vb.cs == 1 && vb.rs > 0 && m <= kInPlaceMaxM && (vb.rs * int64_t(sizeof(T))) % 4096 != 0;
+  // C's last strip, where it is at most half a vector wide against a transposed B: dot products
+  // (dot_tile) for the whole A strips read in place.
+  const bool dot_edge = in_place_a && vb.rs == 1 && vb.cs != 1 && n > NR;
 
   // The loop nest with orphaned work-sharing loops: run by a team when threaded, else by this
   // thread alone without entering a parallel region (whose set-up costs more than a small product).
@@ -515,9 +585,12 @@ void gemm_one(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int64
                              : whole_t ? a + (ic + is * MR) + pc * va.cs
                                        : pa + is * MR * kc;
             const T* b_strip = b_whole ? b + pc * vb.rs + col0 : pb + js * NR * kc;
-            // A strip one vector wide or less (C's last columns, 100 = 3 x 32 + 4) runs half the FMAs.
-            const auto kernel = cols <= VL ? micro_kernel<T, MR, 1> : micro_kernel<T, MR>;
-            kernel(kc, strip, whole ? va.rs : whole_t ? -va.cs : -MR, b_strip, b_whole ? vb.rs : NR,
+            if (dot_edge && whole && cols <= VL / 2) {
+              dot_tile<T, MR>(kc, strip, va.rs, b + pc + col0 * vb.cs, vb.cs, c + (ic + is * MR) * ldc + col0, ldc,
+                              cols, e, first, last, e.bias ? e.bias + col0 : nullptr);
+              continue;
+            }
+            micro_kernel_for<T, MR>(rows, cols)(kc, strip, whole ? va.rs : whole_t ? -va.cs : -MR, b_strip, b_whole ? vb.rs : NR,
                    c + (ic + is * MR) * ldc + col0, ldc, rows, cols, e, first, last, e.bias ? e.bias + col0 : nullptr);
           }
 #pragma omp barrier
