@@ -333,8 +333,9 @@ def test_gemm_blocking_follows_the_caches(caches, rows, plan, tmp_path):
 @pytest.mark.skipif(pydl._C.cpu_isa() != "avx512", reason="the figures below are AVX-512's register tiles")
 def test_gemm_blocks_are_even_over_a_product(tmp_path):
     """No thin last block: 784 deep runs as 2 x 392 (not 384 + 384 + 16), 512 rows as 3 blocks of up to 180
-    (not 216 + 216 + 80); a product within one block keeps the machine's sizes; a forced blocking stays."""
-    shapes = ((512, 100, 784), (64, 100, 300), (1024, 1024, 2048))  # (m, n, k)
+    (not 216 + 216 + 80); 784 deep in one block where the narrow side's operand (784 x 100) fits in half of
+    L2, either way round; a product within one block keeps the machine's sizes; a forced blocking stays."""
+    shapes = ((512, 400, 784), (64, 100, 300), (1024, 1024, 2048), (512, 100, 784), (100, 512, 784))  # (m, n, k)
     plans = f"import pydl; print([pydl._C.gemm_cpu_plan(s) for s in {shapes}])"
     env = dict(os.environ, PYDL_CPU_CACHES="48,2048,491520", PYDL_GEMM_TILE_ROWS="12")
     env.pop("PYDL_GEMM_BLOCKING", None)
@@ -344,8 +345,8 @@ def test_gemm_blocks_are_even_over_a_product(tmp_path):
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
         got.append([(p["kc"], p["mc"], p["nc"]) for p in ast.literal_eval(out.stdout)])
-    assert got[0] == [(392, 180, 2720), (384, 216, 2720), (416, 216, 2720)]
-    assert got[1] == [(32, 24, 64)] * 3
+    assert got[0] == [(392, 180, 2720), (384, 216, 2720), (416, 216, 2720), (784, 180, 2720), (784, 216, 2720)]
+    assert got[1] == [(32, 24, 64)] * 5
 
 
 @pytest.mark.parametrize("npdt", DTYPES, ids=DT_IDS)

@@ -96,7 +96,13 @@ int64_t even_block(int64_t extent, int64_t block, int64_t most, int64_t unit) {
 GemmBlocking gemm_blocking_for(int elem_bytes, int mr, int nr, int64_t m, int64_t n, int64_t k) {
   const GemmBlocking b = gemm_blocking(elem_bytes, mr, nr);
   if (forced_blocking().kc) return b;
-  return {even_block(k, b.kc, b.kc + b.kc / 8, 8), even_block(m, b.mc, b.mc, mr), even_block(n, b.nc, b.nc, nr)};
+  // Where the narrow side's operand (all of W in x @ W.T) fits in half of L2, its strips come from L2
+  // whatever the depth, and a second K block would only cost a second pass over C: up to twice the
+  // depth in one block (the MLP's 512x784 by 784x100: 346 -> 315 us, a 512^3 product 3% faster, on 2
+  // Intel cores). Alike for C and C^T, so that a product computed swapped keeps its bits.
+  const bool narrow_in_l2 = (m < n ? m : n) * k * elem_bytes <= cache_sizes().l2 / 2;
+  const int64_t deepest = (narrow_in_l2 ? 2 : 1) * (b.kc + b.kc / 8);
+  return {even_block(k, b.kc, deepest, 8), even_block(m, b.mc, b.mc, mr), even_block(n, b.nc, b.nc, nr)};
 }
 
 GemmTile float32_tile() {
