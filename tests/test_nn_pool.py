@@ -158,6 +158,26 @@ def test_max_pool2d_nan_and_infinities_as_torch():
     np.testing.assert_array_equal(px.grad.numpy(), tx.grad.numpy())
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(4, 8, 40, 36), (3, 5, 10, 10), (2, 3, 9, 11), (2, 2, 28, 28), (1, 1, 2, 2)],
+                         ids=str)
+def test_max_pool2d_2x2_ties_and_nans(shape, dtype, rng):
+    """2x2 windows at stride 2 (their own kernel): rows shorter and longer than a vector, odd sizes, planes
+    split among threads; few distinct values (ties keep the first maximum) and NaNs (the last one wins),
+    values and indices exactly as the reference, and the gradient through them."""
+    x = rng.integers(0, 4, shape).astype(dtype)
+    x[rng.random(shape) < 0.05] = np.nan
+    x[rng.random(shape) < 0.05] = -np.inf
+    px = pydl.tensor(x, requires_grad=True)
+    y, idx = F.max_pool2d(px, 2, return_indices=True)
+    vals, ridx = max_pool_ref(x, 2)
+    np.testing.assert_array_equal(y.detach().numpy(), vals.astype(dtype))
+    np.testing.assert_array_equal(idx.numpy(), ridx)
+    gy = rng.standard_normal(vals.shape).astype(dtype)
+    y.backward(pydl.tensor(gy))
+    np.testing.assert_array_equal(px.grad.numpy(), max_pool_grad_ref(shape, ridx, gy).astype(dtype))
+
+
 def test_max_pool2d_non_contiguous_input(rng):
     base = distinct((2, 3, 9, 16), rng)
     x = pydl.tensor(base, requires_grad=True)

@@ -12,7 +12,11 @@
 #include <vector>
 
 #include "kernels/common/pool.h"
+#include "kernels/cpu/isa.h"
 #include "kernels/cpu/parallel.h"
+
+PYDL_ISA_DECLARE(void max_pool_2x2_forward(bool is_double, int64_t planes, int64_t h, int64_t w, const void* x,
+                                           void* y, int64_t* indices))
 
 namespace pydl::cpu {
 
@@ -213,9 +217,21 @@ void adaptive_backward(const Pool2dParams& p, const T* dy, T* dx) {
   });
 }
 
+// 2x2 windows at stride 2 without padding or dilation: pool_isa.cpp's forward (its indices within a
+// plane in 32-bit lanes for float32).
+bool windows_2x2(DType dtype, const Pool2dParams& p) {
+  return (dtype == DType::Float32 || dtype == DType::Float64) && p.kh == 2 && p.kw == 2 && p.stride_h == 2 &&
+         p.stride_w == 2 && p.pad_h == 0 && p.pad_w == 0 && p.dil_h == 1 && p.dil_w == 1 && p.out_h == p.h / 2 &&
+         p.out_w == p.w / 2 && p.h * p.w <= std::numeric_limits<int32_t>::max();
+}
+
 }  // namespace
 
 void max_pool2d_forward(DType dtype, const Pool2dParams& p, const void* x, void* y, int64_t* indices) {
+  if (windows_2x2(dtype, p)) {
+    PYDL_ISA_CALL(max_pool_2x2_forward, dtype == DType::Float64, p.planes, p.h, p.w, x, y, indices);
+    return;
+  }
   if (dtype == DType::Float32 && p.h * p.w <= std::numeric_limits<int32_t>::max())
     max_forward<float, int32_t>(p, static_cast<const float*>(x), static_cast<float*>(y), indices);
   else
