@@ -181,8 +181,8 @@ Array conv2d(const Array& x, const Array& weight, const std::optional<Array>& bi
                                                               stream, check));
     return y;
   }
-  cpu::conv2d_forward(x.dtype(), p, xc.data(), wc.data(), bp, y.data());
-  return relu ? unary(UnaryOp::Relu, y) : y;
+  cpu::conv2d_forward(x.dtype(), p, xc.data(), wc.data(), bp, y.data(), relu);
+  return y;
 }
 
 Array conv2d_backward_input(const Array& grad, const Array& weight, const Shape& input_shape, const Ints& stride,

@@ -120,6 +120,27 @@ def test_conv2d_matches_numpy_float64(case, rng, path):
     np.testing.assert_allclose(pb.grad.numpy(), db, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_conv2d_fused_relu_is_relu_of_conv2d(case, dtype, rng, path):
+    """What Sequential runs for Conv2d + ReLU: the ReLU in the kernel's write-back (each path, with and
+    without bias) gives the bits of relu(conv2d), and the same gradients."""
+    from pydl.nn.functional.conv import conv2d_relu
+
+    x, w, b, kw = _make(case, rng, dtype)
+    for arrays in ((x, w, b), (x, w)):
+        fused_in, plain_in = _leaves(*arrays), _leaves(*arrays)
+        fused = conv2d_relu(*fused_in, **kw)
+        plain = F.relu(F.conv2d(*plain_in, **kw))
+        np.testing.assert_array_equal(fused.detach().numpy(), plain.detach().numpy())
+        assert (fused.detach().numpy() == 0).any() and (fused.detach().numpy() > 0).any()
+        gy = pydl.tensor(rng.standard_normal(fused.shape).astype(dtype))
+        fused.backward(gy)
+        plain.backward(gy)
+        for a, c in zip(fused_in, plain_in):
+            np.testing.assert_array_equal(a.grad.numpy(), c.grad.numpy())
+
+
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_conv2d_matches_torch_float32(case, rng, path):
     torch = pytest.importorskip("torch")

@@ -37,11 +37,12 @@
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/common/unary.h"
 #include "kernels/cpu/scratch.h"
 
 PYDL_ISA_DECLARE(void conv_direct_lanes(bool is_double, int64_t channels, int64_t* lanes))
 PYDL_ISA_DECLARE(void conv_direct_forward(bool is_double, const Conv2dParams& p, const void* x, const void* w,
-                                          const void* bias, void* y))
+                                          const void* bias, bool relu, void* y))
 PYDL_ISA_DECLARE(void conv_direct_backward_weight(bool is_double, const Conv2dParams& p, const void* dy,
                                                   const void* x, void* dw))
 
@@ -245,7 +246,7 @@ struct Conv {
     return col;
   }
 
-  void forward(const T* x, const T* w, const T* bias, T* y) const {
+  void forward(const T* x, const T* w, const T* bias, T* y, bool relu) const {
     over_images(p, p.c_out * l.Kg * l.P, [&](int64_t n0, int64_t n1) {
       T* col = col_scratch();
       T* stage = stage_scratch();
@@ -263,11 +264,16 @@ struct Conv {
           for (int64_t co = 0; co < p.c_out; ++co) {
             T* out = y + (b.n + k) * yhw + co * l.P + b.p0;
             const T bv = bias ? bias[co] : T(0);
+            const kernels::ReluOp<T> op(0, 0);
             if (b.nb > 1) {
               const T* in = stage + co * q + k * l.P;
-              for (int64_t i = 0; i < l.P; ++i) out[i] = in[i] + bv;
+              if (relu) for (int64_t i = 0; i < l.P; ++i) out[i] = op.forward(in[i] + bv);
+              else for (int64_t i = 0; i < l.P; ++i) out[i] = in[i] + bv;
             } else if (bias) {
-              for (int64_t i = 0; i < b.pixels(); ++i) out[i] += bv;
+              if (relu) for (int64_t i = 0; i < b.pixels(); ++i) out[i] = op.forward(out[i] + bv);
+              else for (int64_t i = 0; i < b.pixels(); ++i) out[i] += bv;
+            } else if (relu) {
+              for (int64_t i = 0; i < b.pixels(); ++i) out[i] = op.forward(out[i]);
             }
           }
       });
@@ -438,14 +444,15 @@ std::vector<T> flipped_weight(const Conv2dParams& p, const T* w) {
 
 void conv_force_path(ConvPath path) { g_forced = path; }
 
-void conv2d_forward(DType dtype, const Conv2dParams& p, const void* x, const void* w, const void* bias, void* y) {
+void conv2d_forward(DType dtype, const Conv2dParams& p, const void* x, const void* w, const void* bias, void* y,
+                    bool relu) {
   if (path_for_forward(p, dtype) == Path::Direct) {
-    PYDL_ISA_CALL(conv_direct_forward, dtype == DType::Float64, p, x, w, bias, y);
+    PYDL_ISA_CALL(conv_direct_forward, dtype == DType::Float64, p, x, w, bias, relu, y);
     return;
   }
   PYDL_DISPATCH_FLOAT(dtype, T,
                       Conv<T>(p).forward(static_cast<const T*>(x), static_cast<const T*>(w),
-                                         static_cast<const T*>(bias), static_cast<T*>(y)));
+                                         static_cast<const T*>(bias), static_cast<T*>(y), relu));
 }
 
 void conv2d_backward_input(DType dtype, const Conv2dParams& p, const void* dy, const void* w, void* dx) {
@@ -453,7 +460,7 @@ void conv2d_backward_input(DType dtype, const Conv2dParams& p, const void* dy, c
   if (path_for_input_grad(p, dtype, &q) == Path::Direct) {
     PYDL_DISPATCH_FLOAT(dtype, T, {
       const std::vector<T> f = flipped_weight(p, static_cast<const T*>(w));
-      PYDL_ISA_CALL(conv_direct_forward, dtype == DType::Float64, q, dy, f.data(), nullptr, dx);
+      PYDL_ISA_CALL(conv_direct_forward, dtype == DType::Float64, q, dy, f.data(), nullptr, false, dx);
     });
     return;
   }

@@ -13,8 +13,9 @@ namespace pydl::cpu {
 enum class ConvPath : int { Auto, Gemm, Direct };
 void conv_force_path(ConvPath path);
 
-// y = conv(x, w) + bias (bias may be null).
-void conv2d_forward(DType dtype, const Conv2dParams& p, const void* x, const void* w, const void* bias, void* y);
+// y = conv(x, w) + bias (bias may be null), then a ReLU where relu is set.
+void conv2d_forward(DType dtype, const Conv2dParams& p, const void* x, const void* w, const void* bias, void* y,
+                    bool relu = false);
 // dx = the gradient of the input (written, not accumulated).
 void conv2d_backward_input(DType dtype, const Conv2dParams& p, const void* dy, const void* w, void* dx);
 // dw = the gradient of the weight (written, not accumulated).

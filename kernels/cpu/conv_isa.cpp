@@ -23,6 +23,7 @@
 
 #include "kernels/common/conv.h"
 #include "kernels/common/macros.h"
+#include "kernels/common/unary.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/scratch.h"
 
@@ -139,7 +140,7 @@ void forward_tile_n(int R, const T* xb, int64_t sw, const T* wt, int64_t coutp, 
 }
 
 template <class T, int VB>
-void forward_typed(const Conv2dParams& p, const T* x, const T* w, const T* bias, T* y) {
+void forward_typed(const Conv2dParams& p, const T* x, const T* w, const T* bias, bool relu, T* y) {
   using V = typename VecOf<T, VB>::V;
   constexpr int VL = Direct<T, VB>::VL;
   const Direct<T, VB> d(p);
@@ -174,8 +175,10 @@ void forward_typed(const Conv2dParams& p, const T* x, const T* w, const T* bias,
         else forward_tile_n<T, VB, false>(R, xb, p.stride_w, wg, d.coutp, d.tapoff, d.Kg, bv, staged + ow0);
       }
       T* yo = yn + (g * d.cout_g + co0) * d.P + oh * p.out_w;
+      const ReluOp<T> op(0, 0);
       for (int64_t v = 0; v < valid; ++v)
-        for (int64_t ow = 0; ow < p.out_w; ++ow) yo[v * d.P + ow] = staged[ow][v];
+        if (relu) for (int64_t ow = 0; ow < p.out_w; ++ow) yo[v * d.P + ow] = op.forward(staged[ow][v]);
+        else for (int64_t ow = 0; ow < p.out_w; ++ow) yo[v * d.P + ow] = staged[ow][v];
     }
   };
   const int64_t nrows = p.groups * d.nblk * p.out_h;
@@ -340,10 +343,10 @@ bool half_width(int64_t channels) {
 }
 
 template <class T>
-void forward_any(const Conv2dParams& p, const void* x, const void* w, const void* bias, void* y) {
+void forward_any(const Conv2dParams& p, const void* x, const void* w, const void* bias, bool relu, void* y) {
   const T *xt = static_cast<const T*>(x), *wt = static_cast<const T*>(w), *bt = static_cast<const T*>(bias);
-  if (half_width<T>(p.c_out / p.groups)) forward_typed<T, kHalfBytes>(p, xt, wt, bt, static_cast<T*>(y));
-  else forward_typed<T, kVecBytes>(p, xt, wt, bt, static_cast<T*>(y));
+  if (half_width<T>(p.c_out / p.groups)) forward_typed<T, kHalfBytes>(p, xt, wt, bt, relu, static_cast<T*>(y));
+  else forward_typed<T, kVecBytes>(p, xt, wt, bt, relu, static_cast<T*>(y));
 }
 
 template <class T>
@@ -361,9 +364,9 @@ void conv_direct_lanes(bool is_double, int64_t channels, int64_t* lanes) {
 }
 
 void conv_direct_forward(bool is_double, const Conv2dParams& p, const void* x, const void* w, const void* bias,
-                         void* y) {
-  if (is_double) forward_any<double>(p, x, w, bias, y);
-  else forward_any<float>(p, x, w, bias, y);
+                         bool relu, void* y) {
+  if (is_double) forward_any<double>(p, x, w, bias, relu, y);
+  else forward_any<float>(p, x, w, bias, relu, y);
 }
 
 void conv_direct_backward_weight(bool is_double, const Conv2dParams& p, const void* dy, const void* x, void* dw) {
