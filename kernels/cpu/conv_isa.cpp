@@ -21,6 +21,9 @@
 
 #include <omp.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "kernels/common/conv.h"
 #include "kernels/common/macros.h"
 #include "kernels/common/unary.h"
@@ -342,6 +345,95 @@ bool half_width(int64_t channels) {
   return kHalfBytes < kVecBytes && channels * int64_t(sizeof(T)) <= kHalfBytes;
 }
 
+// ------------------------------------------------------------------------------ input gradient
+
+// The input gradient of a stride-1, undilated, ungrouped convolution with few input channels (LeNet's
+// second: 6), with dx's pixels in the lanes: for a vector of a dx row, each of CB channels sums
+// w[co, c, i, j] * dy[co, ih + pad_h - i, iw + pad_w - j] over its taps, read from a copy of dy padded
+// with zeros (kh - 1 rows above, kw - 1 columns left, enough right and below). The im2col route spent
+// most of its time scattering rows of 10 (col2im); the flipped direct kernel, channels in the lanes,
+// filled 6 of 8 and half its taps were padding. Two dx rows at a time share each weight's broadcast.
+template <class T, int CB>
+void dgrad_channels(const Conv2dParams& p, const T* dyp, int64_t prow, int64_t pplane, const T* wt, int64_t c0,
+                    T* dx) {
+  using V = typename VecOf<T, kVecBytes>::V;
+  constexpr int VL = kVecBytes / int(sizeof(T));
+  for (int64_t ih = 0; ih < p.h; ih += 2) {
+    const int rows = ih + 1 < p.h ? 2 : 1;
+    // Taps rows i reaching a row of dy for either dx row: oh = ih + r + pad_h - i in [0, out_h).
+    const int64_t i0 = std::max<int64_t>(0, ih + p.pad_h - p.out_h + 1), i1 = std::min(p.kh, ih + rows + p.pad_h);
+    for (int64_t iw = 0; iw < p.w; iw += VL) {
+      V acc[2][CB];
+      for (int r = 0; r < 2; ++r)
+        for (int c = 0; c < CB; ++c) acc[r][c] = V{};
+      for (int64_t co = 0; co < p.c_out; ++co)
+        for (int64_t i = i0; i < i1; ++i) {
+          // Row oh + kh - 1 of the padded copy holds dy's row oh.
+          const T* src = dyp + co * pplane + (ih + p.pad_h - i + p.kh - 1) * prow + iw + p.pad_w + p.kw - 1;
+          const T* wr = wt + ((co * p.kh + i) * p.kw) * CB;
+          for (int64_t j = 0; j < p.kw; ++j) {
+            V y0, y1;
+            __builtin_memcpy(&y0, src - j, sizeof(V));
+            __builtin_memcpy(&y1, src - j + prow, sizeof(V));
+            for (int c = 0; c < CB; ++c) {
+              acc[0][c] += y0 * wr[j * CB + c];
+              acc[1][c] += y1 * wr[j * CB + c];
+            }
+          }
+        }
+      const int64_t lanes = std::min<int64_t>(VL, p.w - iw);
+      for (int r = 0; r < rows; ++r)
+        for (int c = 0; c < CB; ++c) {
+          T* out = dx + ((c0 + c) * p.h + ih + r) * p.w + iw;
+          if (lanes == VL) __builtin_memcpy(out, &acc[r][c], sizeof(V));
+          else for (int64_t l = 0; l < lanes; ++l) out[l] = acc[r][c][l];
+        }
+    }
+  }
+}
+
+template <class T>
+void dgrad_rows(const Conv2dParams& p, const T* dy, const T* w, T* dx) {
+  constexpr int VL = kVecBytes / int(sizeof(T)), kMaxCB = 8;
+  // dy's copy: rows oh + kh - 1 (one more below, read by a second dx row past the last), columns
+  // ow + kw - 1, and room for a whole vector past the last dx column.
+  const int64_t prow = p.w + p.pad_w + p.kw + VL, prows = p.h + p.pad_h + p.kh + 1, pplane = prows * prow;
+  const int64_t blocks = (p.c_in + kMaxCB - 1) / kMaxCB;
+  // Weights as (channel block, co, i, j, channel in block), so each tap's CB weights lie together.
+  std::vector<T> wt(size_t(p.c_out * p.kh * p.kw * blocks * kMaxCB), T(0));
+  const int64_t taps = p.kh * p.kw;
+  for (int64_t c = 0; c < p.c_in; ++c) {
+    const int64_t b = c / kMaxCB, cb = std::min<int64_t>(kMaxCB, p.c_in - b * kMaxCB);
+    for (int64_t co = 0; co < p.c_out; ++co)
+      for (int64_t t = 0; t < taps; ++t)
+        wt[size_t(b * p.c_out * taps * kMaxCB + (co * taps + t) * cb + c % kMaxCB)] = w[(co * p.c_in + c) * taps + t];
+  }
+  const int64_t ohw = p.out_h * p.out_w;
+  parallel_ranges(p.n, p.c_in * p.h * p.w * p.c_out * taps, [&](int64_t n0, int64_t n1) {
+    T* dyp = tls_pad.get<T>(size_t(p.c_out * pplane));
+    memset(static_cast<void*>(dyp), 0, sizeof(T) * size_t(p.c_out * pplane));
+    for (int64_t n = n0; n < n1; ++n) {
+      for (int64_t co = 0; co < p.c_out; ++co)
+        for (int64_t oh = 0; oh < p.out_h; ++oh)
+          memcpy(static_cast<void*>(dyp + co * pplane + (oh + p.kh - 1) * prow + p.kw - 1),
+                 dy + (n * p.c_out + co) * ohw + oh * p.out_w, sizeof(T) * size_t(p.out_w));
+      T* dxn = dx + n * p.c_in * p.h * p.w;
+      for (int64_t b = 0; b < blocks; ++b) {
+        const int64_t c0 = b * kMaxCB, cb = std::min<int64_t>(kMaxCB, p.c_in - c0);
+        const T* wb = wt.data() + b * p.c_out * taps * kMaxCB;
+        switch (cb) {
+#define PYDL_DGRAD_CHANNELS(k) \
+  case k: dgrad_channels<T, k>(p, dyp, prow, pplane, wb, c0, dxn); break;
+          PYDL_DGRAD_CHANNELS(1) PYDL_DGRAD_CHANNELS(2) PYDL_DGRAD_CHANNELS(3) PYDL_DGRAD_CHANNELS(4)
+          PYDL_DGRAD_CHANNELS(5) PYDL_DGRAD_CHANNELS(6) PYDL_DGRAD_CHANNELS(7) PYDL_DGRAD_CHANNELS(8)
+#undef PYDL_DGRAD_CHANNELS
+          default: break;
+        }
+      }
+    }
+  });
+}
+
 template <class T>
 void forward_any(const Conv2dParams& p, const void* x, const void* w, const void* bias, bool relu, void* y) {
   const T *xt = static_cast<const T*>(x), *wt = static_cast<const T*>(w), *bt = static_cast<const T*>(bias);
@@ -367,6 +459,13 @@ void conv_direct_forward(bool is_double, const Conv2dParams& p, const void* x, c
                          bool relu, void* y) {
   if (is_double) forward_any<double>(p, x, w, bias, relu, y);
   else forward_any<float>(p, x, w, bias, relu, y);
+}
+
+void conv_rows_backward_input(bool is_double, const Conv2dParams& p, const void* dy, const void* w, void* dx) {
+  if (is_double)
+    dgrad_rows<double>(p, static_cast<const double*>(dy), static_cast<const double*>(w), static_cast<double*>(dx));
+  else
+    dgrad_rows<float>(p, static_cast<const float*>(dy), static_cast<const float*>(w), static_cast<float*>(dx));
 }
 
 void conv_direct_backward_weight(bool is_double, const Conv2dParams& p, const void* dy, const void* x, void* dw) {
