@@ -120,28 +120,37 @@ def test_conv2d_matches_numpy_float64(case, rng, path):
     np.testing.assert_allclose(pb.grad.numpy(), db, rtol=1e-12, atol=1e-12)
 
 
-# Stride 1 with at most 8 input channels: the input gradient with dx's pixels in the vector lanes.
+# Stride 1 with at most 8 output channels (the forward) or input channels (the input gradient) and rows of
+# 8 pixels or more: the kernel with the output's pixels in the vector lanes.
 ROWS_CASES = [
-    (3, 6, 16, 14, 14, 5, 1, 0, 1, 1),         # LeNet-5's second conv
+    (3, 6, 16, 14, 14, 5, 1, 0, 1, 1),         # LeNet-5's second conv (its input gradient)
+    (3, 1, 6, 28, 28, 5, 1, 2, 1, 1),          # LeNet-5's first (its forward)
     (2, 1, 4, 9, 40, (3, 5), 1, (1, 2), 1, 1),   # rows longer than a vector, odd height, asymmetric
-    (2, 8, 3, 5, 17, 3, 1, 2, 1, 1),           # a full 8-channel block, padding kh - 1
-    (2, 11, 2, 6, 6, 2, 1, 0, 1, 1),           # 11 channels: blocks of 8 and 3, an even kernel
-    (1, 3, 2, 1, 3, (1, 3), 1, (0, 1), 1, 1),  # a single row
+    (2, 8, 3, 5, 17, 3, 1, 2, 1, 1),           # 8 channels each way, padding kh - 1
+    (2, 7, 8, 6, 9, 2, 1, 0, 1, 1),            # an even kernel, rows of 9 and 8 (shorter than a vector)
+    (1, 3, 2, 1, 9, (1, 3), 1, (0, 1), 1, 1),  # a single row
 ]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", ROWS_CASES, ids=str)
-def test_conv2d_input_gradient_by_rows(case, dtype, rng):
+def test_conv2d_with_pixels_in_the_lanes(case, dtype, rng):
+    """Forward (with bias, and with the fused ReLU) and gradients against float64."""
+    from pydl.nn.functional.conv import conv2d_relu
+
     x, w, b, kw = _make(case, rng, dtype)
-    px, pw = _leaves(x, w)
-    y = F.conv2d(px, pw, None, **kw)
+    px, pw, pb = _leaves(x, w, b)
+    y = F.conv2d(px, pw, pb, **kw)
+    ref = conv2d_ref(x, w, b, **kw)
+    tol = 1e-12 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(y.detach().numpy(), ref, rtol=tol, atol=tol * np.abs(ref).max())
+    np.testing.assert_array_equal(conv2d_relu(*_leaves(x, w, b), **kw).detach().numpy(),
+                                  F.relu(y).detach().numpy())
     gy = rng.standard_normal(y.shape).astype(dtype)
     y.backward(pydl.tensor(gy))
-    dx, dw, _ = conv2d_grads_ref(x, w, gy, **kw)
-    tol = 1e-12 if dtype == np.float64 else 1e-4
-    np.testing.assert_allclose(px.grad.numpy(), dx, rtol=tol, atol=tol * np.abs(dx).max())
-    np.testing.assert_allclose(pw.grad.numpy(), dw, rtol=tol, atol=tol * np.abs(dw).max())
+    dx, dw, db = conv2d_grads_ref(x, w, gy, **kw)
+    for got, want in ((px.grad, dx), (pw.grad, dw), (pb.grad, db)):
+        np.testing.assert_allclose(got.numpy(), want, rtol=tol, atol=tol * np.abs(want).max())
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

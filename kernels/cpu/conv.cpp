@@ -43,8 +43,8 @@
 PYDL_ISA_DECLARE(void conv_direct_lanes(bool is_double, int64_t channels, int64_t* lanes))
 PYDL_ISA_DECLARE(void conv_direct_forward(bool is_double, const Conv2dParams& p, const void* x, const void* w,
                                           const void* bias, bool relu, void* y))
-PYDL_ISA_DECLARE(void conv_rows_backward_input(bool is_double, const Conv2dParams& p, const void* dy, const void* w,
-                                               void* dx))
+PYDL_ISA_DECLARE(void conv_rows_correlation(bool is_double, const Conv2dParams& p, bool input_grad, const void* src,
+                                            const void* w, const void* bias, bool relu, void* out))
 PYDL_ISA_DECLARE(void conv_direct_backward_weight(bool is_double, const Conv2dParams& p, const void* dy,
                                                   const void* x, void* dw))
 
@@ -429,12 +429,14 @@ Path path_for_input_grad(const Conv2dParams& p, DType dtype, Conv2dParams* q) {
   return direct_suits(p, cin_g, p.c_out / p.groups * p.kh * p.kw, dtype) ? Path::Direct : Path::Gemm;
 }
 
-// The input gradient with dx's pixels in the lanes (conv_isa.cpp's dgrad_rows): stride 1, no dilation or
-// groups, few input channels, padding within the kernel. LeNet-5's second conv at batch 512 took 4.2 ms
-// by im2col (or the flipped direct kernel), 1.3 ms so.
-bool rows_suit_input_grad(const Conv2dParams& p) {
+// The kernel with the output's pixels in the lanes (conv_isa.cpp's corr_rows), for stride 1 without
+// dilation or groups, at most 8 output channels (of the forward, or of the input gradient: c_in), rows of at
+// least 8 pixels, and for the input gradient padding within the kernel. LeNet-5's first forward at batch 512
+// took 2.0 ms with the channels in the lanes, its second's input gradient 4.2 ms by im2col.
+bool rows_suit(const Conv2dParams& p, bool input_grad) {
+  const bool within = !input_grad || (p.pad_h < p.kh && p.pad_w < p.kw);
   return g_forced == Path::Auto && p.groups == 1 && p.stride_h == 1 && p.stride_w == 1 && p.dil_h == 1 &&
-         p.dil_w == 1 && p.c_in <= 8 && p.pad_h < p.kh && p.pad_w < p.kw;
+         p.dil_w == 1 && (input_grad ? p.c_in : p.c_out) <= 8 && (input_grad ? p.w : p.out_w) >= 8 && within;
 }
 
 // w' (c_in, c_out / groups, kh, kw) with w'[g, c][co][i][j] = w[g, co][c][kh-1-i][kw-1-j].
@@ -456,6 +458,10 @@ void conv_force_path(ConvPath path) { g_forced = path; }
 
 void conv2d_forward(DType dtype, const Conv2dParams& p, const void* x, const void* w, const void* bias, void* y,
                     bool relu) {
+  if (rows_suit(p, false)) {
+    PYDL_ISA_CALL(conv_rows_correlation, dtype == DType::Float64, p, false, x, w, bias, relu, y);
+    return;
+  }
   if (path_for_forward(p, dtype) == Path::Direct) {
     PYDL_ISA_CALL(conv_direct_forward, dtype == DType::Float64, p, x, w, bias, relu, y);
     return;
@@ -466,8 +472,11 @@ void conv2d_forward(DType dtype, const Conv2dParams& p, const void* x, const voi
 }
 
 void conv2d_backward_input(DType dtype, const Conv2dParams& p, const void* dy, const void* w, void* dx) {
-  if (rows_suit_input_grad(p)) {
-    PYDL_ISA_CALL(conv_rows_backward_input, dtype == DType::Float64, p, dy, w, dx);
+  if (rows_suit(p, true)) {
+    PYDL_DISPATCH_FLOAT(dtype, T, {
+      const std::vector<T> f = flipped_weight(p, static_cast<const T*>(w));
+      PYDL_ISA_CALL(conv_rows_correlation, dtype == DType::Float64, p, true, dy, f.data(), nullptr, false, dx);
+    });
     return;
   }
   Conv2dParams q;
