@@ -45,6 +45,8 @@ PYDL_ISA_DECLARE(void conv_direct_forward(bool is_double, const Conv2dParams& p,
                                           const void* bias, bool relu, void* y))
 PYDL_ISA_DECLARE(void conv_rows_correlation(bool is_double, const Conv2dParams& p, bool input_grad, const void* src,
                                             const void* w, const void* bias, bool relu, void* out))
+PYDL_ISA_DECLARE(void conv_rows_backward_weight(bool is_double, const Conv2dParams& p, const void* dy, const void* x,
+                                                void* dw))
 PYDL_ISA_DECLARE(void conv_direct_backward_weight(bool is_double, const Conv2dParams& p, const void* dy,
                                                   const void* x, void* dw))
 
@@ -493,6 +495,10 @@ void conv2d_backward_input(DType dtype, const Conv2dParams& p, const void* dy, c
 }
 
 void conv2d_backward_weight(DType dtype, const Conv2dParams& p, const void* dy, const void* x, void* dw) {
+  if (rows_suit(p, false) && p.kw <= 8) {
+    PYDL_ISA_CALL(conv_rows_backward_weight, dtype == DType::Float64, p, dy, x, dw);
+    return;
+  }
   if (path_for_weight_grad() == Path::Direct) {
     PYDL_ISA_CALL(conv_direct_backward_weight, dtype == DType::Float64, p, dy, x, dw);
     return;
