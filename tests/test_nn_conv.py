@@ -5,6 +5,7 @@ import pytest
 
 import pydl
 import pydl.nn.functional as F
+from pydl import nn
 
 
 # ---------------------------------------------------------------------- numpy reference (float64)
@@ -172,6 +173,35 @@ def test_conv2d_fused_relu_is_relu_of_conv2d(case, dtype, rng, path):
         plain.backward(gy)
         for a, c in zip(fused_in, plain_in):
             np.testing.assert_array_equal(a.grad.numpy(), c.grad.numpy())
+
+
+@pytest.mark.parametrize("pool", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+                                  dict(kernel_size=2, stride=1, dilation=2), dict(kernel_size=3, ceil_mode=True)],
+                         ids=["2x2", "3s2p1-overlapping", "dilated", "ceil"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sequential_conv_relu_max_pool_is_one_node_with_the_same_bits(pool, dtype, rng):
+    """Sequential runs Conv2d, ReLU, MaxPool2d as one node (ReLU's mask on the pooled gradient): the
+    output and every gradient have the bits of the three ops run apart."""
+    x = rng.standard_normal((3, 2, 11, 11)).astype(dtype)
+    x[0, 0, :3, :3] = -5.0  # windows whose maximum the ReLU sets to 0
+    pydl.manual_seed(0)
+    conv, pooling = nn.Conv2d(2, 4, 3, padding=1), nn.MaxPool2d(**pool)
+    if dtype == np.float64:
+        conv = conv.double()
+    model = nn.Sequential(conv, nn.ReLU(), pooling)
+    px, qx = pydl.tensor(x, requires_grad=True), pydl.tensor(x, requires_grad=True)
+    fused = model(px)
+    assert type(fused._node).__name__ == "Conv2d"
+    params = [p.detach().clone().requires_grad_() for p in conv.parameters()]
+    apart = F.max_pool2d(F.relu(F.conv2d(qx, *params, padding=1)), **pool)
+    np.testing.assert_array_equal(fused.detach().numpy(), apart.detach().numpy())
+    assert (apart.detach().numpy() == 0).any()
+    gy = pydl.tensor(rng.standard_normal(fused.shape).astype(dtype))
+    fused.backward(gy)
+    apart.backward(gy)
+    np.testing.assert_array_equal(px.grad.numpy(), qx.grad.numpy())
+    for p, q in zip(conv.parameters(), params):
+        np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)

@@ -1,5 +1,5 @@
-"""Containers: Sequential (indexable; fuses Linear or Conv2d followed by ReLU into one kernel), ModuleList,
-ModuleDict."""
+"""Containers: Sequential (indexable; fuses Linear or Conv2d followed by ReLU into one kernel, and Conv2d,
+ReLU, MaxPool2d into one node), ModuleList, ModuleDict."""
 from collections import OrderedDict
 
 from pydl.nn.module import Module
@@ -19,12 +19,17 @@ class Sequential(Module):
         from pydl.nn.activation import ReLU
         from pydl.nn.conv import Conv2d
         from pydl.nn.linear import Linear
+        from pydl.nn.pooling import MaxPool2d
 
         mods = list(self._modules.values())
         i = 0
         while i < len(mods):
             m = mods[i]
-            if type(m) in (Linear, Conv2d) and i + 1 < len(mods) and type(mods[i + 1]) is ReLU:
+            if (type(m) is Conv2d and i + 2 < len(mods) and type(mods[i + 1]) is ReLU and type(mods[i + 2]) is MaxPool2d
+                    and not mods[i + 2].return_indices):
+                x = m.forward_relu_max_pool(x, mods[i + 2])  # one node, ReLU's mask on the pooled gradient
+                i += 3
+            elif type(m) in (Linear, Conv2d) and i + 1 < len(mods) and type(mods[i + 1]) is ReLU:
                 x = m.forward_relu(x)  # bias and ReLU in the kernel's write-back
                 i += 2
             else:

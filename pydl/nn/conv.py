@@ -5,7 +5,8 @@ import math
 from pydl.creation import empty
 from pydl.nn import functional as F
 from pydl.nn import init
-from pydl.nn.functional.conv import conv2d_relu
+from pydl.nn.functional.conv import conv2d_relu, conv2d_relu_max_pool2d
+from pydl.nn.functional.pooling import max_pool_window
 from pydl.nn.module import Module, Parameter
 
 
@@ -76,6 +77,12 @@ class Conv2d(_ConvNd):
     def forward_relu(self, x):
         """relu(self(x)) in one pass: Sequential calls this for Conv2d followed by ReLU."""
         return conv2d_relu(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def forward_relu_max_pool(self, x, pool):
+        """pool(relu(self(x))) as one node: Sequential calls this for Conv2d, ReLU, MaxPool2d."""
+        window = max_pool_window(pool.kernel_size, pool.stride, pool.padding, pool.dilation)
+        return conv2d_relu_max_pool2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                                      self.groups, window, pool.ceil_mode)
 
 
 class Conv3d(_ConvNd):

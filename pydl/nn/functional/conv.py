@@ -53,29 +53,42 @@ def _padding(padding, weight, stride, dilation):
 
 class Conv2d(Function):
     """Saves only what each requested gradient needs: the weight for the input's, the input
-    for the weight's, nothing for the bias's (and the output when a ReLU is fused)."""
+    for the weight's, nothing for the bias's (and the output when a ReLU is fused).
+
+    With ``pool`` (a max pooling's window and ceil_mode) after the ReLU, the pooling runs in the same
+    node and ReLU's mask goes onto the pooled gradient before the pool's scatter: the pooled values
+    are the ReLU's outputs at the indices, so the bits are those of the three ops apart, without a
+    pass over the full-size gradient."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, stride, padding, dilation, groups, relu):
+    def forward(ctx, x, weight, bias, stride, padding, dilation, groups, relu, pool=None):
         need = ctx.needs_input_grad
         ctx.args = (stride, padding, dilation, groups)
         ctx.x = x._a if need[1] else None
         ctx.w = weight._a if need[0] else None
         ctx.x_shape, ctx.w_shape = x._a.shape, weight._a.shape
         out = _C.conv2d(x._a, weight._a, None if bias is None else bias._a, stride, padding, dilation, groups, relu)
-        ctx.out = out if relu else None
-        return _wrap(out)
+        ctx.out, ctx.pool = out if relu else None, None
+        if pool is None:
+            return _wrap(out)
+        window, ceil_mode = pool
+        values, indices = _C.max_pool2d(out, *window, ceil_mode)
+        ctx.out, ctx.pool = values, (indices, out.shape, window)
+        return _wrap(values)
 
     @staticmethod
     def backward(ctx, g):
         g = g._a
         if ctx.out is not None:  # ReLU's backward from its output: y > 0 exactly where the input is
             g = _C.unary_backward(Unary.RELU, g, ctx.out)
+        if ctx.pool is not None:
+            indices, shape, window = ctx.pool
+            g = _C.max_pool2d_backward(g, indices, shape, *window)
         need = ctx.needs_input_grad
         gx = _wrap(_C.conv2d_backward_input(g, ctx.w, ctx.x_shape, *ctx.args)) if need[0] else None
         gw = _wrap(_C.conv2d_backward_weight(g, ctx.x, ctx.w_shape, *ctx.args)) if need[1] else None
         gb = _wrap(_C.conv2d_backward_bias(g)) if need[2] else None
-        return gx, gw, gb, None, None, None, None, None
+        return gx, gw, gb, None, None, None, None, None, None
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -88,7 +101,13 @@ def conv2d_relu(input, weight, bias=None, stride=1, padding=0, dilation=1, group
     return _conv2d(input, weight, bias, stride, padding, dilation, groups, True)
 
 
-def _conv2d(input, weight, bias, stride, padding, dilation, groups, relu):
+def conv2d_relu_max_pool2d(input, weight, bias, stride, padding, dilation, groups, pool_window, ceil_mode):
+    """``max_pool2d(relu(conv2d(...)))`` as one node (what nn.Sequential fuses Conv2d + ReLU + MaxPool2d
+    into); pool_window is max_pool2d's [kernel, stride, padding, dilation] as pairs."""
+    return _conv2d(input, weight, bias, stride, padding, dilation, groups, True, (pool_window, bool(ceil_mode)))
+
+
+def _conv2d(input, weight, bias, stride, padding, dilation, groups, relu, pool=None):
     _tensor(input, "input", "conv2d")
     _tensor(weight, "weight", "conv2d")
     if bias is not None:
@@ -98,7 +117,7 @@ def _conv2d(input, weight, bias, stride, padding, dilation, groups, relu):
     stride = _pair(stride, "stride", "conv2d")
     dilation = _pair(dilation, "dilation", "conv2d")
     padding = _padding(padding, weight, stride, dilation)
-    return Conv2d.apply(input, weight, bias, stride, padding, dilation, int(groups), relu)
+    return Conv2d.apply(input, weight, bias, stride, padding, dilation, int(groups), relu, pool)
 
 
 class ConvTranspose2d(Function):

@@ -34,12 +34,17 @@ class MaxPool2d(Function):
         return _wrap(_C.max_pool2d_backward(g._a, ctx.indices, ctx.shape, *ctx.window)), None, None, None
 
 
+def max_pool_window(kernel_size, stride, padding, dilation):
+    """max_pool2d's (kernel, stride, padding, dilation) as the pairs _C takes."""
+    k = _pair(kernel_size, "kernel_size", "max_pool2d")
+    return (k, _stride(stride, k, "max_pool2d"), _pair(padding, "padding", "max_pool2d"),
+            _pair(dilation, "dilation", "max_pool2d"))
+
+
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """Window maxima; with return_indices, also their flat positions within each H x W plane."""
     _tensor(input, "input", "max_pool2d")
-    k = _pair(kernel_size, "kernel_size", "max_pool2d")
-    window = (k, _stride(stride, k, "max_pool2d"), _pair(padding, "padding", "max_pool2d"),
-              _pair(dilation, "dilation", "max_pool2d"))
+    window = max_pool_window(kernel_size, stride, padding, dilation)
     if input.dtype in (uint8, int32, int64):  # integers: pooled exactly through float64
         if input.dtype == int64 and input.numel() and input.abs().amax().item() > 2 ** 53:
             raise ArgumentError("max_pool2d: int64 values beyond 2**53 are not supported")
