@@ -162,21 +162,27 @@ def test_tall_transposed_products_computed_swapped(npdt, device, rng):
             np.testing.assert_array_equal(got.numpy(), direct.numpy())
 
 
+def check_x_at_w_t(rng, m, k, n, npdt, device):
+    """x @ W.T, and a Linear's with its bias and ReLU fused, against float64; returns (x, W, x @ W.T)."""
+    from pydl.nn.functional.linear import linear_relu
+
+    x = rng.standard_normal((m, k)).astype(npdt)
+    w = rng.standard_normal((n, k)).astype(npdt)
+    b = rng.standard_normal(n).astype(npdt)
+    ref = x.astype(np.float64) @ w.T.astype(np.float64)
+    check(T(x, device) @ T(w, device).T, ref, npdt)
+    check(linear_relu(T(x, device), T(w, device), T(b, device)), np.maximum(ref + b, 0), npdt)
+    return x, w, ref
+
+
 @pytest.mark.parametrize("npdt", DTYPES, ids=DT_IDS)
 def test_few_rows_against_a_transposed_b(npdt, device, rng):
     """x @ W.T with up to 6 rows runs as dot products along K, W read in place; a few more rows take the
     small path, which copies W's transpose by blocks. Depths and widths around whole vectors, with the
     fused bias and ReLU of a Linear, against float64."""
-    from pydl.nn.functional.linear import linear_relu
-
     for m in (1, 2, 3, 6, 7, 12):
         for k, n in ((5, 3), (16, 4), (33, 10), (784, 100), (128, 130)):
-            x = rng.standard_normal((m, k)).astype(npdt)
-            w = rng.standard_normal((n, k)).astype(npdt)
-            b = rng.standard_normal(n).astype(npdt)
-            ref = x.astype(np.float64) @ w.T.astype(np.float64)
-            check(T(x, device) @ T(w, device).T, ref, npdt)
-            check(linear_relu(T(x, device), T(w, device), T(b, device)), np.maximum(ref + b, 0), npdt)
+            check_x_at_w_t(rng, m, k, n, npdt, device)
 
 
 @pytest.mark.parametrize("npdt", DTYPES, ids=DT_IDS)
@@ -195,16 +201,9 @@ def test_last_strips_of_a_tiled_product(npdt, device, rng):
     products against a transposed B, and A's last, short strip (100 = 8 x 12 + 4) a 4- or 8-row tile:
     each width and row count around them, over one and several K blocks, from A read in place and
     transposed, with a Linear's fused bias and ReLU, against float64."""
-    from pydl.nn.functional.linear import linear_relu
-
     for m in (100, 104, 131):
         for k, n in ((300, 36), (784, 100), (1000, 40), (200, 41), (129, 68)):
-            x = rng.standard_normal((m, k)).astype(npdt)
-            w = rng.standard_normal((n, k)).astype(npdt)
-            b = rng.standard_normal(n).astype(npdt)
-            ref = x.astype(np.float64) @ w.T.astype(np.float64)
-            check(T(x, device) @ T(w, device).T, ref, npdt)
-            check(linear_relu(T(x, device), T(w, device), T(b, device)), np.maximum(ref + b, 0), npdt)
+            x, w, ref = check_x_at_w_t(rng, m, k, n, npdt, device)
             check(T(np.ascontiguousarray(x.T), device).mT @ T(w, device).T, ref, npdt)
             check(T(x, device) @ T(np.ascontiguousarray(w.T), device), ref, npdt)
 

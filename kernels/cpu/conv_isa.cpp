@@ -30,20 +30,16 @@
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/scratch.h"
 #include "kernels/cpu/team.h"
+#include "kernels/cpu/vec_bytes.h"
 
 PYDL_KERNELS_BEGIN
 
 namespace {
 
 #if defined(__AVX512F__)
-constexpr int kVecBytes = 64;
 constexpr int kMaxR = 14;  // accumulators per forward tile (32 vector registers)
-#elif defined(__AVX2__)
-constexpr int kVecBytes = 32;
-constexpr int kMaxR = 12;  // 16 vector registers
 #else
-constexpr int kVecBytes = 16;
-constexpr int kMaxR = 12;
+constexpr int kMaxR = 12;  // 16 vector registers
 #endif
 constexpr int kTB = 8;                    // taps per wgrad block
 constexpr int64_t kDyBytes = int64_t(1) << 18;  // wgrad's transposed copy of dy, per thread

@@ -20,6 +20,7 @@
 #include "kernels/common/macros.h"
 #include "kernels/cpu/gemm_plan.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/vec_bytes.h"
 #include "kernels/cpu/scratch.h"
 #include "kernels/cpu/team.h"
 
@@ -27,13 +28,6 @@ PYDL_KERNELS_BEGIN
 
 namespace {
 
-#if defined(__AVX512F__)
-constexpr int kVecBytes = 64;
-#elif defined(__AVX2__)
-constexpr int kVecBytes = 32;
-#else
-constexpr int kVecBytes = 16;
-#endif
 constexpr int kNV = 2;  // vectors per micro-tile row
 
 typedef float VecF __attribute__((vector_size(kVecBytes)));

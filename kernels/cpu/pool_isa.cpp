@@ -13,18 +13,11 @@
 
 #include "kernels/common/macros.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/vec_bytes.h"
 
 PYDL_KERNELS_BEGIN
 
 namespace {
-
-#if defined(__AVX512F__)
-constexpr int kVecBytes = 64;
-#elif defined(__AVX2__)
-constexpr int kVecBytes = 32;
-#else
-constexpr int kVecBytes = 16;
-#endif
 
 // A vector of T (V), of integers as wide as T (IV: compare-and-select without conversions), and of
 // as many int64 lanes (LV: the indices).
