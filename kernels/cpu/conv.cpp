@@ -34,10 +34,10 @@
 
 #include <omp.h>
 
+#include "kernels/common/unary.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/parallel.h"
-#include "kernels/common/unary.h"
 #include "kernels/cpu/scratch.h"
 
 PYDL_ISA_DECLARE(void conv_direct_lanes(bool is_double, int64_t channels, int64_t* lanes))
@@ -495,7 +495,7 @@ void conv2d_backward_input(DType dtype, const Conv2dParams& p, const void* dy, c
 }
 
 void conv2d_backward_weight(DType dtype, const Conv2dParams& p, const void* dy, const void* x, void* dw) {
-  if (rows_suit(p, false) && p.kw <= 8) {
+  if (rows_suit(p, false) && p.kw <= 8) {  // the rows kernel keeps up to 8 taps of a row in registers
     PYDL_ISA_CALL(conv_rows_backward_weight, dtype == DType::Float64, p, dy, x, dw);
     return;
   }

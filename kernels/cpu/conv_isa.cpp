@@ -15,14 +15,18 @@
 //          slice of the batch, added up in a fixed order (reproducible results).
 // Weights are repacked as (tap, channel) with the channels padded to a multiple of VL.
 // With at most half a vector of output channels, half-width vectors are used.
+//
+// With few channels (at most 8 out for the forward and the weight gradient, in for the input
+// gradient) at stride 1, the rows kernels put the output's pixels in the lanes instead (see
+// "pixels in the lanes" below).
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <omp.h>
-
 #include <algorithm>
 #include <vector>
+
+#include <omp.h>
 
 #include "kernels/common/conv.h"
 #include "kernels/common/macros.h"
@@ -457,7 +461,8 @@ void wgrad_channels(const RowsCorr& q, const T* padded, const T* dyp, int64_t pr
         const T* src = padded + sc * pplane + (y + i) * prow;
         for (int64_t x = 0; x < drow; x += VL) {
           V d[CB];
-          for (int c = 0; c < CB; ++c) __builtin_memcpy(&d[c], dyp + (c0 + c) * q.out_h * drow + y * drow + x, sizeof(V));
+          for (int c = 0; c < CB; ++c)
+            __builtin_memcpy(&d[c], dyp + ((c0 + c) * q.out_h + y) * drow + x, sizeof(V));
 #pragma GCC unroll 8
           for (int j = 0; j < kMaxKW; ++j) {
             if (j >= q.kw) break;

@@ -20,9 +20,9 @@
 #include "kernels/common/macros.h"
 #include "kernels/cpu/gemm_plan.h"
 #include "kernels/cpu/parallel.h"
-#include "kernels/cpu/vec_bytes.h"
 #include "kernels/cpu/scratch.h"
 #include "kernels/cpu/team.h"
+#include "kernels/cpu/vec_bytes.h"
 
 PYDL_KERNELS_BEGIN
 
@@ -429,7 +429,8 @@ inline typename Cfg<T>::V sum_lanes(typename Cfg<T>::V* x) {
       lo[l] = from, hi[l] = from + h;
     }
 #pragma GCC unroll 8
-    for (int i = 0; i < n / 2; ++i) x[i] = __builtin_shuffle(x[2 * i], x[2 * i + 1], lo) + __builtin_shuffle(x[2 * i], x[2 * i + 1], hi);
+    for (int i = 0; i < n / 2; ++i)
+      x[i] = __builtin_shuffle(x[2 * i], x[2 * i + 1], lo) + __builtin_shuffle(x[2 * i], x[2 * i + 1], hi);
   }
   return x[0];
 }
@@ -584,8 +585,9 @@ void gemm_one(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int64
                               cols, e, first, last, e.bias ? e.bias + col0 : nullptr);
               continue;
             }
-            micro_kernel_for<T, MR>(rows, cols)(kc, strip, whole ? va.rs : whole_t ? -va.cs : -MR, b_strip, b_whole ? vb.rs : NR,
-                   c + (ic + is * MR) * ldc + col0, ldc, rows, cols, e, first, last, e.bias ? e.bias + col0 : nullptr);
+            micro_kernel_for<T, MR>(rows, cols)(kc, strip, whole ? va.rs : whole_t ? -va.cs : -MR, b_strip,
+                                                b_whole ? vb.rs : NR, c + (ic + is * MR) * ldc + col0, ldc, rows, cols,
+                                                e, first, last, e.bias ? e.bias + col0 : nullptr);
           }
 #pragma omp barrier
         }

@@ -30,8 +30,8 @@ struct GemmBlocking {
 GemmBlocking gemm_blocking(int elem_bytes, int mr, int nr);
 // That blocking evened out over an m x n product of depth k: as many blocks along each side as it
 // gives (along K, up to an eighth deeper panels where that saves one, and twice as deep where the
-// operand of C's narrow side fits in half of L2), of equal sizes, so that no thin last block (784 deep in 384 + 384 + 16)
-// pays a whole pass over C for little work. As forced.
+// operand of C's narrow side fits in half of L2), of equal sizes, so that no thin last block (784
+// deep in 384 + 384 + 16) pays a whole pass over C for little work. As forced.
 GemmBlocking gemm_blocking_for(int elem_bytes, int mr, int nr, int64_t m, int64_t n, int64_t k);
 
 // The register tile (rows, columns) of float32 products under the active ISA, as gemm_isa.cpp
