@@ -359,6 +359,16 @@ struct RowsCorr {
   int64_t srcs, src_h, src_w, outs, out_h, out_w, kh, kw, pad_h, pad_w;
 };
 
+// One image's source planes into the padded ones (rows prow apart, planes pplane apart): row r at padded
+// row r + pad_h, column c at c + pad_w; the padding, zeroed once, stays zero.
+template <class T>
+void pad_planes(const RowsCorr& q, const T* src, int64_t prow, int64_t pplane, T* padded) {
+  for (int64_t sc = 0; sc < q.srcs; ++sc)
+    for (int64_t r = 0; r < q.src_h; ++r)
+      memcpy(static_cast<void*>(padded + sc * pplane + (r + q.pad_h) * prow + q.pad_w),
+             src + (sc * q.src_h + r) * q.src_w, sizeof(T) * size_t(q.src_w));
+}
+
 template <class T, int CB>
 void corr_channels(const RowsCorr& q, const T* padded, int64_t prow, int64_t pplane, const T* wt, const T* bias,
                    bool relu, T* out) {
@@ -420,10 +430,7 @@ void corr_rows(const RowsCorr& q, int64_t images, const T* src, const T* w, cons
     T* padded = tls_pad.get<T>(size_t(q.srcs * pplane));
     memset(static_cast<void*>(padded), 0, sizeof(T) * size_t(q.srcs * pplane));
     for (int64_t n = n0; n < n1; ++n) {
-      for (int64_t sc = 0; sc < q.srcs; ++sc)
-        for (int64_t r = 0; r < q.src_h; ++r)
-          memcpy(static_cast<void*>(padded + sc * pplane + (r + q.pad_h) * prow + q.pad_w),
-                 src + (n * q.srcs + sc) * src_plane + r * q.src_w, sizeof(T) * size_t(q.src_w));
+      pad_planes(q, src + n * q.srcs * src_plane, prow, pplane, padded);
       T* on = out + n * q.outs * out_plane;
       switch (q.outs) {
 #define PYDL_CORR_CHANNELS(k) \
@@ -496,10 +503,7 @@ void wgrad_rows(const RowsCorr& q, int64_t images, const T* src, const T* dy, T*
     for (int64_t sl = s0; sl < s1; ++sl) {
       for (int64_t t = 0; t < wsize; ++t) sums[t] = V{};
       for (int64_t n = sl * images / slices; n < (sl + 1) * images / slices; ++n) {
-        for (int64_t sc = 0; sc < q.srcs; ++sc)
-          for (int64_t r = 0; r < q.src_h; ++r)
-            memcpy(static_cast<void*>(padded + sc * pplane + (r + q.pad_h) * prow + q.pad_w),
-                   src + (n * q.srcs + sc) * src_plane + r * q.src_w, sizeof(T) * size_t(q.src_w));
+        pad_planes(q, src + n * q.srcs * src_plane, prow, pplane, padded);
         for (int64_t c = 0; c < q.outs; ++c)
           for (int64_t y = 0; y < q.out_h; ++y)
             memcpy(static_cast<void*>(dyp + (c * q.out_h + y) * drow), dy + (n * q.outs + c) * out_plane + y * q.out_w,
