@@ -315,11 +315,13 @@ def test_every_cpu_isa_path_agrees(tmp_path):
 
 @pytest.mark.skipif(pydl._C.cpu_isa() != "avx512", reason="the figures below are AVX-512's register tiles")
 @pytest.mark.parametrize("caches, rows, plan", [
-    ("32,1024,32768", "8", {"tile": (8, 32), "kc": 256, "mc": 168, "nc": 2048}),  # AMD EPYC Zen 4
-    ("48,2048,491520", "12", {"tile": (12, 32), "kc": 384, "mc": 216, "nc": 2720}),  # Intel Xeon (Sapphire Rapids)
-], ids=["zen4", "xeon"])
+    ("32,1024,32768", "8", {"tile": (8, 32), "kc": 512, "mc": 80, "nc": 1024}),  # AMD EPYC Zen 4
+    ("48,2048,491520", "12", {"tile": (12, 32), "kc": 512, "mc": 168, "nc": 2048}),  # Intel Xeon (Sapphire Rapids)
+    ("16,512,8192", "8", {"tile": (8, 32), "kc": 256, "mc": 80, "nc": 512}),  # a small L1: a shallower strip
+], ids=["zen4", "xeon", "small-l1"])
 def test_gemm_blocking_follows_the_caches(caches, rows, plan, tmp_path):
-    """A KC x NR strip of B fills L1, an MC x KC block of A a sixth of L2, B's panel up to 4 MiB of L3."""
+    """A KC x NR strip of B fills two L1s (up to 512 deep), an MC x KC block of A a sixth of L2, B's panel up
+    to 4 MiB of L3."""
     env = dict(os.environ, PYDL_CPU_CACHES=caches, PYDL_GEMM_TILE_ROWS=rows)
     env.pop("PYDL_GEMM_BLOCKING", None)
     out = subprocess.run([sys.executable, "-c", "import pydl; print(pydl._C.gemm_cpu_plan())"], env=env,
@@ -331,8 +333,8 @@ def test_gemm_blocking_follows_the_caches(caches, rows, plan, tmp_path):
 
 @pytest.mark.skipif(pydl._C.cpu_isa() != "avx512", reason="the figures below are AVX-512's register tiles")
 def test_gemm_blocks_are_even_over_a_product(tmp_path):
-    """No thin last block: 784 deep runs as 2 x 392 (not 384 + 384 + 16), 512 rows as 3 blocks of up to 180
-    (not 216 + 216 + 80); 784 deep in one block where the narrow side's operand (784 x 100) fits in half of
+    """No thin last block: 784 deep runs as 2 x 392 (not 512 + 272), 512 rows as 4 blocks of up to 132 (not
+    168 + 168 + 168 + 8); 784 deep in one block where the narrow side's operand (784 x 100) fits in half of
     L2, either way round; a product within one block keeps the machine's sizes; a forced blocking stays."""
     shapes = ((512, 400, 784), (64, 100, 300), (1024, 1024, 2048), (512, 100, 784), (100, 512, 784))  # (m, n, k)
     plans = f"import pydl; print([pydl._C.gemm_cpu_plan(s) for s in {shapes}])"
@@ -344,7 +346,7 @@ def test_gemm_blocks_are_even_over_a_product(tmp_path):
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
         got.append([(p["kc"], p["mc"], p["nc"]) for p in ast.literal_eval(out.stdout)])
-    assert got[0] == [(392, 180, 2720), (384, 216, 2720), (416, 216, 2720), (784, 180, 2720), (784, 216, 2720)]
+    assert got[0] == [(392, 132, 2048), (512, 168, 2048), (512, 156, 2048), (784, 132, 2048), (784, 168, 2048)]
     assert got[1] == [(32, 24, 64)] * 5
 
 

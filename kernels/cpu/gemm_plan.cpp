@@ -76,7 +76,7 @@ GemmBlocking gemm_blocking(int elem_bytes, int mr, int nr) {
   if (forced.kc) return {forced.kc, clamp(round_down(forced.mc, mr), mr, INT64_MAX),
                          clamp(round_down(forced.nc, nr), nr, INT64_MAX)};
   const CacheSizes& c = cache_sizes();
-  const int64_t kc = clamp(round_down(c.l1d / (nr * elem_bytes), 16), 128, 512);
+  const int64_t kc = clamp(round_down(2 * c.l1d / (nr * elem_bytes), 16), 128, 512);
   const int64_t mc = clamp(round_down(c.l2 / 6 / (kc * elem_bytes), mr), 4 * mr, 64 * mr);
   const int64_t l3_part = c.l3 / 16 < (4 << 20) ? c.l3 / 16 : (4 << 20);
   const int64_t nc = clamp(round_down(l3_part / (kc * elem_bytes), nr), 8 * nr, 256 * nr);
