@@ -104,15 +104,23 @@ def timing_fields(t, reference=None, digits=2):
     return row
 
 
-def _cpu_model():
+def _cpuinfo():
+    """The first processor's fields in /proc/cpuinfo ({} where there is none)."""
+    info = {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                if not line.strip():
+                    break
+                key, _, value = line.partition(":")
+                info[key.strip()] = value.strip()
     except OSError:
         pass
-    return platform.processor() or "unknown"
+    return info
+
+
+def _cpu_model():
+    return _cpuinfo().get("model name") or platform.processor() or "unknown"
 
 
 def _git_commit():
@@ -131,9 +139,19 @@ def slug(name):
     return re.sub(r"[^a-z0-9]+", "-", name).strip("-") or "unknown"
 
 
+def cpu_slug(name, family=None, model=None):
+    """The slug of a CPU model; where its name has no number to tell one processor from another (a virtual
+    machine's 'AMD EPYC'), the x86 family and model numbers follow: 'amd-epyc-f25m17' is a Zen 4."""
+    tell = not any(ch.isdigit() for ch in name) and family is not None and model is not None
+    return slug(name) + (f"-f{family}m{model}" if tell else "")
+
+
 def device_slug(device="cpu"):
     """The slug of the CPU model, or of the GPU's name for a CUDA device."""
-    return slug(_cpu_model() if device == "cpu" else pydl.cuda.get_device_name(device))
+    if device != "cpu":
+        return slug(pydl.cuda.get_device_name(device))
+    info = _cpuinfo()
+    return cpu_slug(_cpu_model(), info.get("cpu family"), info.get("model"))
 
 
 def results_dir():
@@ -158,6 +176,7 @@ def machine_info(device="cpu"):
         "slug": device_slug(device),
         **({} if device == "cpu" else {"gpu": pydl.cuda.get_device_name(device)}),
         "cpu": _cpu_model(),
+        "cpu_family_model": [_cpuinfo().get("cpu family"), _cpuinfo().get("model")],
         "cores": os.cpu_count(),
         "cpu_isa": pydl._C.cpu_isa(),
         "pydl_threads": pydl.get_num_threads(),

@@ -53,6 +53,16 @@ def test_slug(name, slug):
     assert common.slug(name) == slug
 
 
+@pytest.mark.parametrize("name, family, model, slug", [
+    ("AMD EPYC", "25", "17", "amd-epyc-f25m17"),
+    ("Intel(R) Xeon(R) Processor", "6", "167", "intel-xeon-processor-f6m167"),
+    ("AMD EPYC 9654 96-Core Processor", "25", "17", "amd-epyc-9654-96-core-processor"),
+    ("AMD EPYC", None, None, "amd-epyc"),
+])
+def test_cpu_slug_tells_apart_processors_that_share_a_name(name, family, model, slug):
+    assert common.cpu_slug(name, family, model) == slug
+
+
 def test_results_path_is_per_device(monkeypatch, tmp_path):
     monkeypatch.delenv("PYDL_BENCH_RESULTS", raising=False)
     assert common.results_path("matmul") == os.path.join(RESULTS, common.device_slug(), "matmul.json")
