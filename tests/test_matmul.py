@@ -152,14 +152,23 @@ def test_row_major_a_read_in_place(npdt, device, rng):
 def test_tall_transposed_products_computed_swapped(npdt, device, rng):
     """C = A^T B much taller than wide and deep enough (a weight gradient g^T x with few inputs) runs on
     the CPU as C^T = B^T A, transposed back: the same products in the same order, so the same bits as
-    the same product within a batch (which keeps the direct route), and float64-accurate."""
-    for m, n, k in [(512, 28, 1792), (300, 100, 700), (257, 33, 300)]:
-        a, b = rng.standard_normal((k, m)).astype(npdt), rng.standard_normal((k, n)).astype(npdt)
-        got = T(a, device).mT @ T(b, device)
-        check(got, a.T.astype(np.float64) @ b.astype(np.float64), npdt)
-        if device == "cpu":
-            direct = (T(np.stack([a, a]), device).mT @ T(np.stack([b, b]), device))[1]
-            np.testing.assert_array_equal(got.numpy(), direct.numpy())
+    the same product within a batch (which keeps the direct route), and float64-accurate. Each thread
+    computes a band of C^T: the same bits from a team of 1, 2 or 3 (an MLP's dW1, 784x100 from 64)."""
+    before = pydl.get_num_threads()
+    try:
+        for m, n, k in [(512, 28, 1792), (300, 100, 700), (257, 33, 300), (784, 100, 64)]:
+            a, b = rng.standard_normal((k, m)).astype(npdt), rng.standard_normal((k, n)).astype(npdt)
+            got = T(a, device).mT @ T(b, device)
+            check(got, a.T.astype(np.float64) @ b.astype(np.float64), npdt)
+            if device == "cpu":
+                direct = (T(np.stack([a, a]), device).mT @ T(np.stack([b, b]), device))[1]
+                np.testing.assert_array_equal(got.numpy(), direct.numpy())
+                for threads in (1, 3):
+                    pydl.set_num_threads(threads)
+                    np.testing.assert_array_equal((T(a, device).mT @ T(b, device)).numpy(), got.numpy())
+                pydl.set_num_threads(before)
+    finally:
+        pydl.set_num_threads(before)
 
 
 def check_x_at_w_t(rng, m, k, n, npdt, device):
