@@ -172,11 +172,12 @@ def add_save_option(parser):
 
 def machine_info(device="cpu"):
     torch = try_import_torch()
+    cpu = _cpuinfo()
     return {
         "slug": device_slug(device),
         **({} if device == "cpu" else {"gpu": pydl.cuda.get_device_name(device)}),
         "cpu": _cpu_model(),
-        "cpu_family_model": [_cpuinfo().get("cpu family"), _cpuinfo().get("model")],
+        "cpu_family_model": [cpu.get("cpu family"), cpu.get("model")],
         "cores": os.cpu_count(),
         "cpu_isa": pydl._C.cpu_isa(),
         "pydl_threads": pydl.get_num_threads(),
