@@ -400,7 +400,7 @@ void corr_channels(const RowsCorr& q, const T* padded, int64_t prow, int64_t ppl
         }
       for (int r = 0; r < rows; ++r)
         for (int c = 0; c < CB; ++c) {
-          const V v = relu ? (acc[r][c] < V{} ? V{} : acc[r][c]) : acc[r][c];  // ReluOp's x < 0 ? 0 : x
+          const V v = relu ? relu_vector(acc[r][c]) : acc[r][c];
           T* o = out + (c * q.out_h + y + r) * q.out_w + x;
           if (q.out_w >= VL) {
             __builtin_memcpy(o, &v, sizeof(V));

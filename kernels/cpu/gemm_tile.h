@@ -131,12 +131,6 @@ struct Epilogue {
 template <class T>
 inline T gelu(T x) { return GeluOp<T>(0, 0).forward(x); }
 
-template <class V>
-inline V relu_vector(V x) {
-  const auto negative = x < V{};  // lanes of all ones where x < 0 (NaN is kept)
-  return (V)((decltype(negative))x & ~negative);
-}
-
 template <class T>
 inline T apply_epilogue(T v, T old, const Epilogue<T>& e, const T* bias, int64_t j) {
   v = e.alpha * v;
