@@ -70,32 +70,25 @@ void small_block(const T* a, View va, const T* pb, int64_t ldp, T* c, int64_t ld
       for (int v = 0; v < CV; ++v) acc[r][v] += b[v] * x;
     }
   }
-  for (int r = 0; r < SR; ++r) {
-    T* crow = c + r * ldc;
+  for (int r = 0; r < SR; ++r)
     for (int v = 0; v < CV; ++v) {
-      T* cp = crow + v * VL;
-      if ((v + 1) * VL > cols) {  // the last, partial vector
-        alignas(64) T lanes[VL];
-        *reinterpret_cast<V*>(lanes) = acc[r][v];
-        for (int64_t j = 0; j < cols - v * VL; ++j)
-          cp[j] = apply_epilogue(lanes[j], e.beta != T(0) ? cp[j] : T(0), e, bias, v * VL + j);
-        break;
-      }
-      V out = acc[r][v] * e.alpha, x;
-      if (e.beta != T(0)) {
-        __builtin_memcpy(&x, cp, sizeof(V));
-        out += x * e.beta;
-      }
-      if (bias) {
-        __builtin_memcpy(&x, bias + v * VL, sizeof(V));
-        out += x;
-      }
+      T* cp = c + r * ldc + v * VL;
+      const int64_t lanes = cols - v * VL < VL ? cols - v * VL : VL;
+      auto load = [&](const T* p) {
+        V x;
+        if (lanes == VL) __builtin_memcpy(&x, p, sizeof(V));
+        else x = load_lanes<V>(p, lanes);
+        return x;
+      };
+      V out = acc[r][v] * e.alpha;
+      if (e.beta != T(0)) out += load(cp) * e.beta;
+      if (bias) out += load(bias + v * VL);
       if (e.relu) out = relu_vector(out);
       if (e.gelu)
         for (int l = 0; l < VL; ++l) out[l] = gelu(out[l]);
-      __builtin_memcpy(cp, &out, sizeof(V));
+      if (lanes == VL) __builtin_memcpy(cp, &out, sizeof(V));
+      else store_lanes(cp, out, lanes);
     }
-  }
 }
 
 // Columns [j0, j0 + cols) of C for SR rows: CV, the vectors they take, picked at compile time.
@@ -133,6 +126,16 @@ void gemm_small(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int
       for (int64_t p0 = 0; p0 < kv; p0 += VL) transpose_block(b + j0 * vb.cs + p0, vb.cs, pb + p0 * ldp + j0, ldp);
     for (int64_t p = 0; p < k; ++p)
       for (int64_t j = p < kv ? nv : 0; j < ldp; ++j) pb[p * ldp + j] = j < n ? b[p + j * vb.cs] : T(0);
+  } else if (vb.cs == 1) {  // row-major: whole vectors, the last one masked (its padding zero)
+    using V = typename Cfg<T>::V;
+    for (int64_t p = 0; p < k; ++p)
+      for (int64_t j = 0; j < n; j += VL) {
+        const T* row = b + p * vb.rs + j;
+        V x;
+        if (n - j >= VL) __builtin_memcpy(&x, row, sizeof(V));
+        else x = load_lanes<V>(row, n - j);
+        __builtin_memcpy(pb + p * ldp + j, &x, sizeof(V));
+      }
   } else {
     for (int64_t p = 0; p < k; ++p)
       for (int64_t j = 0; j < ldp; ++j) pb[p * ldp + j] = j < n ? b[p * vb.rs + j * vb.cs] : T(0);

@@ -142,9 +142,8 @@ inline T apply_epilogue(T v, T old, const Epilogue<T>& e, const T* bias, int64_t
 }
 
 // A tile's write-back through the epilogue: C = (first ? beta*C : C) + alpha*AB, then bias and
-// ReLU/GELU once the last K block is in; rows <= MR, cols <= NR, whole vectors stored as such and
-// only a partial last one lane by lane. Kept out of line so the micro-kernel's accumulators stay
-// in registers on its common path.
+// ReLU/GELU once the last K block is in; rows <= MR, cols <= NR, a partial last vector stored
+// masked. Kept out of line so the micro-kernel's accumulators stay in registers on its common path.
 template <class T, int MR>
 __attribute__((noinline)) void write_back(const typename Cfg<T>::V (*tile)[kNV], T* c, int64_t ldc, int64_t rows,
                                           int64_t cols, const Epilogue<T>& e, bool first, bool last,
@@ -154,15 +153,14 @@ __attribute__((noinline)) void write_back(const typename Cfg<T>::V (*tile)[kNV],
   for (int v = 0; v < kNV; ++v) {
     const int64_t lanes = cols - v * VL < VL ? cols - v * VL : VL;
     if (lanes <= 0) break;
-    V bias_v = V{};
-    if (last && bias)
-      for (int64_t l = 0; l < lanes; ++l) bias_v[l] = bias[v * VL + l];
+    const V bias_v = last && bias ? load_lanes<V>(bias + v * VL, lanes) : V{};
     for (int64_t i = 0; i < rows; ++i) {
       T* cp = c + i * ldc + v * VL;
-      V r = tile[i][v] * e.alpha, old = V{};
+      V r = tile[i][v] * e.alpha;
       if (!first || e.beta != T(0)) {
+        V old;
         if (lanes == VL) __builtin_memcpy(&old, cp, sizeof(V));
-        else for (int64_t l = 0; l < lanes; ++l) old[l] = cp[l];
+        else old = load_lanes<V>(cp, lanes);
         r += first ? old * e.beta : old;
       }
       if (last) {
@@ -172,7 +170,7 @@ __attribute__((noinline)) void write_back(const typename Cfg<T>::V (*tile)[kNV],
           for (int l = 0; l < VL; ++l) r[l] = gelu(r[l]);
       }
       if (lanes == VL) __builtin_memcpy(cp, &r, sizeof(V));
-      else for (int64_t l = 0; l < lanes; ++l) cp[l] = r[l];
+      else store_lanes(cp, r, lanes);
     }
   }
 }
