@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include <type_traits>
+
 #include <omp.h>
 
 #include "kernels/common/gemm_args.h"
@@ -40,8 +42,8 @@ constexpr int64_t kInPlaceMaxM = 128;
 
 // ---------------------------------------------------------------- small products
 // Below kSmallMacs multiply-adds (the MLP's 64x100x10 layers and their backward products),
-// packing A and B costs more than the product: B is copied once into rows padded to whole
-// vectors (absorbing its transpose), A is read in place, and each block of SR rows x CV
+// packing A and B costs more than the product: A is read in place, and B too where it is row-major
+// (else copied once into rows padded to whole vectors); each block of SR rows x CV
 // vectors of C is summed over all of K in registers, then written once through the epilogue.
 // Up to kSmallThinMacs too where C is one vector wide or K one vector deep (an MLP's last layer
 // at batch 512 and its dh: 512x100 by 100x10 26.8 -> 21.8 us, 512x10 by 10x100 21.6 -> 16.7 on 2
@@ -55,24 +57,33 @@ bool small_product(int64_t m, int64_t n, int64_t k) {
 }
 
 template <class T, int SR, int CV>
-void small_block(const T* a, View va, const T* pb, int64_t ldp, T* c, int64_t ldc, int64_t cols, int64_t k,
-                 const Epilogue<T>& e, const T* bias) {
+void small_block(const T* a, View va, const T* pb, int64_t ldp, bool padded, T* c, int64_t ldc, int64_t cols,
+                 int64_t k, const Epilogue<T>& e, const T* bias) {
   using V = typename Cfg<T>::V;
   constexpr int VL = kVL<T>;
+  const int64_t tail = cols - (CV - 1) * VL;  // lanes of the last vector
+  const bool masked_b = !padded && tail < VL;
   V acc[SR][CV];
   for (int r = 0; r < SR; ++r)
     for (int v = 0; v < CV; ++v) acc[r][v] = V{};
-  for (int64_t p = 0; p < k; ++p) {
-    V b[CV];
-    for (int v = 0; v < CV; ++v) b[v] = *reinterpret_cast<const V*>(pb + p * ldp + v * VL);
-    for (int r = 0; r < SR; ++r) {
-      const T x = a[r * va.rs + p * va.cs];
-      for (int v = 0; v < CV; ++v) acc[r][v] += b[v] * x;
+  // Two loops, the masked load chosen at compile time: a branch in the loop left the sums on the stack.
+  auto sum = [&](auto masked) {
+    for (int64_t p = 0; p < k; ++p) {
+      V b[CV];
+      for (int v = 0; v < CV; ++v) {
+        if (decltype(masked)::value && v == CV - 1) b[v] = load_lanes<V>(pb + p * ldp + v * VL, tail);
+        else __builtin_memcpy(&b[v], pb + p * ldp + v * VL, sizeof(V));
+      }
+      for (int r = 0; r < SR; ++r) {
+        const T x = a[r * va.rs + p * va.cs];
+        for (int v = 0; v < CV; ++v) acc[r][v] += b[v] * x;
+      }
     }
-  }
+  };
+  if (masked_b) sum(std::true_type{});
+  else sum(std::false_type{});
   // Written from the registers, the epilogue's choices made once per block: with a short K (an MLP's
   // dh, 64x100 from 10) the write-back costs as much as the sums (3.1 -> 2.6 us on one Zen 4 core).
-  const int64_t tail = cols - (CV - 1) * VL;  // lanes of the last vector
   auto load = [&](const T* p, int v) {
     V x;
     if (v < CV - 1 || tail == VL) __builtin_memcpy(&x, p, sizeof(V));
@@ -101,17 +112,17 @@ void small_block(const T* a, View va, const T* pb, int64_t ldp, T* c, int64_t ld
 
 // Columns [j0, j0 + cols) of C for SR rows: CV, the vectors they take, picked at compile time.
 template <class T, int SR>
-void small_rows(const T* a, View va, const T* pb, int64_t ldp, T* c, int64_t ldc, int64_t n, int64_t k,
+void small_rows(const T* a, View va, const T* pb, int64_t ldp, bool padded, T* c, int64_t ldc, int64_t n, int64_t k,
                 const Epilogue<T>& e) {
   constexpr int VL = kVL<T>, CV = 4;
   for (int64_t j0 = 0; j0 < n; j0 += CV * VL) {
     const int64_t cols = n - j0 < CV * VL ? n - j0 : CV * VL;
     const T* bias = e.bias ? e.bias + j0 : nullptr;
     switch ((cols + VL - 1) / VL) {
-      case 1: small_block<T, SR, 1>(a, va, pb + j0, ldp, c + j0, ldc, cols, k, e, bias); break;
-      case 2: small_block<T, SR, 2>(a, va, pb + j0, ldp, c + j0, ldc, cols, k, e, bias); break;
-      case 3: small_block<T, SR, 3>(a, va, pb + j0, ldp, c + j0, ldc, cols, k, e, bias); break;
-      default: small_block<T, SR, 4>(a, va, pb + j0, ldp, c + j0, ldc, cols, k, e, bias); break;
+      case 1: small_block<T, SR, 1>(a, va, pb + j0, ldp, padded, c + j0, ldc, cols, k, e, bias); break;
+      case 2: small_block<T, SR, 2>(a, va, pb + j0, ldp, padded, c + j0, ldc, cols, k, e, bias); break;
+      case 3: small_block<T, SR, 3>(a, va, pb + j0, ldp, padded, c + j0, ldc, cols, k, e, bias); break;
+      default: small_block<T, SR, 4>(a, va, pb + j0, ldp, padded, c + j0, ldc, cols, k, e, bias); break;
     }
   }
 }
@@ -120,12 +131,10 @@ void small_rows(const T* a, View va, const T* pb, int64_t ldp, T* c, int64_t ldc
 // 15.8 -> 12 us on 2 Intel cores; a 64^3 product, 6.5 us on one thread, took 10 on two).
 constexpr int64_t kSmallThreadedMacs = int64_t(1) << 18;
 
+// B's k x n into rows ldp apart padded with zeros to whole vectors, absorbing its transpose.
 template <class T>
-void gemm_small(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int64_t m, int64_t n, int64_t k,
-                const Epilogue<T>& e, bool threaded) {
-  constexpr int VL = kVL<T>, SR = 4;
-  const int64_t ldp = (n + VL - 1) / VL * VL;
-  T* pb = tls_b.get<T>((k ? k : 1) * ldp);
+void pack_small_b(const T* b, View vb, int64_t k, int64_t n, T* pb, int64_t ldp) {
+  constexpr int VL = kVL<T>;
   if (vb.rs == 1 && vb.cs != 1) {  // B transposed: along K in the source, by VL x VL blocks
     // transposed in registers (element by element, the writes ldp apart missed L1 where ldp was
     // a multiple of 1 KiB: 4x128 by 128x512 took 208 us)
@@ -148,6 +157,24 @@ void gemm_small(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int
     for (int64_t p = 0; p < k; ++p)
       for (int64_t j = 0; j < ldp; ++j) pb[p * ldp + j] = j < n ? b[p * vb.rs + j * vb.cs] : T(0);
   }
+}
+
+template <class T>
+void gemm_small(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int64_t m, int64_t n, int64_t k,
+                const Epilogue<T>& e, bool threaded) {
+  constexpr int VL = kVL<T>, SR = 4;
+  // A row-major B is read in place, its last partial vector by masked loads (packed, 64x100 by 100x64
+  // took twice the L1 and 3.0 against 2.5 us on one Zen 4 core); not where its rows are a multiple
+  // of 4 KiB apart (they would share an L1 set), nor without masked loads.
+  const bool padded = !(vb.cs == 1 && kVecBytes >= 32 && (vb.rs * int64_t(sizeof(T))) % 4096 != 0);
+  const T* pb = b;
+  int64_t ldp = vb.rs;
+  if (padded) {
+    ldp = (n + VL - 1) / VL * VL;
+    T* packed = tls_b.get<T>((k ? k : 1) * ldp);
+    pack_small_b(b, vb, k, n, packed, ldp);
+    pb = packed;
+  }
   constexpr int64_t kBlockRows = 16;
   auto rows = [&](int64_t block0, int64_t block1) {
     int64_t i = block0 * kBlockRows;
@@ -155,15 +182,15 @@ void gemm_small(const T* a, View va, const T* b, View vb, T* c, int64_t ldc, int
     // With 32 vector registers, 16 accumulators in flight: 16 rows of one vector, or 8 of two (64 x 10
     // from 100 on one Intel core: 4.9 -> 3.3 us with 8 rows).
     if (kVecBytes == 64 && n <= VL)
-      for (; i + 16 <= end; i += 16) small_rows<T, 16>(a + i * va.rs, va, pb, ldp, c + i * ldc, ldc, n, k, e);
+      for (; i + 16 <= end; i += 16) small_rows<T, 16>(a + i * va.rs, va, pb, ldp, padded, c + i * ldc, ldc, n, k, e);
     if (kVecBytes == 64 && n <= 2 * VL)
-      for (; i + 8 <= end; i += 8) small_rows<T, 8>(a + i * va.rs, va, pb, ldp, c + i * ldc, ldc, n, k, e);
-    for (; i + SR <= end; i += SR) small_rows<T, SR>(a + i * va.rs, va, pb, ldp, c + i * ldc, ldc, n, k, e);
-    for (; i < end; ++i) small_rows<T, 1>(a + i * va.rs, va, pb, ldp, c + i * ldc, ldc, n, k, e);
+      for (; i + 8 <= end; i += 8) small_rows<T, 8>(a + i * va.rs, va, pb, ldp, padded, c + i * ldc, ldc, n, k, e);
+    for (; i + SR <= end; i += SR) small_rows<T, SR>(a + i * va.rs, va, pb, ldp, padded, c + i * ldc, ldc, n, k, e);
+    for (; i < end; ++i) small_rows<T, 1>(a + i * va.rs, va, pb, ldp, padded, c + i * ldc, ldc, n, k, e);
   };
   const int64_t blocks = (m + kBlockRows - 1) / kBlockRows;
   if (threaded && m * n * k > kSmallThreadedMacs)
-    parallel_ranges(blocks, kParallelGrain, rows);  // B packed above, read by every thread
+    parallel_ranges(blocks, kParallelGrain, rows);  // B (packed above) read by every thread
   else
     rows(0, blocks);
 }
