@@ -149,6 +149,20 @@ def test_row_major_a_read_in_place(npdt, device, rng):
 
 
 @pytest.mark.parametrize("npdt", DTYPES, ids=DT_IDS)
+def test_small_products_read_a_row_major_b_in_place(npdt, device, rng):
+    """The small path reads a row-major B in place, its last partial vector masked: B a slice of wider
+    rows (whose further columns must not leak in), and rows 4 KiB apart (then packed), against float64."""
+    wide = rng.standard_normal((100, 1024)).astype(npdt)
+    a = rng.standard_normal((64, 100)).astype(npdt)
+    tw, ta = T(wide, device), T(a, device)
+    for rows, cols in ((slice(0, 100), slice(0, 10)), (slice(0, 100), slice(3, 103)), (slice(0, 10), slice(5, 105)),
+                       (slice(0, 100), slice(1000, 1003)), (slice(0, 100), slice(7, 19)), (slice(0, 10), slice(0, 1024)),
+                       (slice(0, 10), slice(0, 100))):
+        k = rows.stop
+        check(ta[:, :k] @ tw[rows, cols], a[:, :k].astype(np.float64) @ wide[rows, cols].astype(np.float64), npdt)
+
+
+@pytest.mark.parametrize("npdt", DTYPES, ids=DT_IDS)
 def test_tall_transposed_products_computed_swapped(npdt, device, rng):
     """C = A^T B much taller than wide and deep enough (a weight gradient g^T x with few inputs) runs on
     the CPU as C^T = B^T A, transposed back: the same products in the same order, so the same bits as
