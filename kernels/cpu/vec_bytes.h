@@ -29,6 +29,16 @@ inline V relu_vector(V x) {
   return (V)((decltype(negative))x & ~negative);
 }
 
+#if defined(__AVX2__) && !defined(__AVX512F__)
+// AVX2's lane mask for maskload / maskstore: all ones in the first `lanes` lanes of T.
+template <class T>
+inline __m256i avx2_lane_mask(int64_t lanes) {
+  if constexpr (sizeof(T) == 4)
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(int(lanes)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  else return _mm256_cmpgt_epi64(_mm256_set1_epi64x(lanes), _mm256_setr_epi64x(0, 1, 2, 3));
+}
+#endif
+
 // The first `lanes` elements (0 < lanes <= the vector's) of p into a vector whose other lanes are 0,
 // and a vector's first `lanes` stored to p: one masked instruction where the ISA has one (a lane by
 // lane loop cost a 64x100 by 100x10 product a tenth of its time), never touching memory past them.
@@ -43,10 +53,8 @@ inline V load_lanes(const T* p, int64_t lanes) {
   }
 #elif defined(__AVX2__)
   if constexpr (sizeof(V) == 32) {
-    if constexpr (std::is_same_v<T, float>)
-      return (V)_mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(int(lanes)),
-                                                         _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
-    else return (V)_mm256_maskload_pd(p, _mm256_cmpgt_epi64(_mm256_set1_epi64x(lanes), _mm256_setr_epi64x(0, 1, 2, 3)));
+    if constexpr (std::is_same_v<T, float>) return (V)_mm256_maskload_ps(p, avx2_lane_mask<T>(lanes));
+    else return (V)_mm256_maskload_pd(p, avx2_lane_mask<T>(lanes));
   }
 #endif
   V x = V{};
@@ -66,11 +74,8 @@ inline void store_lanes(T* p, V x, int64_t lanes) {
   }
 #elif defined(__AVX2__)
   if constexpr (sizeof(V) == 32) {
-    if constexpr (std::is_same_v<T, float>)
-      _mm256_maskstore_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(int(lanes)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),
-                          (__m256)x);
-    else
-      _mm256_maskstore_pd(p, _mm256_cmpgt_epi64(_mm256_set1_epi64x(lanes), _mm256_setr_epi64x(0, 1, 2, 3)), (__m256d)x);
+    if constexpr (std::is_same_v<T, float>) _mm256_maskstore_ps(p, avx2_lane_mask<T>(lanes), (__m256)x);
+    else _mm256_maskstore_pd(p, avx2_lane_mask<T>(lanes), (__m256d)x);
     return;
   }
 #endif
