@@ -4,6 +4,8 @@
 #pragma once
 #include <stdint.h>
 
+#include <type_traits>
+
 #include "kernels/common/macros.h"
 #include "kernels/common/unary.h"
 #include "kernels/cpu/vec_bytes.h"
@@ -59,15 +61,24 @@ void pack_a_strip(const T* a, View v, int64_t rows, int64_t kc, T* __restrict ds
     for (int i = 0; i < MR; ++i) dst[p * MR + i] = i < rows ? a[i * v.rs + p * v.cs] : T(0);
 }
 
-// The permutation of two rows a, b of a square block that swaps their off-diagonal w-wide blocks
-// (lanes l with bit w set in a, with those with it clear in b): after the widths 1, 2, 4, ... the
-// rows hold the block transposed. upper: the mask of b's new value.
-template <class M, int VL>
-M swap_mask(int w, bool upper) {
-  M m;
-  for (int l = 0; l < VL; ++l) m[l] = upper ? ((l & w) ? VL + l : l + w) : ((l & w) ? VL + l - w : l);
-  return m;
-}
+// The permutations of two rows a, b of a square block that swap their off-diagonal w-wide blocks
+// (lanes l with bit w set in a, with those with it clear in b), for w = 1, 2, 4, ...: after them all
+// the rows hold the block transposed. [s][0]: a's new lanes, [s][1]: b's, for w = 2^s. A table in
+// memory: built in the loop, the masks cost more instructions than the shuffles.
+template <class I, int VL>
+struct SwapMasks {
+  I lanes[5][2][VL];
+  constexpr SwapMasks() : lanes{} {
+    for (int s = 0, w = 1; w < VL; ++s, w *= 2)
+      for (int l = 0; l < VL; ++l) {
+        lanes[s][0][l] = I((l & w) ? VL + l - w : l);
+        lanes[s][1][l] = I((l & w) ? VL + l : l + w);
+      }
+  }
+};
+
+template <class I, int VL>
+inline constexpr SwapMasks<I, VL> kSwapMasks{};
 
 // dst rows (VL of them, ldd apart) = the VL x VL block of src (rows lds apart) transposed.
 template <class T>
@@ -76,10 +87,13 @@ inline void transpose_block(const T* src, int64_t lds, T* dst, int64_t ldd) {
   using M = decltype(V{} < V{});  // integer lanes as wide as T's
   constexpr int VL = kVL<T>;
   V r[VL];
+  using I = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
   for (int i = 0; i < VL; ++i) __builtin_memcpy(&r[i], src + i * lds, sizeof(V));
 #pragma GCC unroll 4
-  for (int w = 1; w < VL; w *= 2) {
-    const M lower = swap_mask<M, VL>(w, false), upper = swap_mask<M, VL>(w, true);
+  for (int s = 0, w = 1; w < VL; ++s, w *= 2) {
+    M lower, upper;
+    __builtin_memcpy(&lower, kSwapMasks<I, VL>.lanes[s][0], sizeof(M));
+    __builtin_memcpy(&upper, kSwapMasks<I, VL>.lanes[s][1], sizeof(M));
 #pragma GCC unroll 16
     for (int i = 0; i < VL; ++i)
       if (!(i & w)) {
