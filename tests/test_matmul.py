@@ -166,10 +166,12 @@ def test_tall_transposed_products_computed_swapped(npdt, device, rng):
     """C = A^T B much taller than wide and deep enough (a weight gradient g^T x with few inputs) runs on
     the CPU as C^T = B^T A, transposed back: the same products in the same order, so the same bits as
     the same product within a batch (which keeps the direct route), and float64-accurate. Each thread
-    computes a band of C^T: the same bits from a team of 1, 2 or 3 (an MLP's dW1, 784x100 from 64)."""
+    computes a band of C^T: the same bits from a team of 1, 2 or 3 (an MLP's dW1, 784x100 from 64).
+    Small ones under a vector wide too (an MLP's dW2 stored as h^T g, 100x10 from 64)."""
     before = pydl.get_num_threads()
     try:
-        for m, n, k in [(512, 28, 1792), (300, 100, 700), (257, 33, 300), (784, 100, 64)]:
+        for m, n, k in [(512, 28, 1792), (300, 100, 700), (257, 33, 300), (784, 100, 64), (100, 10, 64),
+                        (64, 3, 20), (37, 5, 9)]:
             a, b = rng.standard_normal((k, m)).astype(npdt), rng.standard_normal((k, n)).astype(npdt)
             got = T(a, device).mT @ T(b, device)
             check(got, a.T.astype(np.float64) @ b.astype(np.float64), npdt)
