@@ -15,10 +15,15 @@ namespace {
 // came late), and judging it would send a training loop with pauses between steps to one thread.
 constexpr int64_t kLateNs = 500'000, kHotNs = 1'000'000;
 constexpr int64_t kFirstBackoffNs = 50'000'000, kMaxBackoffNs = 1'600'000'000;
+// One late arrival alone is a hiccup (a virtual CPU's host took the core back for a moment: a few an
+// hour on a 2-core Zen 4 VM, each of which sent a benchmark's next 50 ms to one thread); beside a busy
+// process the next one comes within milliseconds. A back-off needs two within kConfirmNs.
+constexpr int64_t kConfirmNs = 200'000'000;
 
 std::atomic<int64_t> g_solo_until_ns{0};  // regions run alone until then
 std::atomic<int64_t> g_backoff_ns{kFirstBackoffNs};
 std::atomic<int64_t> g_late_regions{0};
+std::atomic<int64_t> g_last_late_ns{0};
 std::atomic<int64_t> g_team_left_ns{0};  // when the last region with a team ended
 std::atomic<int> g_team_size{0};
 
@@ -36,6 +41,8 @@ int64_t coarse_now_ns() {  // a few ns to read, a few ms of resolution: enough a
 
 void on_late(int64_t now) {
   ++g_late_regions;
+  const int64_t previous = g_last_late_ns.exchange(now, std::memory_order_relaxed);
+  if (previous == 0 || now - previous > kConfirmNs) return;
   // Late again soon after the last back-off ended: the other process is still there, wait longer.
   const int64_t ended = g_solo_until_ns.load(std::memory_order_relaxed);
   int64_t backoff = g_backoff_ns.load(std::memory_order_relaxed);
@@ -67,6 +74,7 @@ void team_clear() {
   g_team_left_ns = 0;
   g_backoff_ns = kFirstBackoffNs;
   g_late_regions = 0;
+  g_last_late_ns = 0;
 }
 
 Region::Region() : opened_ns_(now_ns()) {}

@@ -3,9 +3,10 @@
 // Where another process holds a core, a worker woken for a region can wait milliseconds before the
 // OS runs it, and the region's barriers wait with it: beside one busy process, a 2-thread MLP
 // training step on 2 Intel cores took 15x its time (PyTorch's too), while one thread ran at its usual
-// speed. So each region notes when its threads arrive; after a worker arrives late, pydl's regions
-// run on the calling thread alone for a while (threads.cpp adopts a team of one), 50 ms at first and
-// doubling while the team keeps arriving late, up to 1.6 s; then the team is tried again. Only
+// speed. So each region notes when its threads arrive; after workers arrive late twice within 200 ms
+// (once is a hiccup), pydl's regions run on the calling thread alone for a while (threads.cpp adopts
+// a team of one), 50 ms at first and doubling while the team keeps arriving late, up to 1.6 s; then
+// the team is tried again. Only
 // regions opened while the workers still spin from the last one are judged: one woken from sleep
 // may arrive as late without anyone else on its core.
 //
