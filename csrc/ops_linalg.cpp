@@ -81,35 +81,48 @@ Array matmul(const Array& a_in, const Array& b_in, const Array* bias, UnaryOp ep
     return matmul(a_in.astype(DType::Float32), b_in.astype(DType::Float32), bias ? &bias32 : nullptr, epilogue)
         .astype(dt);
   }
+  // The operands as (batch..., rows, cols) over the broadcast batch, through pointers: a new array only
+  // where a shape changes (copying the arrays and expanding them to their own shapes took a third of
+  // a small product's fixed cost, in allocations of their shapes).
   const bool a_vec = a_in.ndim() == 1, b_vec = b_in.ndim() == 1;
-  Array a = a_vec ? a_in.unsqueeze(0) : a_in;
-  Array b = b_vec ? b_in.unsqueeze(1) : b_in;
-  const int64_t m = a.shape()[a.ndim() - 2], k = a.shape()[a.ndim() - 1];
-  const int64_t k2 = b.shape()[b.ndim() - 2], n = b.shape()[b.ndim() - 1];
+  Array a_own = a_vec ? a_in.unsqueeze(0) : Array(), b_own = b_vec ? b_in.unsqueeze(1) : Array();
+  const Array* a = a_vec ? &a_own : &a_in;
+  const Array* b = b_vec ? &b_own : &b_in;
+  const int64_t m = a->shape()[a->ndim() - 2], k = a->shape()[a->ndim() - 1];
+  const int64_t k2 = b->shape()[b->ndim() - 2], n = b->shape()[b->ndim() - 1];
   if (k != k2)
     fail<ValueError>("matmul: shapes ", shape_str(a_in.shape()), " and ", shape_str(b_in.shape()),
                      " cannot be multiplied (", k, " != ", k2, ")");
-  const Shape a_batch(a.shape().begin(), a.shape().end() - 2), b_batch(b.shape().begin(), b.shape().end() - 2);
+  const Shape a_batch(a->shape().begin(), a->shape().end() - 2), b_batch(b->shape().begin(), b->shape().end() - 2);
   const Shape batch = broadcast_shapes(a_batch, b_batch, "matmul");
   Shape a_full = batch, b_full = batch, out_shape = batch;
   a_full.insert(a_full.end(), {m, k});
   b_full.insert(b_full.end(), {k, n});
   out_shape.insert(out_shape.end(), {m, n});
-  a = a.expand(a_full);
-  b = b.expand(b_full);
-  MatrixLayout la = layout_of(a), lb = layout_of(b);
-  if (!la.ok) { a = a.contiguous(); la = layout_of(a); }
-  if (!lb.ok) { b = b.contiguous(); lb = layout_of(b); }
+  auto as_matrices = [](const Array*& x, Array& own, const Shape& full) {
+    if (x->shape() != full) {
+      own = x->expand(full);
+      x = &own;
+    }
+    MatrixLayout l = layout_of(*x);
+    if (!l.ok) {
+      own = x->contiguous();
+      x = &own;
+      l = layout_of(own);
+    }
+    return l;
+  };
+  const MatrixLayout la = as_matrices(a, a_own, a_full), lb = as_matrices(b, b_own, b_full);
 
   Array bias_c;
   if (bias) {
     check_same_device(a_in, *bias, "linear");
-    if (bias->dtype() != a.dtype() || bias->ndim() != 1 || bias->shape()[0] != n)
-      fail<ValueError>("linear: expected a ", dtype_name(a.dtype()), " bias of shape (", n, ",), got ",
+    if (bias->dtype() != a->dtype() || bias->ndim() != 1 || bias->shape()[0] != n)
+      fail<ValueError>("linear: expected a ", dtype_name(a->dtype()), " bias of shape (", n, ",), got ",
                        dtype_name(bias->dtype()), " ", shape_str(bias->shape()));
     bias_c = bias->contiguous();
   }
-  Array out = Array::empty(out_shape, a.dtype(), a.device());
+  Array out = Array::empty(out_shape, a->dtype(), a->device());
   GemmArgs g;
   g.bias = bias ? bias_c.data() : nullptr;
   g.epilogue = epilogue;
@@ -119,9 +132,9 @@ Array matmul(const Array& a_in, const Array& b_in, const Array* bias, UnaryOp ep
   g.m = m;
   g.n = n;
   g.k = k;
-  g.a = a.data();
+  g.a = a->data();
   g.lda = la.ld;
-  g.b = b.data();
+  g.b = b->data();
   g.ldb = lb.ld;
   g.c = out.data();
   g.ldc = std::max<int64_t>(n, 1);
@@ -129,7 +142,7 @@ Array matmul(const Array& a_in, const Array& b_in, const Array* bias, UnaryOp ep
   g.stride_a = la.batch_stride;
   g.stride_b = lb.batch_stride;
   g.stride_c = m * n;
-  if (g.batch > 0) PYDL_KERNEL(out.device(), gemm, a.dtype(), g);
+  if (g.batch > 0) PYDL_KERNEL(out.device(), gemm, a->dtype(), g);
 
   if (a_vec && b_vec) return out.reshape(Shape(batch));
   if (a_vec) return out.squeeze({-2});
