@@ -480,15 +480,16 @@ void transpose_rows(const T* ct, int64_t m, T* c, int64_t ldc, int64_t n, int64_
   }
 }
 
-// A small swapped product (C under a vector wide): C^T into VL rows of scratch, those past C's n
-// columns zero, so that C comes back by whole VL x VL blocks transposed in registers, each row of
-// C stored masked (lane by lane, the transpose took a third of an MLP's dW2).
+// A small swapped product (C under a vector wide): C^T into VL rows of scratch padded with zeros (rows
+// past C's n columns, columns past its m rows), so that C comes back by whole VL x VL blocks transposed
+// in registers, each row of C stored masked (lane by lane, the transpose took a third of an MLP's dW2).
 template <class T>
 void gemm_swapped_small(const GemmArgs& g, const T* a, View va, const T* b, View vbt, T* c, const Epilogue<T>& e) {
   using V = typename Cfg<T>::V;
   constexpr int64_t VL = kVL<T>;
   const int64_t ldt = (g.m + VL - 1) / VL * VL;
   T* ct = tls_c.get<T>(VL * ldt);
+  for (int64_t j = 0; j < g.n; ++j) __builtin_memset(ct + j * ldt + g.m, 0, (ldt - g.m) * sizeof(T));
   for (int64_t i = g.n * ldt; i < VL * ldt; i += VL) __builtin_memset(ct + i, 0, sizeof(V));
   gemm_small<T>(b, vbt, a, va, ct, ldt, g.n, g.m, g.k, e, false);
   for (int64_t i0 = 0; i0 < g.m; i0 += VL) {
