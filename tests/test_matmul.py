@@ -283,6 +283,10 @@ ISA_SCRIPT = textwrap.dedent("""
             ta = pydl.tensor(a).mT if a.ndim > 1 else pydl.tensor(a)
             out[f"t{i}_{dt.__name__}"] = (pydl.tensor(b).mT @ ta).numpy()
             out[f"a{i}_{dt.__name__}"], out[f"b{i}_{dt.__name__}"] = a, b
+    for dt in (np.float32, np.float64):  # a small A^T B under a vector wide: computed swapped
+        h, g = rng.standard_normal((64, 100)).astype(dt), rng.standard_normal((64, 3)).astype(dt)
+        out[f"s_{dt.__name__}"] = (pydl.tensor(h).mT @ pydl.tensor(g)).numpy()
+        out[f"sh_{dt.__name__}"], out[f"sg_{dt.__name__}"] = h, g
     for i, (m, k, n) in enumerate([(7, 33, 20), (64, 100, 10), (130, 120, 70), (100, 300, 36)]):  # bias + ReLU fused
         x, w, bias = (rng.standard_normal(s).astype(np.float32) for s in ((m, k), (n, k), (n,)))
         out[f"lin{i}"] = pydl.nn.functional.relu(pydl.nn.functional.linear(*map(pydl.tensor, (x, w, bias)))).numpy()
@@ -335,6 +339,9 @@ def test_every_cpu_isa_path_agrees(tmp_path):
             # and the paths agree with each other at float32 accuracy
             scale = max(np.max(np.abs(ref)), 1e-30)
             assert np.max(np.abs(res[key].astype(np.float64) - ref_run[key])) / scale < 1e-4, (isa, key)
+        for dt in ("float32", "float64"):
+            h, g = ref_run[f"sh_{dt}"].astype(np.float64), ref_run[f"sg_{dt}"].astype(np.float64)
+            check(pydl.tensor(res[f"s_{dt}"]), h.T @ g, np.dtype(dt).type)
 
 
 @pytest.mark.skipif(pydl._C.cpu_isa() != "avx512", reason="the figures below are AVX-512's register tiles")
