@@ -366,8 +366,11 @@ def test_gemm_blocking_follows_the_caches(caches, rows, plan, tmp_path):
 def test_gemm_blocks_are_even_over_a_product(tmp_path):
     """No thin last block: 784 deep runs as 2 x 392 (not 512 + 272), 512 rows as 4 blocks of up to 132 (not
     168 + 168 + 168 + 8); 784 deep in one block where the narrow side's operand (784 x 100) fits in half of
-    L2, either way round; a product within one block keeps the machine's sizes; a forced blocking stays."""
-    shapes = ((512, 400, 784), (64, 100, 300), (1024, 1024, 2048), (512, 100, 784), (100, 512, 784))  # (m, n, k)
+    L2, either way round; a product within one block keeps the machine's sizes, and a shallower one's A block
+    is as tall as a sixth of L2 holds at its depth (300 deep: 288 rows, not 168; 64 deep: the most, 64 tile
+    rows, so that an MLP's dW1, 100x784 from 64, is one block); a forced blocking stays."""
+    shapes = ((512, 400, 784), (64, 100, 300), (1024, 1024, 2048), (512, 100, 784), (100, 512, 784),
+              (100, 784, 64))  # (m, n, k)
     plans = f"import pydl; print([pydl._C.gemm_cpu_plan(s) for s in {shapes}])"
     env = dict(os.environ, PYDL_CPU_CACHES="48,2048,491520", PYDL_GEMM_TILE_ROWS="12")
     env.pop("PYDL_GEMM_BLOCKING", None)
@@ -377,8 +380,9 @@ def test_gemm_blocks_are_even_over_a_product(tmp_path):
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
         got.append([(p["kc"], p["mc"], p["nc"]) for p in ast.literal_eval(out.stdout)])
-    assert got[0] == [(392, 132, 2048), (512, 168, 2048), (512, 156, 2048), (784, 132, 2048), (784, 168, 2048)]
-    assert got[1] == [(32, 24, 64)] * 5
+    assert got[0] == [(392, 132, 2048), (512, 288, 2048), (512, 156, 2048), (784, 132, 2048), (784, 168, 2048),
+                      (512, 768, 2048)]
+    assert got[1] == [(32, 24, 64)] * 6
 
 
 @pytest.mark.parametrize("npdt", DTYPES, ids=DT_IDS)

@@ -102,7 +102,11 @@ GemmBlocking gemm_blocking_for(int elem_bytes, int mr, int nr, int64_t m, int64_
   // Intel cores). Alike for C and C^T, so that a product computed swapped keeps its bits.
   const bool narrow_in_l2 = (m < n ? m : n) * k * elem_bytes <= cache_sizes().l2 / 2;
   const int64_t deepest = (narrow_in_l2 ? 2 : 1) * (b.kc + b.kc / 8);
-  return {even_block(k, b.kc, deepest, 8), even_block(m, b.mc, b.mc, mr), even_block(n, b.nc, b.nc, nr)};
+  // A shallower product's A block is as many rows as a sixth of L2 holds at its depth: an MLP's dW1
+  // (100x784 from 64) ran as 56 + 44 rows, each block streaming all of x's band again.
+  const int64_t mc = k < b.kc ? clamp(round_down(cache_sizes().l2 / 6 / ((k ? k : 1) * elem_bytes), mr), b.mc, 64 * mr)
+                              : b.mc;
+  return {even_block(k, b.kc, deepest, 8), even_block(m, mc, mc, mr), even_block(n, b.nc, b.nc, nr)};
 }
 
 GemmTile float32_tile() {

@@ -33,7 +33,8 @@ GemmBlocking gemm_blocking(int elem_bytes, int mr, int nr);
 // That blocking evened out over an m x n product of depth k: as many blocks along each side as it
 // gives (along K, up to an eighth deeper panels where that saves one, and twice as deep where the
 // operand of C's narrow side fits in half of L2), of equal sizes, so that no thin last block (1040
-// deep in 512 + 512 + 16) pays a whole pass over C for little work. As forced.
+// deep in 512 + 512 + 16) pays a whole pass over C for little work; A's blocks as tall as a sixth of
+// L2 holds at the product's depth where it is shallower than KC. As forced.
 GemmBlocking gemm_blocking_for(int elem_bytes, int mr, int nr, int64_t m, int64_t n, int64_t k);
 
 // The register tile (rows, columns) of float32 products under the active ISA, as gemm_isa.cpp
