@@ -147,10 +147,7 @@ void pack_small_b(const T* b, View vb, int64_t k, int64_t n, T* pb, int64_t ldp)
     using V = typename Cfg<T>::V;
     for (int64_t p = 0; p < k; ++p)
       for (int64_t j = 0; j < n; j += VL) {
-        const T* row = b + p * vb.rs + j;
-        V x;
-        if (n - j >= VL) __builtin_memcpy(&x, row, sizeof(V));
-        else x = load_lanes<V>(row, n - j);
+        const V x = load_vector<V>(b + p * vb.rs + j, n - j < VL ? n - j : VL);
         __builtin_memcpy(pb + p * ldp + j, &x, sizeof(V));
       }
   } else {

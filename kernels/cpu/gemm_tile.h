@@ -167,14 +167,12 @@ __attribute__((noinline)) void write_back(const typename Cfg<T>::V (*tile)[kNV],
   for (int v = 0; v < kNV; ++v) {
     const int64_t lanes = cols - v * VL < VL ? cols - v * VL : VL;
     if (lanes <= 0) break;
-    const V bias_v = last && bias ? load_lanes<V>(bias + v * VL, lanes) : V{};
+    const V bias_v = last && bias ? load_vector<V>(bias + v * VL, lanes) : V{};
     for (int64_t i = 0; i < rows; ++i) {
       T* cp = c + i * ldc + v * VL;
       V r = tile[i][v] * e.alpha;
       if (!first || e.beta != T(0)) {
-        V old;
-        if (lanes == VL) __builtin_memcpy(&old, cp, sizeof(V));
-        else old = load_lanes<V>(cp, lanes);
+        const V old = load_vector<V>(cp, lanes);
         r += first ? old * e.beta : old;
       }
       if (last) {
@@ -183,8 +181,7 @@ __attribute__((noinline)) void write_back(const typename Cfg<T>::V (*tile)[kNV],
         if (e.gelu)
           for (int l = 0; l < VL; ++l) r[l] = gelu(r[l]);
       }
-      if (lanes == VL) __builtin_memcpy(cp, &r, sizeof(V));
-      else store_lanes(cp, r, lanes);
+      store_vector(cp, r, lanes);
     }
   }
 }

@@ -82,4 +82,20 @@ inline void store_lanes(T* p, V x, int64_t lanes) {
   for (int64_t l = 0; l < lanes; ++l) p[l] = x[l];
 }
 
+// The same for 0 < lanes <= VL, a whole vector by a plain load or store (AVX2's masked store is slow on
+// some cores), for the write-backs whose last vector may be partial.
+template <class V, class T>
+inline V load_vector(const T* p, int64_t lanes) {
+  if (lanes < int64_t(sizeof(V) / sizeof(T))) return load_lanes<V>(p, lanes);
+  V x;
+  __builtin_memcpy(&x, p, sizeof(V));
+  return x;
+}
+
+template <class V, class T>
+inline void store_vector(T* p, V x, int64_t lanes) {
+  if (lanes < int64_t(sizeof(V) / sizeof(T))) store_lanes(p, x, lanes);
+  else __builtin_memcpy(p, &x, sizeof(V));
+}
+
 PYDL_KERNELS_END
